@@ -1,0 +1,55 @@
+# nook — `make run` and `make test` do all set-up on a fresh Debian machine.
+
+SHELL       := /bin/bash
+GO          ?= go
+INCLUDE     := $(CURDIR)/build/include
+export CGO_CPPFLAGS := -I$(INCLUDE) $(CGO_CPPFLAGS)
+export CGO_ENABLED  := 1
+# Real small models shipped beside the repo (see ../shared/models/SOURCES.md).
+export NOOK_TEST_MODELS ?= $(abspath $(CURDIR)/../shared/models)
+OLLAMA_VERSION := $(shell awk '$$1=="github.com/ollama/ollama"{print $$2}' go.mod)
+MODEL       ?= $(NOOK_TEST_MODELS)/stories260K.gguf
+TEST_FLAGS  ?= -count=1 -timeout 20m
+
+.PHONY: all setup build run test test-short bench bench-engine cuda vet fmt clean
+
+all: build
+
+setup: build/.setup
+build/.setup: .ci/setup go.mod
+	@bash .ci/setup
+	@touch $@
+
+build: setup
+	$(GO) build -o bin/nook ./cmd/nook
+
+# The main job: chat with a model in the terminal. MODEL=name-or-path overrides.
+run: build
+	./bin/nook run -m "$(MODEL)" $(ARGS)
+
+test: setup
+	$(GO) vet ./...
+	$(GO) test $(TEST_FLAGS) ./...
+
+test-short: setup
+	$(GO) test -short -count=1 ./...
+
+# Benchmarks print ratios against their peer measured in the same run.
+bench: bench-engine
+
+bench-engine: setup
+	$(GO) run ./bench/engine $(ARGS)
+
+# NVIDIA: build ggml's CUDA backend from the pinned ollama module into
+# lib/ollama/ beside bin/, where ggml's loader looks for it.
+cuda: build
+	bash .ci/build-cuda $(OLLAMA_VERSION)
+
+vet: setup
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin build lib

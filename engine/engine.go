@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+)
+
+// Engine runs one model. Implementations are safe for use by one chat at a
+// time; Embed and Tokenize may be called between chats.
+type Engine interface {
+	// Chat streams the answer to req. The last chunk carries Done and Stats.
+	// Cancelling ctx stops generation promptly; the sequence then yields
+	// ctx.Err().
+	Chat(ctx context.Context, req ChatRequest) iter.Seq2[Chunk, error]
+	// Embed returns one L2-normalised vector per text.
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+	// Tokenize returns the model's token ids for text (no special tokens).
+	Tokenize(text string) ([]int, error)
+	// Info describes the loaded model and where it runs.
+	Info() ModelInfo
+	Close() error
+}
+
+// Sentinel errors callers branch on.
+var (
+	// ErrContextFull: the request does not fit the context even after
+	// dropping every old turn (the system prompt and the last message alone
+	// are too long).
+	ErrContextFull = errors.New("context window full")
+	// ErrBadModel: the model file is missing, truncated, foreign or of an
+	// unsupported architecture.
+	ErrBadModel = errors.New("unusable model file")
+	// ErrClosed: the engine was closed.
+	ErrClosed = errors.New("engine closed")
+)
+
+// Role of a message.
+const (
+	RoleSystem    = "system"
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+	RoleTool      = "tool"
+)
+
+// Message is one turn of a conversation.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+	// ToolCalls the assistant made in this turn.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	// ToolName is set on RoleTool messages: the tool whose result this is.
+	ToolName string `json:"tool_name,omitempty"`
+}
+
+// ToolCall is a call the model asked for.
+type ToolCall struct {
+	Name      string         `json:"name"`
+	Arguments map[string]any `json:"arguments"`
+}
+
+// Tool describes a function the model may call.
+type Tool struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Parameters is a JSON schema object.
+	Parameters map[string]any `json:"parameters"`
+}
+
+// Options control sampling and limits. Zero values take the defaults noted.
+type Options struct {
+	Temperature   *float32 // default 0.8; 0 = greedy
+	TopK          int      // default 40; <0 disables
+	TopP          float32  // default 0.9
+	MinP          float32  // default 0.0
+	RepeatPenalty float32  // default 1.1
+	RepeatLastN   int      // default 64
+	Seed          *uint32  // default: random
+	NumPredict    int      // max tokens to generate; default -1 (until end or context full)
+	Stop          []string // generation ends before any of these
+}
+
+// ChatRequest is one turn: the whole conversation so far.
+type ChatRequest struct {
+	// Session names a conversation whose KV cache the engine may keep between
+	// turns; requests of one session that extend the previous prompt only
+	// evaluate the new tokens. Empty = no reuse across calls.
+	Session  string
+	Messages []Message
+	Tools    []Tool
+	// Format constrains the output: nil = free text; a JSON schema object
+	// ("type", "properties", ...) = JSON matching it.
+	Format  map[string]any
+	Options Options
+	// Raw, when true, sends Messages[len-1].Content as the prompt text itself,
+	// without the chat template (what `nook run` does for base models).
+	Raw bool
+}
+
+// Chunk is a piece of a streamed answer.
+type Chunk struct {
+	Text      string
+	ToolCalls []ToolCall
+	Done      bool
+	// DoneReason: "stop" (end of generation or stop sequence), "length"
+	// (NumPredict or context reached), "cancel".
+	DoneReason string
+	Stats      *Stats
+}
+
+// Stats of one chat call.
+type Stats struct {
+	PromptTokens    int           // tokens in the full prompt
+	PromptEvaluated int           // tokens actually evaluated (the rest came from the cache)
+	PromptDuration  time.Duration // time to evaluate them
+	DecodeTokens    int
+	DecodeDuration  time.Duration
+	TimeToFirst     time.Duration // from the call to the first generated token
+	Dropped         int           // messages dropped to fit the context
+	ContextUsed     int           // tokens in the context after the answer
+	ContextLength   int
+}
+
+// PromptRate is prompt tokens evaluated per second.
+func (s Stats) PromptRate() float64 { return rate(s.PromptEvaluated, s.PromptDuration) }
+
+// DecodeRate is generated tokens per second.
+func (s Stats) DecodeRate() float64 { return rate(s.DecodeTokens, s.DecodeDuration) }
+
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// ModelInfo describes a loaded model.
+type ModelInfo struct {
+	Name          string
+	Path          string
+	Architecture  string
+	Parameters    uint64
+	Quantization  string
+	ContextLength int // the context this engine runs with
+	TrainedLength int // the model's trained context
+	EmbeddingSize int
+	Backend       string // "CPU", "CUDA", "Metal", "remote"
+	Template      string // the chat template in use (Go template text)
+	LoadDuration  time.Duration
+}

@@ -1,0 +1,162 @@
+// Package config is the one place nook reads its settings: the TOML file,
+// then the environment (NOOK_*), then flags applied by cmd/nook.
+//
+// Entry points: [Load] and [Config.Save]. Nothing else in nook reads NOOK_*
+// variables or config files; packages take the values they need as options.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/BurntSushi/toml"
+	"github.com/adrg/xdg"
+)
+
+// Config is nook's settings. Zero values mean "use the default".
+type Config struct {
+	// Home is the root folder: vault/, models/, plugins/, logs/.
+	Home string `toml:"-"`
+	// Path is the config file that was read (it may not exist yet).
+	Path string `toml:"-"`
+
+	// Model is the chat model: a local model name or a GGUF path.
+	Model string `toml:"model,omitempty"`
+	// EmbedModel is the embedding model, same forms as Model.
+	EmbedModel string `toml:"embed_model,omitempty"`
+	// Threads for CPU inference; 0 = physical cores.
+	Threads int `toml:"threads,omitempty"`
+	// ContextLength in tokens; 0 = min(model's trained length, 8192).
+	ContextLength int `toml:"context_length,omitempty"`
+	// GPULayers offloaded; -1 = all that fit (the default), 0 = CPU only.
+	GPULayers *int `toml:"gpu_layers,omitempty"`
+
+	Remote   Remote   `toml:"remote,omitempty"`
+	Registry Registry `toml:"registry,omitempty"`
+	Ledger   Ledger   `toml:"ledger,omitempty"`
+	Sync     Sync     `toml:"sync,omitempty"`
+}
+
+// Remote selects a model server instead of the in-process engine.
+type Remote struct {
+	// Kind is "ollama" or "openai"; empty = in-process llama.cpp.
+	Kind    string `toml:"kind,omitempty"`
+	URL     string `toml:"url,omitempty"`
+	APIKey  string `toml:"api_key,omitempty"`
+	Model   string `toml:"model,omitempty"`
+}
+
+// Registry holds model registry base URLs (mirrors, air-gapped setups).
+type Registry struct {
+	Ollama      string `toml:"ollama,omitempty"`
+	HuggingFace string `toml:"huggingface,omitempty"`
+}
+
+// Ledger configures the identity chain.
+type Ledger struct {
+	// RPC is an EVM JSON-RPC URL; empty = the embedded dev chain.
+	RPC      string `toml:"rpc,omitempty"`
+	Registry string `toml:"registry,omitempty"`
+}
+
+// Sync configures peer-to-peer vault replication.
+type Sync struct {
+	Listen []string `toml:"listen,omitempty"`
+	Peers  []string `toml:"peers,omitempty"`
+}
+
+// Env is the environment Load reads; tests pass their own.
+type Env func(string) string
+
+// Load reads the config file and the environment.
+// NOOK_HOME sets the root folder (default: $XDG_DATA_HOME/nook) and, when set,
+// the config file lives in it; otherwise in $XDG_CONFIG_HOME/nook.
+func Load(getenv Env) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := &Config{}
+	if h := getenv("NOOK_HOME"); h != "" {
+		abs, err := filepath.Abs(h)
+		if err != nil {
+			return nil, fmt.Errorf("config: NOOK_HOME %q: %w", h, err)
+		}
+		c.Home = abs
+		c.Path = filepath.Join(abs, "config.toml")
+	} else {
+		c.Home = filepath.Join(xdg.DataHome, "nook")
+		c.Path = filepath.Join(xdg.ConfigHome, "nook", "config.toml")
+	}
+	if p := getenv("NOOK_CONFIG"); p != "" {
+		c.Path = p
+	}
+	if _, err := toml.DecodeFile(c.Path, c); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("config: read %s: %w", c.Path, err)
+	}
+	if v := getenv("NOOK_MODEL"); v != "" {
+		c.Model = v
+	}
+	if v := getenv("NOOK_EMBED_MODEL"); v != "" {
+		c.EmbedModel = v
+	}
+	if v := getenv("NOOK_REGISTRY"); v != "" {
+		c.Registry.Ollama = v
+	}
+	if v := getenv("NOOK_THREADS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("config: NOOK_THREADS=%q is not a thread count", v)
+		}
+		c.Threads = n
+	}
+	if v := getenv("NOOK_LEDGER_RPC"); v != "" {
+		c.Ledger.RPC = v
+	}
+	return c, nil
+}
+
+// Save writes the config file atomically.
+func (c *Config) Save() error {
+	if err := os.MkdirAll(filepath.Dir(c.Path), 0o700); err != nil {
+		return fmt.Errorf("config: save: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(c.Path), ".config-*.toml")
+	if err != nil {
+		return fmt.Errorf("config: save: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := toml.NewEncoder(tmp).Encode(c); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: save: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: save: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("config: save: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), c.Path); err != nil {
+		return fmt.Errorf("config: save: %w", err)
+	}
+	return nil
+}
+
+// ModelsDir is where nook stores model blobs and manifests.
+func (c *Config) ModelsDir() string { return filepath.Join(c.Home, "models") }
+
+// VaultDir is the encrypted vault.
+func (c *Config) VaultDir() string { return filepath.Join(c.Home, "vault") }
+
+// PluginsDir holds one folder per installed plugin.
+func (c *Config) PluginsDir() string { return filepath.Join(c.Home, "plugins") }
+
+// LogsDir holds plugin stderr logs and similar diagnostics.
+func (c *Config) LogsDir() string { return filepath.Join(c.Home, "logs") }
+
+// ChainDir holds the embedded dev chain's data.
+func (c *Config) ChainDir() string { return filepath.Join(c.Home, "chain") }
