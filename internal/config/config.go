@@ -44,10 +44,10 @@ type Config struct {
 // Remote selects a model server instead of the in-process engine.
 type Remote struct {
 	// Kind is "ollama" or "openai"; empty = in-process llama.cpp.
-	Kind    string `toml:"kind,omitempty"`
-	URL     string `toml:"url,omitempty"`
-	APIKey  string `toml:"api_key,omitempty"`
-	Model   string `toml:"model,omitempty"`
+	Kind   string `toml:"kind,omitempty"`
+	URL    string `toml:"url,omitempty"`
+	APIKey string `toml:"api_key,omitempty"`
+	Model  string `toml:"model,omitempty"`
 }
 
 // Registry holds model registry base URLs (mirrors, air-gapped setups).
