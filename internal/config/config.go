@@ -34,6 +34,9 @@ type Config struct {
 	ContextLength int `toml:"context_length,omitempty"`
 	// GPULayers offloaded; -1 = all that fit (the default), 0 = CPU only.
 	GPULayers *int `toml:"gpu_layers,omitempty"`
+	// OllamaModels is an existing Ollama store (OLLAMA_MODELS) whose models
+	// nook lists and uses in place; empty = ~/.ollama/models when present.
+	OllamaModels string `toml:"ollama_models,omitempty"`
 
 	Remote   Remote   `toml:"remote,omitempty"`
 	Registry Registry `toml:"registry,omitempty"`
@@ -52,7 +55,9 @@ type Remote struct {
 
 // Registry holds model registry base URLs (mirrors, air-gapped setups).
 type Registry struct {
-	Ollama      string `toml:"ollama,omitempty"`
+	// Ollama is the Ollama-protocol registry (NOOK_REGISTRY); empty = https://registry.ollama.ai.
+	Ollama string `toml:"ollama,omitempty"`
+	// HuggingFace is the Hub base URL (NOOK_HF_REGISTRY); empty = https://huggingface.co.
 	HuggingFace string `toml:"huggingface,omitempty"`
 }
 
@@ -105,6 +110,12 @@ func Load(getenv Env) (*Config, error) {
 	}
 	if v := getenv("NOOK_REGISTRY"); v != "" {
 		c.Registry.Ollama = v
+	}
+	if v := getenv("NOOK_HF_REGISTRY"); v != "" {
+		c.Registry.HuggingFace = v
+	}
+	if v := getenv("OLLAMA_MODELS"); v != "" {
+		c.OllamaModels = v
 	}
 	if v := getenv("NOOK_THREADS"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -27,11 +27,12 @@ func TestEnvironmentOverridesTheFile(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
 	os.WriteFile(filepath.Join(home, "config.toml"), []byte("model = \"from-file\"\n"), 0o600)
-	c, err := Load(envOf(map[string]string{"NOOK_HOME": home, "NOOK_MODEL": "env", "NOOK_REGISTRY": "http://mirror"}))
+	c, err := Load(envOf(map[string]string{"NOOK_HOME": home, "NOOK_MODEL": "env", "NOOK_REGISTRY": "http://mirror",
+		"NOOK_HF_REGISTRY": "http://hf-mirror", "OLLAMA_MODELS": "/srv/ollama"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Model != "env" || c.Registry.Ollama != "http://mirror" {
+	if c.Model != "env" || c.Registry.Ollama != "http://mirror" || c.Registry.HuggingFace != "http://hf-mirror" || c.OllamaModels != "/srv/ollama" {
 		t.Fatalf("got %+v", c)
 	}
 }
