@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nook-ai/nook/models"
+)
+
+// Model commands: nook pull, nook models [ls|show|rm], nook import.
+
+func openStore(a *app) (*models.Store, error) { return models.Open(a.cfg) }
+
+func init() {
+	register(func(a *app) *cobra.Command {
+		return &cobra.Command{
+			Use:   "pull NAME",
+			Short: "download a model (llama3.2, llama3.2:1b, hf.co/ORG/REPO:QUANT)",
+			Long: "Download a model from the Ollama registry (NOOK_REGISTRY for a mirror) or, for\n" +
+				"hf.co/ORG/REPO[:QUANT], a GGUF file from Hugging Face (NOOK_HF_REGISTRY).\n" +
+				"Interrupted pulls resume; every blob is sha256-verified before it is kept.",
+			Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				s, err := openStore(a)
+				if err != nil {
+					return err
+				}
+				m, err := s.Pull(cmd.Context(), args[0], a.stderr)
+				if err != nil {
+					return err
+				}
+				where := ""
+				if m.Store != "nook" {
+					where = " (in the Ollama store " + m.Root + ", used in place)"
+				}
+				fmt.Fprintf(a.stdout, "%s %s%s\n", m.Name.Short(), models.HumanBytes(m.Size), where)
+				return nil
+			},
+		}
+	})
+
+	register(func(a *app) *cobra.Command {
+		var name string
+		c := &cobra.Command{
+			Use:   "import FILE.gguf",
+			Short: "copy a GGUF file into the model store under a name",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				s, err := openStore(a)
+				if err != nil {
+					return err
+				}
+				m, err := s.Import(args[0], name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s %s\n", m.Name.Short(), models.HumanBytes(m.Size))
+				return nil
+			},
+		}
+		c.Flags().StringVar(&name, "name", "", "model name (default: the file name without .gguf)")
+		return c
+	})
+
+	register(func(a *app) *cobra.Command {
+		ls := func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(a)
+			if err != nil {
+				return err
+			}
+			ms, err := s.List()
+			if err != nil {
+				return err
+			}
+			if len(ms) == 0 {
+				fmt.Fprintln(a.stderr, "no models installed; try `nook pull "+models.Default(models.RoleChat, models.TotalMemory()).Name+"`")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSIZE\tQUANT\tPARAMS\tCONTEXT\tFAMILY\tSTORE")
+			for _, m := range ms {
+				quant, params, ctx, family := "?", "?", "?", "?"
+				if info, err := models.Inspect(m.Path); err == nil {
+					quant, params, family = info.Quant, info.ParamsString(), info.Family
+					if info.ContextLength > 0 {
+						ctx = fmt.Sprint(info.ContextLength)
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Name.Short(), models.HumanBytes(m.Size), quant, params, ctx, family, m.Store)
+			}
+			return tw.Flush()
+		}
+		c := &cobra.Command{
+			Use:     "models",
+			Aliases: []string{"model"},
+			Short:   "list, show and remove installed models",
+			Args:    cobra.NoArgs,
+			RunE:    ls,
+		}
+		c.AddCommand(&cobra.Command{
+			Use:     "ls",
+			Aliases: []string{"list"},
+			Short:   "list installed models (nook's store and the Ollama store)",
+			Args:    cobra.NoArgs,
+			RunE:    ls,
+		})
+		c.AddCommand(&cobra.Command{
+			Use:   "show NAME",
+			Short: "show a model's GGUF metadata, template and license",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				s, err := openStore(a)
+				if err != nil {
+					return err
+				}
+				d, err := s.Show(args[0])
+				if err != nil {
+					return err
+				}
+				printDetails(a.stdout, d)
+				return nil
+			},
+		})
+		c.AddCommand(&cobra.Command{
+			Use:     "rm NAME...",
+			Aliases: []string{"remove"},
+			Short:   "remove models from nook's store",
+			Args:    cobra.MinimumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				s, err := openStore(a)
+				if err != nil {
+					return err
+				}
+				for _, n := range args {
+					if err := s.Remove(n); err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stdout, "removed %s\n", n)
+				}
+				return nil
+			},
+		})
+		c.AddCommand(&cobra.Command{
+			Use:   "catalog",
+			Short: "list the recommended models by role and machine memory",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				mem := models.TotalMemory()
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ROLE\tNAME\tSIZE\tPARAMS\tMIN RAM\tDEFAULT\tABOUT")
+				for _, e := range models.Catalog() {
+					def := ""
+					if models.Default(e.Role, mem).Name == e.Name {
+						def = "*"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d GiB\t%s\t%s\n", e.Role, e.Name, models.HumanBytes(e.Size), e.Params, e.MinMemory>>30, def, e.About)
+				}
+				return tw.Flush()
+			},
+		})
+		return c
+	})
+}
+
+func printDetails(w io.Writer, d *models.Details) {
+	i := d.Info
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "name\t%s\n", d.Name.Short())
+	fmt.Fprintf(tw, "store\t%s (%s)\n", d.Store, d.Root)
+	fmt.Fprintf(tw, "file\t%s\n", d.Path)
+	fmt.Fprintf(tw, "size\t%s\n", models.HumanBytes(d.Size))
+	fmt.Fprintf(tw, "family\t%s\n", i.Family)
+	fmt.Fprintf(tw, "parameters\t%s\n", i.ParamsString())
+	fmt.Fprintf(tw, "quantization\t%s\n", i.Quant)
+	fmt.Fprintf(tw, "context length\t%d\n", i.ContextLength)
+	fmt.Fprintf(tw, "embedding length\t%d\n", i.EmbeddingLen)
+	fmt.Fprintf(tw, "blocks\t%d\n", i.Blocks)
+	fmt.Fprintf(tw, "tensors\t%d\n", i.Tensors)
+	tw.Flush()
+	section := func(title, body string) {
+		if body = strings.TrimSpace(body); body != "" {
+			fmt.Fprintf(w, "\n%s\n", title)
+			for _, l := range strings.Split(body, "\n") {
+				fmt.Fprintf(w, "  %s\n", l)
+			}
+		}
+	}
+	section("template", d.Template)
+	section("system", d.System)
+	section("parameters", d.Params)
+	section("license", d.License)
+	keys := make([]string, 0, len(i.KV))
+	for k := range i.KV {
+		if !strings.HasPrefix(k, "tokenizer.chat_template") {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	fmt.Fprintf(w, "\nmetadata\n")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, k := range keys {
+		v := fmt.Sprint(i.KV[k])
+		if len(v) > 100 {
+			v = v[:100] + "…"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", k, strings.ReplaceAll(v, "\n", `\n`))
+	}
+	tw.Flush()
+}
