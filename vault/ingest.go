@@ -1,0 +1,360 @@
+package vault
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	ignore "github.com/sabhiram/go-gitignore"
+)
+
+// DefaultMaxFileSize is the largest file Add ingests unless told otherwise.
+const DefaultMaxFileSize = 20 << 20
+
+// AddOptions tune Add. Zero values take the defaults.
+type AddOptions struct {
+	// Excludes are .gitignore-style patterns, relative to each folder added.
+	// The folder's own .gitignore and .nookignore are read too.
+	Excludes []string
+	// MaxFileSize skips larger files (default DefaultMaxFileSize).
+	MaxFileSize int64
+	// Tags are attached to every document added by this call.
+	Tags []string
+	// ChunkChars is the target chunk size (default DefaultChunkChars).
+	ChunkChars int
+	// BatchFiles is how many changed files go into one log entry (default 16).
+	BatchFiles int
+	// Progress, when set, is called after each file.
+	Progress func(Progress)
+}
+
+// Progress reports Add's advance.
+type Progress struct {
+	Path       string
+	FilesDone  int
+	FilesTotal int
+	BytesDone  int64
+	BytesTotal int64
+}
+
+// AddReport says what Add did.
+type AddReport struct {
+	Added     int     `json:"added"`
+	Updated   int     `json:"updated"`
+	Unchanged int     `json:"unchanged"`
+	Removed   int     `json:"removed"`
+	Skipped   int     `json:"skipped"` // unsupported, excluded by size, unreadable
+	Chunks    int     `json:"chunks"`  // chunks written
+	Bytes     int64   `json:"bytes"`   // bytes of changed files read
+	Errors    []error `json:"-"`       // per-file problems; Add goes on past them
+}
+
+type pendingDoc struct {
+	key string
+	ref string
+	doc *docObject
+	new bool
+}
+
+type walkFile struct {
+	path string
+	size int64
+}
+
+// Add ingests files and folders: new and changed files are parsed, chunked,
+// embedded and stored; unchanged ones (same content hash and embedding
+// model) are skipped; files that disappeared from an added folder are
+// removed. Changes are committed to the log in batches, so an interrupted
+// Add keeps what it committed and a new Add finishes the rest.
+func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddReport, error) {
+	var rep AddReport
+	v.mu.Lock()
+	err := v.check()
+	v.mu.Unlock()
+	if err != nil {
+		return rep, err
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = DefaultMaxFileSize
+	}
+	if o.BatchFiles <= 0 {
+		o.BatchFiles = 16
+	}
+	var files []walkFile
+	var removals []string
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return rep, fmt.Errorf("vault: add %q: %w", p, err)
+		}
+		fi, err := os.Stat(abs)
+		if errors.Is(err, fs.ErrNotExist) {
+			removals = append(removals, v.docsUnder(abs, nil)...)
+			continue
+		}
+		if err != nil {
+			return rep, fmt.Errorf("vault: add %s: %w", abs, err)
+		}
+		if !fi.IsDir() {
+			files = append(files, walkFile{abs, fi.Size()})
+			continue
+		}
+		found, err := walkFolder(ctx, abs, o.Excludes)
+		if err != nil {
+			return rep, err
+		}
+		seen := map[string]bool{}
+		for _, f := range found {
+			seen[f.path] = true
+		}
+		files = append(files, found...)
+		removals = append(removals, v.docsUnder(abs, seen)...)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	var pending []pendingDoc
+	var done int64
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		err := v.commitDocs(pending)
+		pending = nil
+		return err
+	}
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			flush()
+			return rep, err
+		}
+		pd, skipped, err := v.prepare(ctx, f, o)
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				flush()
+				return rep, ctx.Err()
+			}
+			rep.Skipped++
+			rep.Errors = append(rep.Errors, err)
+		case skipped == "unchanged":
+			rep.Unchanged++
+		case skipped != "":
+			rep.Skipped++
+		default:
+			pending = append(pending, *pd)
+			rep.Chunks += len(pd.doc.Chunks)
+			rep.Bytes += f.size
+			if pd.new {
+				rep.Added++
+			} else {
+				rep.Updated++
+			}
+		}
+		done += f.size
+		if o.Progress != nil {
+			o.Progress(Progress{Path: f.path, FilesDone: i + 1, FilesTotal: len(files), BytesDone: done, BytesTotal: total})
+		}
+		if len(pending) >= o.BatchFiles {
+			if err := flush(); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return rep, err
+	}
+	if len(removals) > 0 {
+		n, err := v.removeDocs(removals)
+		rep.Removed = n
+		if err != nil {
+			return rep, err
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.saveSnapshotLocked(); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// docsUnder lists doc keys at or under root that are not in keep.
+func (v *Vault) docsUnder(root string, keep map[string]bool) []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []string
+	prefix := strings.TrimSuffix(root, string(filepath.Separator)) + string(filepath.Separator)
+	for k := range v.state[nsDoc] {
+		if (k == root || strings.HasPrefix(k, prefix)) && !keep[k] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (v *Vault) removeDocs(keys []string) (int, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ops := make([]op, 0, len(keys))
+	for _, k := range keys {
+		if _, ok := v.state[nsDoc][k]; ok {
+			ops = append(ops, op{Op: "del", NS: nsDoc, Key: k})
+		}
+	}
+	if len(ops) == 0 {
+		return 0, nil
+	}
+	if err := v.commit(ops); err != nil {
+		return 0, err
+	}
+	for _, o := range ops {
+		v.idx.removeDoc(o.Key)
+	}
+	v.dirty = true
+	return len(ops), nil
+}
+
+func (v *Vault) commitDocs(pending []pendingDoc) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.check(); err != nil {
+		return err
+	}
+	ops := make([]op, len(pending))
+	for i, p := range pending {
+		ops[i] = op{Op: "put", NS: nsDoc, Key: p.key, Ref: p.ref, Hash: p.doc.Hash + ":" + p.doc.Model}
+	}
+	if err := v.commit(ops); err != nil {
+		return err
+	}
+	for _, p := range pending {
+		v.idx.putDoc(p.key, p.ref, p.doc)
+	}
+	v.dirty = true
+	return nil
+}
+
+// prepare reads one file and, if it changed, builds and stores its doc
+// object. skipped is "unchanged", "unsupported" or "too large" when nothing
+// is to be committed.
+func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions) (*pendingDoc, string, error) {
+	if f.size > o.MaxFileSize {
+		return nil, "too large", nil
+	}
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		return nil, "", fmt.Errorf("vault: add %s: %w", f.path, err)
+	}
+	format := formatOf(f.path, data)
+	if format == "" {
+		return nil, "unsupported", nil
+	}
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	v.mu.Lock()
+	prev, had := v.state[nsDoc][f.path]
+	v.mu.Unlock()
+	if had && prev.Hash == hash+":"+v.opts.embedModel {
+		return nil, "unchanged", nil
+	}
+	blocks, err := parse(format, data)
+	if err != nil {
+		return nil, "", fmt.Errorf("vault: add %s: %w", f.path, err)
+	}
+	chunks := chunkBlocks(blocks, o.ChunkChars)
+	if v.opts.embedder != nil && len(chunks) > 0 {
+		const batch = 32
+		for i := 0; i < len(chunks); i += batch {
+			j := min(i+batch, len(chunks))
+			texts := make([]string, 0, j-i)
+			for _, c := range chunks[i:j] {
+				texts = append(texts, indexText(f.path, c.Heading, c.Text))
+			}
+			vecs, err := v.opts.embedder.Embed(ctx, texts)
+			if err != nil {
+				return nil, "", fmt.Errorf("vault: embed %s: %w", f.path, err)
+			}
+			if len(vecs) != len(texts) {
+				return nil, "", fmt.Errorf("vault: embed %s: %d vectors for %d texts", f.path, len(vecs), len(texts))
+			}
+			for k := range vecs {
+				chunks[i+k].Vec = vecs[k]
+			}
+		}
+	}
+	d := &docObject{Path: f.path, Hash: hash, Model: v.opts.embedModel, Size: f.size, Format: format, Tags: o.Tags, Chunks: chunks}
+	payload, err := json.Marshal(d)
+	if err != nil {
+		return nil, "", fmt.Errorf("vault: add %s: %w", f.path, err)
+	}
+	ref, err := v.putObject(kindDoc, payload)
+	if err != nil {
+		return nil, "", err
+	}
+	return &pendingDoc{key: f.path, ref: ref, doc: d, new: !had}, "", nil
+}
+
+// walkFolder lists the regular files under root, minus hidden folders and
+// what the excludes, root/.gitignore and root/.nookignore exclude.
+func walkFolder(ctx context.Context, root string, excludes []string) ([]walkFile, error) {
+	lines := append([]string(nil), excludes...)
+	for _, n := range []string{".gitignore", ".nookignore"} {
+		if b, err := os.ReadFile(filepath.Join(root, n)); err == nil {
+			lines = append(lines, strings.Split(string(b), "\n")...)
+		}
+	}
+	ig := ignore.CompileIgnoreLines(lines...)
+	var out []walkFile
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root {
+				return err
+			}
+			return nil // unreadable entries are skipped
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if p == root {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if ig.MatchesPath(rel + "/") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || ig.MatchesPath(rel) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		out = append(out, walkFile{p, fi.Size()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: add %s: %w", root, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,326 @@
+package vault
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ledongthuc/pdf"
+	"golang.org/x/net/html"
+)
+
+// Source formats.
+const (
+	fmtMarkdown = "markdown"
+	fmtText     = "text"
+	fmtOrg      = "org"
+	fmtHTML     = "html"
+	fmtPDF      = "pdf"
+	fmtCode     = "code"
+)
+
+var codeExts = map[string]bool{}
+
+func init() {
+	for _, e := range strings.Fields(`.go .py .js .mjs .ts .tsx .jsx .rs .c .h .cc .cpp .hpp .java .kt .swift .rb .php
+		.cs .scala .sh .bash .zsh .fish .lua .pl .r .sql .css .scss .toml .yaml .yml .json .ini .cfg .proto .zig .nim
+		.ex .exs .erl .hs .ml .clj .el .vim .tf .mk .cmake .dockerfile`) {
+		codeExts[e] = true
+	}
+}
+
+// formatOf picks a parser from the file name; "" means not ingested.
+func formatOf(path string, head []byte) string {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".md", ".markdown", ".mdown", ".mkd":
+		return fmtMarkdown
+	case ".txt", ".text", ".rst", ".adoc":
+		return fmtText
+	case ".org":
+		return fmtOrg
+	case ".html", ".htm", ".xhtml":
+		return fmtHTML
+	case ".pdf":
+		return fmtPDF
+	}
+	if codeExts[ext] {
+		return fmtCode
+	}
+	base := strings.ToLower(filepath.Base(path))
+	if base == "makefile" || base == "dockerfile" {
+		return fmtCode
+	}
+	if ext == "" && looksText(head) {
+		return fmtText
+	}
+	return ""
+}
+
+func looksText(b []byte) bool {
+	if len(b) > 4096 {
+		b = b[:4096]
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return false
+	}
+	for i := 0; i < 4 && len(b) > 0 && !utf8.Valid(b); i++ {
+		b = b[:len(b)-1] // a rune cut at the end of the sample
+	}
+	return utf8.Valid(b)
+}
+
+// block is a structural unit of a source: a heading, a paragraph or a code
+// block, with its line range (1-based, inclusive).
+type block struct {
+	kind  int // blockHeading, blockPara, blockCode
+	level int // heading level
+	start int
+	end   int
+	text  string
+}
+
+const (
+	blockHeading = iota
+	blockPara
+	blockCode
+)
+
+// parse turns file contents into blocks.
+func parse(format string, data []byte) ([]block, error) {
+	switch format {
+	case fmtMarkdown:
+		return parseLines(string(data), mdHeading, mdFence), nil
+	case fmtOrg:
+		return parseLines(string(data), orgHeading, orgFence), nil
+	case fmtText:
+		return parseLines(string(data), nil, nil), nil
+	case fmtCode:
+		bs := parseLines(string(data), nil, nil)
+		for i := range bs {
+			bs[i].kind = blockCode
+		}
+		return bs, nil
+	case fmtHTML:
+		return parseHTML(data)
+	case fmtPDF:
+		text, err := pdfText(data)
+		if err != nil {
+			return nil, err
+		}
+		return parseLines(text, nil, nil), nil
+	}
+	return nil, fmt.Errorf("unsupported format %q", format)
+}
+
+var (
+	mdHeadingRE  = regexp.MustCompile(`^(#{1,6})\s+(.*?)\s*#*\s*$`)
+	orgHeadingRE = regexp.MustCompile(`^(\*+)\s+(.*)$`)
+)
+
+func mdHeading(line string) (int, string, bool) {
+	m := mdHeadingRE.FindStringSubmatch(line)
+	if m == nil {
+		return 0, "", false
+	}
+	return len(m[1]), m[2], true
+}
+
+func orgHeading(line string) (int, string, bool) {
+	m := orgHeadingRE.FindStringSubmatch(line)
+	if m == nil {
+		return 0, "", false
+	}
+	return len(m[1]), m[2], true
+}
+
+// fence reports whether line opens a code block and how to recognise its end.
+func mdFence(line string) (func(string) bool, bool) {
+	t := strings.TrimSpace(line)
+	for _, f := range []string{"```", "~~~"} {
+		if strings.HasPrefix(t, f) {
+			return func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), f) }, true
+		}
+	}
+	return nil, false
+}
+
+func orgFence(line string) (func(string) bool, bool) {
+	t := strings.ToLower(strings.TrimSpace(line))
+	if strings.HasPrefix(t, "#+begin_") {
+		end := "#+end_" + strings.Fields(t[len("#+begin_"):] + " x")[0]
+		return func(l string) bool { return strings.HasPrefix(strings.ToLower(strings.TrimSpace(l)), end) }, true
+	}
+	return nil, false
+}
+
+// parseLines splits text into headings, fenced code blocks and paragraphs
+// separated by blank lines.
+func parseLines(text string, heading func(string) (int, string, bool), fence func(string) (func(string) bool, bool)) []block {
+	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	var out []block
+	var para []string
+	pstart := 0
+	flush := func(end int) {
+		if len(para) > 0 {
+			out = append(out, block{kind: blockPara, start: pstart, end: end, text: strings.Join(para, "\n")})
+			para = nil
+		}
+	}
+	for i := 0; i < len(lines); i++ {
+		ln := lines[i]
+		n := i + 1
+		if fence != nil {
+			if closes, ok := fence(ln); ok {
+				flush(n - 1)
+				j := i + 1
+				for j < len(lines) && !closes(lines[j]) {
+					j++
+				}
+				if j >= len(lines) {
+					j = len(lines) - 1
+				}
+				out = append(out, block{kind: blockCode, start: n, end: j + 1, text: strings.Join(lines[i:j+1], "\n")})
+				i = j
+				continue
+			}
+		}
+		if heading != nil {
+			if lvl, title, ok := heading(ln); ok {
+				flush(n - 1)
+				out = append(out, block{kind: blockHeading, level: lvl, start: n, end: n, text: title})
+				continue
+			}
+		}
+		if strings.TrimSpace(ln) == "" {
+			flush(n - 1)
+			continue
+		}
+		if len(para) == 0 {
+			pstart = n
+		}
+		para = append(para, ln)
+	}
+	flush(len(lines))
+	return out
+}
+
+// parseHTML extracts text blocks from HTML; line numbers are those of the
+// source markup.
+func parseHTML(data []byte) ([]block, error) {
+	z := html.NewTokenizer(bytes.NewReader(data))
+	line := 1
+	var out []block
+	var cur strings.Builder
+	curStart, curLevel, skip := 0, 0, 0
+	inPre := false
+	flush := func(end int) {
+		t := strings.TrimSpace(cur.String())
+		cur.Reset()
+		if t == "" {
+			return
+		}
+		b := block{kind: blockPara, start: curStart, end: max(end, curStart), text: t}
+		if curLevel > 0 {
+			b.kind, b.level = blockHeading, curLevel
+			b.text = strings.Join(strings.Fields(t), " ")
+		} else if inPre {
+			b.kind = blockCode
+		}
+		out = append(out, b)
+	}
+	for {
+		tt := z.Next()
+		raw := z.Raw()
+		startLine := line
+		line += bytes.Count(raw, []byte{'\n'})
+		switch tt {
+		case html.ErrorToken:
+			if errors.Is(z.Err(), io.EOF) {
+				flush(line)
+				return out, nil
+			}
+			return nil, z.Err()
+		case html.TextToken:
+			if skip > 0 {
+				continue
+			}
+			if cur.Len() == 0 {
+				// start at the first line with text
+				t := string(z.Text())
+				lead := len(t) - len(strings.TrimLeft(t, " \t\r\n"))
+				curStart = startLine + strings.Count(t[:lead], "\n")
+				if strings.TrimSpace(t) == "" {
+					continue
+				}
+			}
+			cur.Write(z.Text())
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			tag := string(name)
+			switch tag {
+			case "script", "style", "noscript", "template":
+				if tt == html.StartTagToken {
+					skip++
+				} else if tt == html.EndTagToken && skip > 0 {
+					skip--
+				}
+			case "h1", "h2", "h3", "h4", "h5", "h6":
+				flush(startLine)
+				if tt == html.StartTagToken {
+					curLevel = int(tag[1] - '0')
+				} else {
+					curLevel = 0
+				}
+			case "pre":
+				flush(startLine)
+				inPre = tt == html.StartTagToken
+			case "p", "div", "li", "ul", "ol", "table", "tr", "section", "article", "blockquote", "br", "hr", "title", "header", "footer", "dd", "dt":
+				flush(startLine)
+			default:
+				if cur.Len() > 0 {
+					cur.WriteByte(' ')
+				}
+			}
+		}
+	}
+}
+
+// pdfText extracts the plain text of a PDF, pages separated by blank lines.
+func pdfText(data []byte) (text string, err error) {
+	defer func() {
+		if r := recover(); r != nil { // the PDF reader panics on some malformed files
+			err = fmt.Errorf("malformed pdf: %v", r)
+		}
+	}()
+	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return "", fmt.Errorf("pdf: %w", err)
+	}
+	var sb strings.Builder
+	for i := 1; i <= r.NumPage(); i++ {
+		p := r.Page(i)
+		if p.V.IsNull() {
+			continue
+		}
+		rows, err := p.GetTextByRow()
+		if err != nil {
+			return "", fmt.Errorf("pdf page %d: %w", i, err)
+		}
+		for _, row := range rows {
+			var line strings.Builder
+			for _, w := range row.Content {
+				line.WriteString(w.S)
+			}
+			sb.WriteString(strings.TrimRight(line.String(), " "))
+			sb.WriteByte('\n')
+		}
+		sb.WriteByte('\n')
+	}
+	return sb.String(), nil
+}

@@ -1,0 +1,271 @@
+package vault
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+func (v *Vault) loadDoc(ref string) (*docObject, error) {
+	b, err := v.getObject(ref, kindDoc)
+	if err != nil {
+		return nil, err
+	}
+	var d docObject
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("vault: object %s: %w: %v", v.objectPath(ref), ErrCorrupt, err)
+	}
+	return &d, nil
+}
+
+// putRecord stores payload as an object of kind and points (ns, key) at it.
+func (v *Vault) putRecord(ns, kind, key string, payload []byte) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.check(); err != nil {
+		return err
+	}
+	ref, err := v.putObject(kind, payload)
+	if err != nil {
+		return err
+	}
+	if err := v.commit([]op{{Op: "put", NS: ns, Key: key, Ref: ref}}); err != nil {
+		return err
+	}
+	v.dirty = true
+	return nil
+}
+
+func (v *Vault) getRecord(ns, kind, key string) ([]byte, error) {
+	v.mu.Lock()
+	if err := v.check(); err != nil {
+		v.mu.Unlock()
+		return nil, err
+	}
+	ref, ok := v.state[ns][key]
+	v.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("vault: %s %q: %w", ns, key, ErrNotFound)
+	}
+	return v.getObject(ref.Ref, kind)
+}
+
+func (v *Vault) delRecord(ns, key string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.check(); err != nil {
+		return err
+	}
+	if _, ok := v.state[ns][key]; !ok {
+		return fmt.Errorf("vault: %s %q: %w", ns, key, ErrNotFound)
+	}
+	if err := v.commit([]op{{Op: "del", NS: ns, Key: key}}); err != nil {
+		return err
+	}
+	v.dirty = true
+	return nil
+}
+
+func (v *Vault) keysOf(ns string) []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	keys := make([]string, 0, len(v.state[ns]))
+	for k := range v.state[ns] {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// PutSecret stores data under name, encrypted like everything else (an
+// object referenced from the op log). It replaces an earlier value.
+func (v *Vault) PutSecret(name string, data []byte) error {
+	if name == "" {
+		return fmt.Errorf("vault: secret: empty name")
+	}
+	return v.putRecord(nsSecret, kindSecret, name, data)
+}
+
+// Secret returns the secret stored under name; an error wrapping
+// ErrNotFound when there is none.
+func (v *Vault) Secret(name string) ([]byte, error) {
+	return v.getRecord(nsSecret, kindSecret, name)
+}
+
+// DeleteSecret removes a secret from the vault's state.
+func (v *Vault) DeleteSecret(name string) error { return v.delRecord(nsSecret, name) }
+
+// Message is one message of a saved session, shaped like engine.Message.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+	// ToolCalls and ToolName are kept as the engine's JSON shape.
+	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
+	ToolName  string          `json:"tool_name,omitempty"`
+}
+
+// Session is a saved conversation.
+type Session struct {
+	ID       string    `json:"id"`
+	Title    string    `json:"title"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+	Messages []Message `json:"messages"`
+}
+
+// SessionInfo is what ListSessions returns.
+type SessionInfo struct {
+	ID       string    `json:"id"`
+	Title    string    `json:"title"`
+	Updated  time.Time `json:"updated"`
+	Messages int       `json:"messages"`
+}
+
+// NewSessionID returns a random session id.
+func NewSessionID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// SaveSession stores s (a new object each time; the log points at the
+// latest). An empty ID gets a new one, written back into s.
+func (v *Vault) SaveSession(s *Session) error {
+	if s.ID == "" {
+		s.ID = NewSessionID()
+	}
+	now := time.Now().UTC()
+	if s.Created.IsZero() {
+		s.Created = now
+	}
+	s.Updated = now
+	b, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("vault: session: %w", err)
+	}
+	return v.putRecord(nsSession, kindSession, s.ID, b)
+}
+
+// LoadSession returns the session with id, or an error wrapping ErrNotFound.
+func (v *Vault) LoadSession(id string) (*Session, error) {
+	b, err := v.getRecord(nsSession, kindSession, id)
+	if err != nil {
+		return nil, err
+	}
+	var s Session
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("vault: session %q: %w", id, ErrCorrupt)
+	}
+	return &s, nil
+}
+
+// ListSessions returns every session, most recently updated first. Sessions
+// whose object is damaged are skipped (and reported by Problems).
+func (v *Vault) ListSessions() ([]SessionInfo, error) {
+	var out []SessionInfo
+	for _, id := range v.keysOf(nsSession) {
+		s, err := v.LoadSession(id)
+		if err != nil {
+			v.addProblem(err)
+			continue
+		}
+		out = append(out, SessionInfo{ID: s.ID, Title: s.Title, Updated: s.Updated, Messages: len(s.Messages)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Updated.After(out[j].Updated) })
+	return out, nil
+}
+
+// DeleteSession removes a session.
+func (v *Vault) DeleteSession(id string) error { return v.delRecord(nsSession, id) }
+
+func (v *Vault) addProblem(err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, p := range v.problems {
+		if p.Error() == err.Error() {
+			return
+		}
+	}
+	v.problems = append(v.problems, err)
+}
+
+// Fact is a remembered piece of information that goes into the system prompt.
+type Fact struct {
+	ID      string    `json:"id"`
+	Text    string    `json:"text"`
+	Created time.Time `json:"created"`
+}
+
+// Remember stores a fact and returns it.
+func (v *Vault) Remember(text string) (Fact, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Fact{}, fmt.Errorf("vault: remember: empty text")
+	}
+	f := Fact{ID: NewSessionID()[:8], Text: text, Created: time.Now().UTC()}
+	b, _ := json.Marshal(f)
+	if err := v.putRecord(nsMemory, kindMemory, f.ID, b); err != nil {
+		return Fact{}, err
+	}
+	return f, nil
+}
+
+// Facts returns every remembered fact, oldest first.
+func (v *Vault) Facts() ([]Fact, error) {
+	var out []Fact
+	for _, id := range v.keysOf(nsMemory) {
+		b, err := v.getRecord(nsMemory, kindMemory, id)
+		if err != nil {
+			v.addProblem(err)
+			continue
+		}
+		var f Fact
+		if err := json.Unmarshal(b, &f); err != nil {
+			continue
+		}
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, nil
+}
+
+// Forget removes facts: the one whose ID is idOrText, or else every fact
+// whose text contains idOrText (case-insensitive). It returns what it
+// removed; none is an error wrapping ErrNotFound.
+func (v *Vault) Forget(idOrText string) ([]Fact, error) {
+	facts, err := v.Facts()
+	if err != nil {
+		return nil, err
+	}
+	var gone []Fact
+	for _, f := range facts {
+		if f.ID == idOrText {
+			gone = []Fact{f}
+			break
+		}
+		if idOrText != "" && strings.Contains(strings.ToLower(f.Text), strings.ToLower(idOrText)) {
+			gone = append(gone, f)
+		}
+	}
+	if len(gone) == 0 {
+		return nil, fmt.Errorf("vault: forget %q: %w", idOrText, ErrNotFound)
+	}
+	ops := make([]op, len(gone))
+	for i, f := range gone {
+		ops[i] = op{Op: "del", NS: nsMemory, Key: f.ID}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.check(); err != nil {
+		return nil, err
+	}
+	if err := v.commit(ops); err != nil {
+		return nil, err
+	}
+	v.dirty = true
+	return gone, nil
+}
