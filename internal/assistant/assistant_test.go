@@ -1,0 +1,221 @@
+package assistant
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/vault"
+)
+
+// scripted is a fake engine: it records the request and streams canned
+// tokens. Tokenize counts whitespace-separated words.
+type scripted struct {
+	ctxLen int
+	tokens []string
+	got    *engine.ChatRequest
+}
+
+func (s *scripted) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
+	s.got = &req
+	return func(yield func(engine.Chunk, error) bool) {
+		for _, t := range s.tokens {
+			if !yield(engine.Chunk{Text: t}, nil) {
+				return
+			}
+		}
+		yield(engine.Chunk{Done: true, DoneReason: "stop", Stats: &engine.Stats{DecodeTokens: len(s.tokens)}}, nil)
+	}
+}
+
+func (s *scripted) Tokenize(text string) ([]int, error) { return make([]int, len(strings.Fields(text))), nil }
+func (s *scripted) Info() engine.ModelInfo               { return engine.ModelInfo{ContextLength: s.ctxLen} }
+
+// fakeStore returns fixed hits and keeps facts in memory.
+type fakeStore struct {
+	hits  []vault.Hit
+	facts []vault.Fact
+	query string
+}
+
+func (f *fakeStore) Search(ctx context.Context, q string, o vault.SearchOptions) ([]vault.Hit, error) {
+	f.query = q
+	if o.K < len(f.hits) {
+		return f.hits[:o.K], nil
+	}
+	return f.hits, nil
+}
+func (f *fakeStore) Facts() ([]vault.Fact, error) { return f.facts, nil }
+func (f *fakeStore) Remember(t string) (vault.Fact, error) {
+	fa := vault.Fact{ID: "f1", Text: t}
+	f.facts = append(f.facts, fa)
+	return fa, nil
+}
+
+func hits(n, words int) []vault.Hit {
+	var out []vault.Hit
+	for i := range n {
+		out = append(out, vault.Hit{Source: filepath.Join("/notes", string(rune('a'+i))+".md"), StartLine: i + 1, EndLine: i + 3, Text: strings.Repeat("word ", words)})
+	}
+	return out
+}
+
+func TestAsk(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		ctxLen      int
+		hits        []vault.Hit
+		facts       []vault.Fact
+		history     []engine.Message
+		input       string
+		wantSources int
+		wantCited   []int
+		wantInUser  []string
+		wantInSys   []string
+		wantErr     error
+	}{
+		{
+			name: "sources are numbered and citations map back to them", ctxLen: 4096,
+			hits: hits(3, 10), input: "where is the key?", wantSources: 3, wantCited: []int{1, 3},
+			wantInUser: []string{"[1] /notes/a.md:1-3", "[3] /notes/c.md:3-5", "Question: where is the key?"},
+		},
+		{
+			name: "memory facts go into the system prompt", ctxLen: 4096,
+			facts: []vault.Fact{{ID: "x", Text: "my cat is called Miso"}}, hits: hits(1, 5), input: "what is my cat called?",
+			wantSources: 1, wantCited: []int{1}, wantInSys: []string{"my cat is called Miso"},
+		},
+		{
+			name: "low-ranked sources are dropped to fit the token budget", ctxLen: 600,
+			hits: hits(5, 100), input: "question?", wantSources: 3, wantCited: []int{1},
+		},
+		{
+			name: "old history goes before sources do", ctxLen: 600,
+			hits: hits(2, 100), input: "q?", wantSources: 2, wantCited: []int{1},
+			history: []engine.Message{{Role: "user", Content: strings.Repeat("old ", 300)}, {Role: "assistant", Content: "short reply"}},
+		},
+		{
+			name: "a question longer than the context is an error", ctxLen: 100,
+			input: strings.Repeat("long ", 200), wantErr: engine.ErrContextFull,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			eng := &scripted{ctxLen: tc.ctxLen, tokens: []string{"The key ", "is under the pot [1]", " and [3]."}}
+			st := &fakeStore{hits: tc.hits, facts: tc.facts}
+			a := New(eng, st)
+			ans, err := a.Ask(context.Background(), Input{Text: tc.input, History: tc.history}, nil)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ans.Answer != "The key is under the pot [1] and [3]." {
+				t.Errorf("answer %q", ans.Answer)
+			}
+			if len(ans.Sources) != tc.wantSources {
+				t.Fatalf("%d sources, want %d", len(ans.Sources), tc.wantSources)
+			}
+			var cited []int
+			for _, s := range ans.Sources {
+				if s.Cited {
+					cited = append(cited, s.N)
+				}
+			}
+			if !equal(cited, tc.wantCited) {
+				t.Errorf("cited %v, want %v", cited, tc.wantCited)
+			}
+			req := eng.got
+			sys, user := req.Messages[0], req.Messages[len(req.Messages)-1]
+			if sys.Role != engine.RoleSystem || user.Role != engine.RoleUser {
+				t.Fatalf("roles %s … %s", sys.Role, user.Role)
+			}
+			for _, w := range tc.wantInUser {
+				if !strings.Contains(user.Content, w) {
+					t.Errorf("user message lacks %q:\n%s", w, user.Content)
+				}
+			}
+			for _, w := range tc.wantInSys {
+				if !strings.Contains(sys.Content, w) {
+					t.Errorf("system message lacks %q", w)
+				}
+			}
+			total := 0
+			for _, m := range req.Messages {
+				n, _ := eng.Tokenize(m.Content)
+				total += len(n) + perMessage
+			}
+			if total+req.Options.NumPredict > tc.ctxLen {
+				t.Errorf("prompt %d + answer %d tokens exceed the context %d", total, req.Options.NumPredict, tc.ctxLen)
+			}
+			if tc.history != nil && len(req.Messages) != 3 {
+				t.Errorf("%d messages, want system + the short reply + user", len(req.Messages))
+			}
+		})
+	}
+}
+
+func TestRememberInTurn(t *testing.T) {
+	t.Parallel()
+	eng := &scripted{ctxLen: 2048, tokens: []string{"Noted."}}
+	st := &fakeStore{}
+	a := New(eng, st)
+	tr, err := a.Turn(context.Background(), Input{Text: "Remember that the spare key is under the blue pot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range tr.Chunks {
+	}
+	if tr.Remembered == nil || tr.Remembered.Text != "the spare key is under the blue pot" {
+		t.Fatalf("remembered %+v", tr.Remembered)
+	}
+	if !strings.Contains(eng.got.Messages[0].Content, "spare key is under the blue pot") {
+		t.Error("the new fact is not in the system prompt")
+	}
+}
+
+// With a real vault: retrieval feeds the prompt end to end.
+func TestAskWithVault(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	v, err := vault.Init(filepath.Join(dir, "v"), []byte("pw"), vault.WithScryptWorkFactor(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	notes := filepath.Join(dir, "notes")
+	writeFile(t, filepath.Join(notes, "keys.md"), "# Keys\n\nThe spare house key is under the blue flowerpot.\n")
+	writeFile(t, filepath.Join(notes, "car.md"), "# Car\n\nThe car needs an oil change in May.\n")
+	if _, err := v.Add(context.Background(), []string{notes}, vault.AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eng := &scripted{ctxLen: 2048, tokens: []string{"Under the blue flowerpot [1]."}}
+	ans, err := New(eng, v).Ask(context.Background(), Input{Text: "where is the spare house key?"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Sources) == 0 || filepath.Base(ans.Sources[0].Path) != "keys.md" || !ans.Sources[0].Cited || ans.Sources[0].StartLine != 1 {
+		t.Errorf("sources %+v", ans.Sources)
+	}
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
