@@ -32,8 +32,10 @@ func (s *scripted) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[e
 	}
 }
 
-func (s *scripted) Tokenize(text string) ([]int, error) { return make([]int, len(strings.Fields(text))), nil }
-func (s *scripted) Info() engine.ModelInfo               { return engine.ModelInfo{ContextLength: s.ctxLen} }
+func (s *scripted) Tokenize(text string) ([]int, error) {
+	return make([]int, len(strings.Fields(text))), nil
+}
+func (s *scripted) Info() engine.ModelInfo { return engine.ModelInfo{ContextLength: s.ctxLen} }
 
 // fakeStore returns fixed hits and keeps facts in memory.
 type fakeStore struct {
@@ -91,7 +93,7 @@ func TestAsk(t *testing.T) {
 		},
 		{
 			name: "low-ranked sources are dropped to fit the token budget", ctxLen: 600,
-			hits: hits(5, 100), input: "question?", wantSources: 3, wantCited: []int{1},
+			hits: hits(5, 100), input: "question?", wantSources: 3, wantCited: []int{1, 3},
 		},
 		{
 			name: "old history goes before sources do", ctxLen: 600,
