@@ -250,16 +250,16 @@ func parseHTML(data []byte) ([]block, error) {
 			if skip > 0 {
 				continue
 			}
+			t := string(z.Text()) // Text may be called once per token
 			if cur.Len() == 0 {
 				// start at the first line with text
-				t := string(z.Text())
 				lead := len(t) - len(strings.TrimLeft(t, " \t\r\n"))
 				curStart = startLine + strings.Count(t[:lead], "\n")
 				if strings.TrimSpace(t) == "" {
 					continue
 				}
 			}
-			cur.Write(z.Text())
+			cur.WriteString(t)
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
 			name, _ := z.TagName()
 			tag := string(name)
