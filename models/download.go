@@ -30,6 +30,7 @@ type fetcher struct {
 	partSize    int64
 	workers     int
 	retries     int // per part, for transient errors
+	noSync      bool
 }
 
 // blobJob is one blob to fetch into dst.
@@ -126,14 +127,9 @@ func (f *fetcher) fetch(ctx context.Context, job blobJob) error {
 	}
 	job.done.Store(already)
 
-	err = d.run(ctx)
+	err = d.run(ctx) // on success the data is verified and synced
 	if err == nil {
-		if err = file.Sync(); err == nil {
-			err = file.Close()
-		} else {
-			file.Close()
-		}
-		if err != nil {
+		if err := file.Close(); err != nil {
 			return err
 		}
 		if err := os.Rename(partial, job.dst); err != nil {
@@ -211,14 +207,17 @@ func (d *download) run(ctx context.Context) error {
 	saverDone := make(chan struct{})
 	go func() {
 		defer close(saverDone)
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
-		for {
+		for i := 1; ; i++ {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				d.saveSidecar(d.job.dst + "-partial.json")
+				startWriteback(d.file)
+				if i%10 == 0 {
+					d.saveSidecar(d.job.dst + "-partial.json")
+				}
 			}
 		}
 	}()
@@ -253,8 +252,20 @@ func (d *download) run(ctx context.Context) error {
 		<-hashed
 		return err
 	}
+	// All bytes are written: flush them to disk while the hash catches up.
+	synced := make(chan error, 1)
+	go func() {
+		if d.f.noSync {
+			synced <- nil
+			return
+		}
+		synced <- d.file.Sync()
+	}()
 	d.poke()
 	err := <-hashed
+	if serr := <-synced; err == nil {
+		err = serr
+	}
 	cancel(nil)
 	<-saverDone
 	return err

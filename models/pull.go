@@ -42,7 +42,13 @@ func (s *Store) PullFunc(ctx context.Context, name string, fn func(Progress)) (*
 	if err != nil {
 		return nil, hint.New(err, "model names look like llama3.2, llama3.2:1b or hf.co/ORG/REPO:Q4_K_M")
 	}
+	// A name only in an Ollama store is used in place; one in nook's own
+	// store is pulled again (an update fetches only changed blobs).
+	_, ownErr := s.load("nook", s.dir, n)
 	for _, r := range s.roots()[1:] {
+		if ownErr == nil {
+			break
+		}
 		if m, err := s.load(r.kind, r.dir, n); err == nil {
 			if _, err := os.Stat(m.Path); err == nil {
 				fn(Progress{Name: n.Short(), Status: "in ollama store", Total: m.Size, Completed: m.Size})

@@ -126,6 +126,13 @@ func WithRetries(n int) Option {
 	}
 }
 
+// WithoutSync skips the fsync of a blob before it is renamed into place: a
+// power cut may then leave a blob with the right name and wrong bytes. For
+// throwaway stores (benchmarks, CI caches) only.
+func WithoutSync() Option {
+	return func(s *Store) error { s.fetch.noSync = true; return nil }
+}
+
 func baseURL(u string) (string, error) {
 	u = strings.TrimRight(u, "/")
 	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package models
+
+import "os"
+
+func startWriteback(*os.File) {}
