@@ -157,7 +157,12 @@ func (s *Store) pullOllama(ctx context.Context, n Name, fn func(Progress)) (*Mod
 		return nil, err
 	}
 	var jobs []blobJob
+	seen := map[string]bool{}
 	for _, l := range m.all() {
+		if seen[l.Digest] {
+			continue
+		}
+		seen[l.Digest] = true
 		dst, _ := blobPath(s.dir, l.Digest)
 		jobs = append(jobs, blobJob{
 			url:    fmt.Sprintf("%s/v2/%s/%s/blobs/%s", base, n.Namespace, n.Model, l.Digest),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nook-ai/nook/internal/config"
 	"github.com/nook-ai/nook/internal/hint"
 )
 
@@ -84,8 +85,22 @@ func TestAnExistingOllamaStoreIsUsedInPlace(t *testing.T) {
 
 func TestOpenFindsTheOllamaStoreFromConfig(t *testing.T) {
 	t.Parallel()
-	if got := OllamaDir("/srv/ollama"); got != "/srv/ollama" {
-		t.Errorf("OllamaDir(configured) = %q", got)
+	gguf := readFixture(t, "stories260K.gguf")
+	ollama, blob := fakeOllamaStore(t, gguf, Name{DefaultHost, "me", "tiny", "v1"})
+	cfg := &config.Config{Home: t.TempDir(), OllamaModels: ollama}
+	cfg.Registry.Ollama = "http://127.0.0.1:9"
+	s, err := Open(cfg, WithHTTPClient(noNetClient(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Dir() != cfg.ModelsDir() || s.ollamaURL != "http://127.0.0.1:9" || s.hfURL != DefaultHFRegistry {
+		t.Errorf("store %s, registries %s %s", s.Dir(), s.ollamaURL, s.hfURL)
+	}
+	if p, err := s.Resolve("me/tiny:v1"); err != nil || p != blob {
+		t.Errorf("Resolve = %q, %v", p, err)
+	}
+	if _, err := Open(&config.Config{Home: t.TempDir(), Registry: config.Registry{Ollama: "ftp://mirror"}}); err == nil {
+		t.Error("a registry URL that is not http(s) was accepted")
 	}
 }
 
