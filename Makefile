@@ -11,14 +11,22 @@ OLLAMA_VERSION := $(shell awk '$$1=="github.com/ollama/ollama"{print $$2}' go.mo
 MODEL       ?= $(NOOK_TEST_MODELS)/stories260K.gguf
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
-.PHONY: all setup build run test test-short bench bench-engine cuda vet fmt clean
+.PHONY: all setup build run test test-short bench bench-engine bench-ledger cuda vet fmt clean contracts
 
 all: build
 
 setup: build/.setup
-build/.setup: .ci/setup go.mod
+build/.setup: .ci/setup .ci/setup-solc .ci/setup-geth go.mod
 	@bash .ci/setup
+	@bash .ci/setup-solc
+	@bash .ci/setup-geth
 	@touch $@
+
+# The identity registry: pinned npm solc, then ABI, bytecode and Go bindings
+# (committed; a test fails when they are stale).
+contracts:
+	@bash .ci/setup-solc
+	$(GO) run ./ledgerclient/contracts/internal/cmd/contractgen -dir ledgerclient/contracts
 
 build: setup
 	$(GO) build -o bin/nook ./cmd/nook
@@ -35,7 +43,7 @@ test-short: setup
 	$(GO) test -short -count=1 ./...
 
 # Benchmarks print ratios against their peer measured in the same run.
-bench: bench-engine
+bench: bench-engine bench-ledger
 
 bench-engine: setup
 	$(GO) run ./bench/engine $(ARGS)
@@ -44,6 +52,9 @@ bench-engine: setup
 # lib/ollama/ beside bin/, where ggml's loader looks for it.
 cuda: build
 	bash .ci/build-cuda $(OLLAMA_VERSION)
+
+bench-ledger: setup
+	$(GO) test -run '^$$' -bench Check -benchtime 2s ./ledgerclient
 
 vet: setup
 	$(GO) vet ./...
