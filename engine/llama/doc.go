@@ -1,0 +1,11 @@
+// Package llama is nook's in-process engine: llama.cpp through
+// github.com/ollama/ollama/llama, with no server in between.
+//
+// Entry point: [Open] returns an [Engine] (an engine.Engine) for a GGUF file.
+// Every file is validated in Go (engine/gguf) before cgo sees it. The engine
+// keeps the KV cache of the last conversation and evaluates only the tokens
+// that differ from it, so the second turn of a chat costs only its new text.
+//
+// All cgo of nook stays in this package, behind an explicit Close. It must
+// not know the vault, the TUI or plugins.
+package llama

@@ -1,0 +1,605 @@
+package llama
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ollama/ollama/llama"
+	"github.com/ollama/ollama/ml"
+
+	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/engine/gguf"
+	"github.com/nook-ai/nook/engine/prompt"
+	"github.com/nook-ai/nook/internal/hint"
+)
+
+// Options for [Open]. Zero values take the defaults noted.
+type Options struct {
+	// ContextLength in tokens; default min(trained length, 8192).
+	ContextLength int
+	// Threads for CPU work; default the number of CPUs.
+	Threads int
+	// BatchSize is how many prompt tokens one decode call evaluates; default 512.
+	BatchSize int
+	// GPULayers to offload when a GPU backend is present: <0 all (default), 0 none.
+	GPULayers *int
+	// NoMmap reads the file into memory instead of mapping it.
+	NoMmap bool
+	// Name to report in Info; default the file name.
+	Name string
+	// Progress, if set, is called with the loading progress (0..1).
+	Progress func(float32)
+}
+
+// Engine is an in-process llama.cpp model. It runs one request at a time;
+// concurrent calls wait for each other.
+type Engine struct {
+	mu      sync.Mutex
+	closed  bool
+	model   *llama.Model
+	lctx    *llama.Context
+	batch   *llama.Batch
+	tmpl    *prompt.Template
+	info    engine.ModelInfo
+	nCtx    int
+	nBatch  int
+	cache   []int // tokens whose keys/values are in the KV cache (sequence 0)
+	special map[string]bool
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+var backendOnce sync.Once
+
+// Backends initialises ggml (once) and lists the compute devices found:
+// "CPU" always, then each GPU as "LIBRARY ID" (e.g. "CUDA 0", "Metal 0").
+func Backends() []string {
+	backendOnce.Do(llama.BackendInit)
+	out := []string{"CPU"}
+	for _, d := range llama.EnumerateGPUs() {
+		out = append(out, strings.TrimSpace(d.Library+" "+d.ID))
+	}
+	return out
+}
+
+// Open validates and loads the GGUF model at path.
+func Open(path string, opts Options) (*Engine, error) {
+	start := time.Now()
+	f, err := gguf.Inspect(path, gguf.Options{})
+	if err != nil {
+		return nil, badModel(path, err)
+	}
+	tmpl, err := prompt.ForModel(f.ChatTemplate())
+	if err != nil {
+		return nil, fmt.Errorf("llama: %s: %w", path, err)
+	}
+	backendOnce.Do(llama.BackendInit)
+
+	trained := f.ContextLength()
+	nCtx := opts.ContextLength
+	if nCtx <= 0 {
+		nCtx = 8192
+		if trained > 0 {
+			nCtx = min(nCtx, trained)
+		}
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	nBatch := opts.BatchSize
+	if nBatch <= 0 {
+		nBatch = 512
+	}
+	nBatch = min(nBatch, nCtx)
+
+	backend := "CPU"
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(float32) {} // llama.cpp would print dots
+	}
+	params := llama.ModelParams{UseMmap: !opts.NoMmap, Progress: progress}
+	gpus := llama.EnumerateGPUs()
+	layers := -1
+	if opts.GPULayers != nil {
+		layers = *opts.GPULayers
+	}
+	if len(gpus) > 0 && layers != 0 {
+		backend = gpus[0].Library
+		params.NumGpuLayers = 999
+		if layers > 0 {
+			params.NumGpuLayers = layers
+		}
+		params.Devices = []uint64{gpus[0].LlamaID}
+	}
+	model, err := llama.LoadModelFromFile(path, params)
+	if err != nil {
+		return nil, badModel(path, err)
+	}
+	lctx, err := llama.NewContextWithModel(model, llama.NewContextParams(nCtx, nBatch, 1, threads, ml.FlashAttentionAuto, ""))
+	if err != nil {
+		llama.FreeModel(model)
+		return nil, hint.New(fmt.Errorf("llama: %s: context of %d tokens: %w", path, nCtx, err), "try a smaller context length (context_length in the config)")
+	}
+	batch, err := llama.NewBatch(nBatch, 1, 0)
+	if err != nil {
+		freeContext(lctx)
+		llama.FreeModel(model)
+		return nil, fmt.Errorf("llama: %s: %w", path, err)
+	}
+	name := opts.Name
+	if name == "" {
+		name = strings.TrimSuffix(baseName(path), ".gguf")
+	}
+	e := &Engine{
+		model: model, lctx: lctx, batch: batch, tmpl: tmpl, nCtx: nCtx, nBatch: nBatch,
+		info: engine.ModelInfo{
+			Name: name, Path: path, Architecture: f.Architecture(), Parameters: f.Parameters(),
+			Quantization: f.Quantization(), ContextLength: nCtx, TrainedLength: trained,
+			EmbeddingSize: model.NEmbd(), Backend: backend, Template: tmpl.Name,
+		},
+		special: map[string]bool{},
+	}
+	e.info.LoadDuration = time.Since(start)
+	return e, nil
+}
+
+func badModel(path string, err error) error {
+	what := "the file is not a usable GGUF model"
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		what = "no such file"
+	case errors.Is(err, gguf.ErrTruncated):
+		what = "the file is truncated"
+	case errors.Is(err, gguf.ErrNotGGUF):
+		what = "the file is not GGUF"
+	case errors.Is(err, gguf.ErrNoWeights):
+		what = "the file has no weights (a vocabulary-only GGUF)"
+	case errors.Is(err, gguf.ErrUnsupported):
+		what = "this build of llama.cpp does not support it"
+	}
+	return hint.New(fmt.Errorf("llama: %s: %s: %w: %w", path, what, engine.ErrBadModel, err),
+		"check the path, or download the model again (`nook pull NAME` verifies it)")
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// Info describes the loaded model.
+func (e *Engine) Info() engine.ModelInfo { return e.info }
+
+// Template is the prompt template in use.
+func (e *Engine) Template() *prompt.Template { return e.tmpl }
+
+// Close frees the model and its context. It waits for a running request.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	e.batch.Free()
+	freeContext(e.lctx)
+	llama.FreeModel(e.model)
+	e.cache = nil
+	return nil
+}
+
+// Tokenize returns the token ids of text, without special tokens.
+func (e *Engine) Tokenize(text string) ([]int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, engine.ErrClosed
+	}
+	return e.model.Tokenize(text, false, false)
+}
+
+// tokenizePrompt tokenizes rendered prompt text: BOS as the model wants and
+// the template's special tokens parsed as such.
+func (e *Engine) tokenizePrompt(text string, raw bool) ([]int, error) {
+	return e.model.Tokenize(text, true, !raw)
+}
+
+// CachedTokens is the number of tokens now in the KV cache (for tests and
+// diagnostics).
+func (e *Engine) CachedTokens() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.cache)
+}
+
+// Embed returns one L2-normalised vector per text: the model's pooled
+// embedding where it has one, otherwise the mean of its hidden states.
+// Texts longer than the batch are cut to it. It clears the chat cache.
+func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, engine.ErrClosed
+	}
+	out := make([][]float32, len(texts))
+	for i, text := range texts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		toks, err := e.model.Tokenize(text, true, false)
+		if err != nil {
+			return nil, fmt.Errorf("llama: embed: %w", err)
+		}
+		if len(toks) == 0 {
+			toks = []int{0}
+		}
+		toks = toks[:min(len(toks), e.nBatch)]
+		e.lctx.KvCacheClear()
+		e.cache = nil
+		e.batch.Clear()
+		for p, t := range toks {
+			e.batch.Add(t, nil, p, true, 0)
+		}
+		if err := e.lctx.Decode(e.batch); err != nil {
+			return nil, fmt.Errorf("llama: embed: %w", err)
+		}
+		vec := e.lctx.GetEmbeddingsSeq(0)
+		if vec == nil {
+			vec = make([]float32, e.model.NEmbd())
+			for p := range toks {
+				h := e.lctx.GetEmbeddingsIth(p)
+				for j := range vec {
+					vec[j] += h[j]
+				}
+			}
+		}
+		out[i] = normalize(vec)
+	}
+	e.lctx.KvCacheClear()
+	return out, nil
+}
+
+func normalize(v []float32) []float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 {
+		return v
+	}
+	inv := float32(1 / math.Sqrt(s))
+	for i := range v {
+		v[i] *= inv
+	}
+	return v
+}
+
+// Chat streams the answer to req; see engine.Engine.
+func (e *Engine) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
+	return func(yield func(engine.Chunk, error) bool) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.closed {
+			yield(engine.Chunk{}, engine.ErrClosed)
+			return
+		}
+		if err := e.chat(ctx, req, yield); err != nil {
+			yield(engine.Chunk{}, err)
+		}
+	}
+}
+
+// reserve is how much of the context to keep free for the answer when
+// fitting the prompt.
+func (e *Engine) reserve(o engine.Options) int {
+	r := min(256, e.nCtx/4)
+	if o.NumPredict > 0 {
+		r = min(o.NumPredict, e.nCtx/2)
+	}
+	return r
+}
+
+func (e *Engine) promptTokens(req engine.ChatRequest) ([]int, int, error) {
+	if len(req.Messages) == 0 {
+		return nil, 0, errors.New("llama: chat: no messages")
+	}
+	raw := req.Raw || e.tmpl.Plain()
+	render := func(msgs []engine.Message) ([]int, error) {
+		if req.Raw {
+			return e.tokenizePrompt(msgs[len(msgs)-1].Content, true)
+		}
+		text, err := e.tmpl.Render(msgs, req.Tools)
+		if err != nil {
+			return nil, err
+		}
+		return e.tokenizePrompt(text, raw)
+	}
+	budget := e.nCtx - e.reserve(req.Options)
+	var toks []int
+	kept, dropped, err := prompt.Fit(req.Messages, budget, func(m []engine.Message) (int, error) {
+		t, err := render(m)
+		toks = t
+		return len(t), err
+	})
+	if err != nil {
+		if errors.Is(err, engine.ErrContextFull) {
+			err = hint.New(fmt.Errorf("llama: chat: %w", err), "shorten the message or the system prompt, or raise context_length")
+		}
+		return nil, 0, err
+	}
+	if toks, err = render(kept); err != nil {
+		return nil, 0, err
+	}
+	return toks, dropped, nil
+}
+
+func commonPrefix(a, b []int) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// evaluate feeds toks (which follow e.cache) to the model; the logits of the
+// last one are kept for sampling.
+func (e *Engine) evaluate(ctx context.Context, toks []int) error {
+	for start := 0; start < len(toks); start += e.nBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := min(start+e.nBatch, len(toks))
+		e.batch.Clear()
+		for i, t := range toks[start:end] {
+			e.batch.Add(t, nil, len(e.cache)+i, start+i == len(toks)-1, 0)
+		}
+		if err := e.lctx.Decode(e.batch); err != nil {
+			e.dropCacheFrom(len(e.cache))
+			return fmt.Errorf("llama: decode: %w", err)
+		}
+		e.cache = append(e.cache, toks[start:end]...)
+	}
+	return nil
+}
+
+// dropCacheFrom forgets cached tokens at positions >= p.
+func (e *Engine) dropCacheFrom(p int) {
+	if p >= len(e.cache) && p > 0 {
+		// Positions past what we track may still hold a failed batch.
+		e.lctx.KvCacheSeqRm(0, p, -1)
+		return
+	}
+	if !e.lctx.KvCacheSeqRm(0, p, -1) {
+		e.lctx.KvCacheClear()
+		p = 0
+	}
+	e.cache = e.cache[:p]
+}
+
+func (e *Engine) samplerFor(req engine.ChatRequest) (*llama.SamplingContext, error) {
+	o := req.Options
+	p := llama.SamplingParams{TopK: 40, TopP: 0.9, MinP: o.MinP, TypicalP: 1, Temp: 0.8, RepeatLastN: 64, PenaltyRepeat: 1.1}
+	if o.Temperature != nil {
+		p.Temp = *o.Temperature
+	}
+	if o.TopK != 0 {
+		p.TopK = max(o.TopK, 0)
+	}
+	if o.TopP != 0 {
+		p.TopP = o.TopP
+	}
+	if o.RepeatPenalty != 0 {
+		p.PenaltyRepeat = o.RepeatPenalty
+	}
+	if o.RepeatLastN != 0 {
+		p.RepeatLastN = o.RepeatLastN
+	}
+	if o.Seed != nil {
+		p.Seed = *o.Seed
+	} else {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		p.Seed = binary.LittleEndian.Uint32(b[:]) &^ 0x80000000
+	}
+	if req.Format != nil {
+		schema, err := json.Marshal(req.Format)
+		if err != nil {
+			return nil, fmt.Errorf("llama: format: %w", err)
+		}
+		g := llama.SchemaToGrammar(schema)
+		if g == nil {
+			return nil, fmt.Errorf("llama: format: not a JSON schema llama.cpp can turn into a grammar: %s", schema)
+		}
+		p.Grammar = string(g)
+	}
+	s, err := llama.NewSamplingContext(e.model, p)
+	if err != nil {
+		return nil, fmt.Errorf("llama: sampler: %w", err)
+	}
+	return s, nil
+}
+
+func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(engine.Chunk, error) bool) error {
+	start := time.Now()
+	toks, dropped, err := e.promptTokens(req)
+	if err != nil {
+		return err
+	}
+	stats := &engine.Stats{PromptTokens: len(toks), Dropped: dropped, ContextLength: e.nCtx}
+
+	// Reuse the cached prefix; at least the last token is evaluated again
+	// so there are logits to sample from.
+	keep := min(commonPrefix(e.cache, toks), len(toks)-1)
+	e.dropCacheFrom(keep)
+	keep = len(e.cache)
+	sampler, err := e.samplerFor(req)
+	if err != nil {
+		return err
+	}
+	evalStart := time.Now()
+	if err := e.evaluate(ctx, toks[keep:]); err != nil {
+		return err
+	}
+	stats.PromptEvaluated = len(toks) - keep
+	stats.PromptDuration = time.Since(evalStart)
+	// Repetition penalties see the end of the prompt.
+	for _, t := range toks[max(0, len(toks)-64):] {
+		sampler.Accept(t, false)
+	}
+
+	stops := append(append([]string{}, req.Options.Stop...), e.tmpl.Stop...)
+	out := newStopper(stops)
+	var pending []byte // bytes of an incomplete UTF-8 character
+	reason := ""
+	decodeStart := time.Now()
+	finish := func(r string) bool {
+		stats.DecodeDuration = time.Since(decodeStart)
+		stats.ContextUsed = len(e.cache)
+		text := out.flush()
+		return yield(engine.Chunk{Text: text, Done: true, DoneReason: r, Stats: stats}, nil)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			stats.DecodeDuration = time.Since(decodeStart)
+			return err
+		}
+		if req.Options.NumPredict > 0 && stats.DecodeTokens >= req.Options.NumPredict {
+			reason = "length"
+			break
+		}
+		if len(e.cache) >= e.nCtx {
+			reason = "length"
+			break
+		}
+		tok := sampler.Sample(e.lctx, e.batch.NumTokens()-1)
+		if stats.DecodeTokens == 0 {
+			stats.TimeToFirst = time.Since(start)
+		}
+		if e.model.TokenIsEog(tok) {
+			reason = "stop"
+			break
+		}
+		sampler.Accept(tok, true)
+		stats.DecodeTokens++
+		pending = append(pending, e.model.TokenToPiece(tok)...)
+		n := completeUTF8(pending)
+		text, stopped := out.push(string(pending[:n]))
+		pending = append(pending[:0], pending[n:]...)
+		if text != "" && !yield(engine.Chunk{Text: text}, nil) {
+			return nil
+		}
+		if stopped {
+			// Keep the stop sequence's tokens in the cache: the next turn's
+			// template usually starts with the same text.
+			e.batch.Clear()
+			e.batch.Add(tok, nil, len(e.cache), false, 0)
+			if err := e.lctx.Decode(e.batch); err == nil {
+				e.cache = append(e.cache, tok)
+			}
+			reason = "stop"
+			break
+		}
+		e.batch.Clear()
+		e.batch.Add(tok, nil, len(e.cache), true, 0)
+		if err := e.lctx.Decode(e.batch); err != nil {
+			e.dropCacheFrom(len(e.cache))
+			return fmt.Errorf("llama: decode: %w", err)
+		}
+		e.cache = append(e.cache, tok)
+	}
+	finish(reason)
+	return nil
+}
+
+// completeUTF8 returns how many leading bytes of b form whole characters.
+func completeUTF8(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-4; i-- {
+		c := b[i]
+		if c < 0x80 {
+			return len(b)
+		}
+		if c >= 0xF8 { // never a lead byte: not UTF-8, pass it on
+			return len(b)
+		}
+		if c >= 0xC0 { // a lead byte: is its sequence complete?
+			need := 2
+			if c >= 0xF0 {
+				need = 4
+			} else if c >= 0xE0 {
+				need = 3
+			}
+			if len(b)-i >= need {
+				return len(b)
+			}
+			return i
+		}
+	}
+	return len(b) // only continuation bytes: not UTF-8, pass them on
+}
+
+// stopper holds back text that may be the start of a stop sequence.
+type stopper struct {
+	stops []string
+	held  string
+}
+
+func newStopper(stops []string) *stopper {
+	var s []string
+	for _, x := range stops {
+		if x != "" {
+			s = append(s, x)
+		}
+	}
+	return &stopper{stops: s}
+}
+
+// push adds text; it returns what can be shown now, and whether a stop
+// sequence was reached (the text before it is returned, the rest dropped).
+func (s *stopper) push(text string) (string, bool) {
+	s.held += text
+	cut := -1
+	for _, st := range s.stops {
+		if i := strings.Index(s.held, st); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut >= 0 {
+		out := s.held[:cut]
+		s.held = ""
+		return out, true
+	}
+	// Hold back the longest suffix that is a prefix of a stop sequence.
+	hold := 0
+	for _, st := range s.stops {
+		for n := min(len(st)-1, len(s.held)); n > hold; n-- {
+			if strings.HasSuffix(s.held, st[:n]) {
+				hold = n
+				break
+			}
+		}
+	}
+	out := s.held[:len(s.held)-hold]
+	s.held = s.held[len(s.held)-hold:]
+	return out, false
+}
+
+func (s *stopper) flush() string {
+	out := s.held
+	s.held = ""
+	return out
+}
