@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/config"
 	"github.com/nook-ai/nook/internal/hint"
 )
@@ -23,6 +25,10 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// verbose: -v/--verbose was given (timings, debug logs).
+	verbose bool
+	// engines loaded by this command, by GGUF path; closed when it ends.
+	engines map[string]engine.Engine
 }
 
 // subcommands registered by the files of this package, in their init.
@@ -37,6 +43,11 @@ func newRoot(a *app) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			level := slog.LevelError // llama.cpp and ggml log through slog
+			if a.verbose && a.getenv("NOOK_DEBUG") != "" {
+				level = slog.LevelDebug
+			}
+			slog.SetLogLoggerLevel(level)
 			cfg, err := config.Load(a.getenv)
 			if err != nil {
 				return hint.New(err, "fix or remove the config file, or unset the NOOK_* variable it names")
@@ -48,6 +59,7 @@ func newRoot(a *app) *cobra.Command {
 			return runTUI(cmd.Context(), a)
 		},
 	}
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "print timings (and, with NOOK_DEBUG=1, debug logs) to stderr")
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -66,6 +78,7 @@ func execute(ctx context.Context, a *app, args []string) int {
 	root := newRoot(a)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	a.closeEngines()
 	if err == nil {
 		return 0
 	}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nook-ai/nook/internal/assistant"
+	"github.com/nook-ai/nook/vault"
+)
+
+// Assistant commands: nook ask, nook remember, nook forget.
+
+func init() {
+	register(func(a *app) *cobra.Command {
+		var (
+			asJSON bool
+			k      int
+			folder string
+			tag    string
+		)
+		c := &cobra.Command{
+			Use:   "ask [--json] QUESTION",
+			Short: "answer from your vault, citing sources as [1], [2]",
+			Args:  cobra.MinimumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				ctx := cmd.Context()
+				emb, err := openEmbedder(ctx, a)
+				if err != nil {
+					return err
+				}
+				defer emb.Close()
+				v, err := openVault(a, emb)
+				if err != nil {
+					return err
+				}
+				defer v.Close()
+				eng, err := openEngine(ctx, a, a.cfg.Model)
+				if err != nil {
+					return err
+				}
+				defer eng.Close()
+				as := assistant.New(eng, v, assistant.WithSources(k), assistant.WithSearch(vault.SearchOptions{Folder: folder, Tag: tag}))
+				var onText func(string)
+				if !asJSON {
+					onText = func(s string) { fmt.Fprint(a.stdout, s) }
+				}
+				ans, err := as.Ask(ctx, assistant.Input{Text: joinArgs(args)}, onText)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(a.stdout).Encode(ans)
+				}
+				fmt.Fprintln(a.stdout)
+				for _, s := range ans.Sources {
+					if s.Cited {
+						fmt.Fprintf(a.stdout, "[%d] %s:%d-%d\n", s.N, s.Path, s.StartLine, s.EndLine)
+					}
+				}
+				return nil
+			},
+		}
+		c.Flags().BoolVar(&asJSON, "json", false, `print {"answer":..., "sources":[...]}`)
+		c.Flags().IntVarP(&k, "k", "k", 5, "sources to retrieve")
+		c.Flags().StringVar(&folder, "folder", "", "only sources under this folder")
+		c.Flags().StringVar(&tag, "tag", "", "only documents with this tag")
+		return c
+	})
+	register(func(a *app) *cobra.Command {
+		return &cobra.Command{
+			Use:   "remember TEXT",
+			Short: "keep a fact in the vault; it goes into every system prompt",
+			Args:  cobra.MinimumNArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				v, err := openVault(a, nil)
+				if err != nil {
+					return err
+				}
+				defer v.Close()
+				f, err := v.Remember(joinArgs(args))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "remembered %s: %s\n", f.ID, f.Text)
+				return nil
+			},
+		}
+	})
+	register(func(a *app) *cobra.Command {
+		var list bool
+		c := &cobra.Command{
+			Use:   "forget ID|TEXT",
+			Short: "remove remembered facts (by id, or all containing TEXT); --list shows them",
+			RunE: func(cmd *cobra.Command, args []string) error {
+				v, err := openVault(a, nil)
+				if err != nil {
+					return err
+				}
+				defer v.Close()
+				if list || len(args) == 0 {
+					facts, err := v.Facts()
+					if err != nil {
+						return err
+					}
+					for _, f := range facts {
+						fmt.Fprintf(a.stdout, "%s  %s\n", f.ID, f.Text)
+					}
+					return nil
+				}
+				gone, err := v.Forget(joinArgs(args))
+				if err != nil {
+					return err
+				}
+				for _, f := range gone {
+					fmt.Fprintf(a.stdout, "forgot %s: %s\n", f.ID, f.Text)
+				}
+				return nil
+			},
+		}
+		c.Flags().BoolVar(&list, "list", false, "list remembered facts")
+		return c
+	})
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/nook-ai/nook/engine"
+)
+
+// nook run: one-shot generation, or an interactive chat on a terminal.
+
+type runFlags struct {
+	model  string
+	prompt string
+	system string
+	n      int
+	temp   float32
+	seed   int64
+	topK   int
+	topP   float32
+	stop   []string
+}
+
+func init() {
+	register(func(a *app) *cobra.Command {
+		var f runFlags
+		c := &cobra.Command{
+			Use:   "run [-m MODEL] [-p TEXT] [flags]",
+			Short: "generate with a model: -p TEXT, text on stdin, or an interactive chat",
+			Long: `Streams the model's answer to stdout. MODEL is a model name (see
+'nook models') or a GGUF path; without -m, NOOK_MODEL or the config's model,
+else the catalog default (pulled if needed). The prompt comes from -p, else
+from stdin when it is not a terminal; otherwise nook opens a chat prompt.`,
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				ctx := cmd.Context()
+				prompt := f.prompt
+				interactive := false
+				if prompt == "" {
+					if fi, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(fi.Fd())) {
+						interactive = true
+					} else {
+						b, err := io.ReadAll(a.stdin)
+						if err != nil {
+							return fmt.Errorf("run: read stdin: %w", err)
+						}
+						prompt = strings.TrimRight(string(b), "\n")
+						if strings.TrimSpace(prompt) == "" {
+							return errors.New("run: empty prompt on stdin; pass -p TEXT")
+						}
+					}
+				}
+				e, err := openEngine(ctx, a, f.model)
+				if err != nil {
+					return err
+				}
+				defer e.Close()
+				opts := f.options(cmd)
+				if a.verbose {
+					info := e.Info()
+					fmt.Fprintf(a.stderr, "model: %s (%s, %s params, %s, context %d) on %s, template %s, loaded in %s\n",
+						info.Name, info.Architecture, humanCount(info.Parameters), info.Quantization, info.ContextLength, info.Backend, info.Template, info.LoadDuration.Round(time.Millisecond))
+				}
+				if interactive {
+					return chatLoop(a, e, f.system, opts)
+				}
+				var msgs []engine.Message
+				if f.system != "" {
+					msgs = append(msgs, engine.Message{Role: engine.RoleSystem, Content: f.system})
+				}
+				msgs = append(msgs, engine.Message{Role: engine.RoleUser, Content: prompt})
+				_, err = stream(ctx, a, e, engine.ChatRequest{Messages: msgs, Options: opts})
+				return err
+			},
+		}
+		fl := c.Flags()
+		fl.StringVarP(&f.model, "model", "m", "", "model name or GGUF path")
+		fl.StringVarP(&f.prompt, "prompt", "p", "", "prompt text (default: stdin, or a chat on a terminal)")
+		fl.StringVar(&f.system, "system", "", "system prompt")
+		fl.IntVarP(&f.n, "num-predict", "n", -1, "most tokens to generate (-1: until the model stops)")
+		fl.Float32Var(&f.temp, "temp", 0.8, "sampling temperature (0: greedy)")
+		fl.Int64Var(&f.seed, "seed", -1, "sampling seed (-1: random)")
+		fl.IntVar(&f.topK, "top-k", 40, "top-k sampling (0: off)")
+		fl.Float32Var(&f.topP, "top-p", 0.9, "top-p sampling")
+		fl.StringArrayVar(&f.stop, "stop", nil, "stop sequence (repeatable)")
+		return c
+	})
+}
+
+func (f *runFlags) options(cmd *cobra.Command) engine.Options {
+	o := engine.Options{NumPredict: f.n, TopP: f.topP, Stop: f.stop}
+	if cmd.Flags().Changed("temp") {
+		t := f.temp
+		o.Temperature = &t
+	}
+	if f.seed >= 0 {
+		s := uint32(f.seed)
+		o.Seed = &s
+	}
+	if f.topK == 0 {
+		o.TopK = -1
+	} else {
+		o.TopK = f.topK
+	}
+	return o
+}
+
+// stream prints the answer as it comes and returns it.
+func stream(ctx context.Context, a *app, e engine.Engine, req engine.ChatRequest) (string, error) {
+	var b strings.Builder
+	var stats *engine.Stats
+	for c, err := range e.Chat(ctx, req) {
+		if err != nil {
+			if b.Len() > 0 {
+				fmt.Fprintln(a.stdout)
+			}
+			return b.String(), err
+		}
+		if c.Text != "" {
+			b.WriteString(c.Text)
+			fmt.Fprint(a.stdout, c.Text)
+			if f, ok := a.stdout.(interface{ Sync() error }); ok {
+				_ = f.Sync()
+			}
+		}
+		if c.Done {
+			stats = c.Stats
+		}
+	}
+	if !strings.HasSuffix(b.String(), "\n") {
+		fmt.Fprintln(a.stdout)
+	}
+	if a.verbose && stats != nil {
+		printStats(a.stderr, stats)
+	}
+	return b.String(), nil
+}
+
+func printStats(w io.Writer, s *engine.Stats) {
+	fmt.Fprintf(w, "prompt: %d tokens (%d evaluated, %d from cache) in %s, %.1f tok/s\n",
+		s.PromptTokens, s.PromptEvaluated, s.PromptTokens-s.PromptEvaluated, s.PromptDuration.Round(time.Microsecond), s.PromptRate())
+	fmt.Fprintf(w, "decode: %d tokens in %s, %.1f tok/s\n", s.DecodeTokens, s.DecodeDuration.Round(time.Microsecond), s.DecodeRate())
+	fmt.Fprintf(w, "first token: %s; context: %d of %d", s.TimeToFirst.Round(time.Microsecond), s.ContextUsed, s.ContextLength)
+	if s.Dropped > 0 {
+		fmt.Fprintf(w, "; %d old messages dropped to fit", s.Dropped)
+	}
+	fmt.Fprintln(w)
+}
+
+// chatLoop is the interactive prompt of `nook run` on a terminal. Ctrl+C
+// stops an answer; Ctrl+D or /bye leaves.
+func chatLoop(a *app, e engine.Engine, system string, opts engine.Options) error {
+	var history []engine.Message
+	if system != "" {
+		history = append(history, engine.Message{Role: engine.RoleSystem, Content: system})
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt)
+	defer signal.Stop(sigs)
+	in := bufio.NewScanner(a.stdin)
+	in.Buffer(make([]byte, 64*1024), 1<<20)
+	fmt.Fprintf(a.stderr, "chatting with %s — /bye or Ctrl+D to leave, /clear to forget, \"\"\" for several lines\n", e.Info().Name)
+	for {
+		fmt.Fprint(a.stdout, ">>> ")
+		if !in.Scan() {
+			fmt.Fprintln(a.stdout)
+			return in.Err()
+		}
+		line := in.Text()
+		if strings.HasPrefix(strings.TrimSpace(line), `"""`) {
+			var lines []string
+			rest := strings.TrimPrefix(strings.TrimSpace(line), `"""`)
+			for {
+				if i := strings.Index(rest, `"""`); i >= 0 {
+					lines = append(lines, rest[:i])
+					break
+				}
+				lines = append(lines, rest)
+				fmt.Fprint(a.stdout, "... ")
+				if !in.Scan() {
+					return in.Err()
+				}
+				rest = in.Text()
+			}
+			line = strings.Join(lines, "\n")
+		}
+		switch strings.TrimSpace(line) {
+		case "":
+			continue
+		case "/bye", "/exit", "/quit":
+			return nil
+		case "/clear":
+			history = history[:0]
+			if system != "" {
+				history = append(history, engine.Message{Role: engine.RoleSystem, Content: system})
+			}
+			fmt.Fprintln(a.stderr, "cleared")
+			continue
+		case "/help", "/?":
+			fmt.Fprintln(a.stderr, "/clear forget the conversation · /bye leave · \"\"\" start and end several lines · Ctrl+C stop an answer")
+			continue
+		}
+		history = append(history, engine.Message{Role: engine.RoleUser, Content: line})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-sigs:
+				cancel()
+			case <-done:
+			}
+		}()
+		answer, err := stream(ctx, a, e, engine.ChatRequest{Session: "run", Messages: history, Options: opts})
+		close(done)
+		cancel()
+		switch {
+		case errors.Is(err, context.Canceled):
+			fmt.Fprintln(a.stderr, "(stopped)")
+		case err != nil:
+			printError(a.stderr, err)
+			history = history[:len(history)-1]
+			continue
+		}
+		history = append(history, engine.Message{Role: engine.RoleAssistant, Content: answer})
+	}
+}
+
+func humanCount(n uint64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1fB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fK", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}
