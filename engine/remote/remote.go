@@ -496,4 +496,3 @@ func (e *Engine) chatOpenAI(ctx context.Context, req engine.ChatRequest) iter.Se
 		yield(final, nil)
 	}
 }
-
