@@ -8,7 +8,10 @@ export CGO_ENABLED  := 1
 # Real small models shipped beside the repo (see ../shared/models/SOURCES.md).
 export NOOK_TEST_MODELS ?= $(abspath $(CURDIR)/../shared/models)
 OLLAMA_VERSION := $(shell awk '$$1=="github.com/ollama/ollama"{print $$2}' go.mod)
-MODEL       ?= $(NOOK_TEST_MODELS)/stories260K.gguf
+# make run's model: MODEL=name-or-path; else NOOK_MODEL or the config's; else,
+# in a checkout with ../shared/models, its TinyStories model; else nook pulls
+# the catalog default.
+MODEL       ?= $(or $(NOOK_MODEL),$(wildcard $(NOOK_TEST_MODELS)/stories260K.gguf))
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
 .PHONY: all setup build run test test-short bench bench-engine bench-ledger cuda vet fmt clean contracts
@@ -33,7 +36,7 @@ build: setup
 
 # The main job: chat with a model in the terminal. MODEL=name-or-path overrides.
 run: build
-	./bin/nook run -m "$(MODEL)" $(ARGS)
+	./bin/nook run $(if $(MODEL),-m "$(MODEL)") $(ARGS)
 
 test: setup
 	$(GO) vet ./...
@@ -51,7 +54,7 @@ bench-engine: setup
 # NVIDIA: build ggml's CUDA backend from the pinned ollama module into
 # lib/ollama/ beside bin/, where ggml's loader looks for it.
 cuda: build
-	bash .ci/build-cuda $(OLLAMA_VERSION)
+	bash .ci/build-cuda
 
 bench-ledger: setup
 	$(GO) test -run '^$$' -bench Check -benchtime 2s ./ledgerclient

@@ -1,0 +1,383 @@
+// Command engine benchmarks nook's in-process llama.cpp engine against
+// `ollama serve` built from the same ollama version (the one go.mod pins),
+// on the same GGUF with the same number of threads, and prints each metric
+// with the ratio nook/ollama.
+//
+//	go run ./bench/engine [-model PATH] [-threads N] [-prompt N] [-gen N] [-rounds N]
+//
+// Without -model it writes (once, cached in the temp dir) a synthetic
+// ~0.5B-parameter llama (Q8_0, real Llama-2 vocabulary) from
+// ../shared/models. The ollama binary is built into build/tools with
+// `go install github.com/ollama/ollama@<pinned version>` if missing. Ollama
+// listens on 127.0.0.1 only, with its own temporary OLLAMA_MODELS.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/engine/gguf"
+	"github.com/nook-ai/nook/engine/gguf/synth"
+	"github.com/nook-ai/nook/engine/llama"
+	"github.com/nook-ai/nook/internal/testmodels"
+)
+
+type result struct {
+	promptTokens int
+	promptRate   float64 // tok/s
+	decodeTokens int
+	decodeRate   float64
+	ttft         time.Duration
+}
+
+func main() {
+	model := flag.String("model", "", "GGUF to benchmark (default: a synthetic ~0.5B Q8_0 llama)")
+	quant := flag.String("quant", "Q8_0", "synthetic model type: Q8_0 or Q4_0")
+	threads := flag.Int("threads", runtime.NumCPU(), "CPU threads for both engines")
+	promptLen := flag.Int("prompt", 256, "prompt length in tokens")
+	gen := flag.Int("gen", 32, "tokens to generate")
+	rounds := flag.Int("rounds", 3, "measured rounds per engine (after one warm-up)")
+	ollamaBin := flag.String("ollama", "", "ollama binary (default: build/tools/ollama, installed if missing)")
+	flag.Parse()
+	slog.SetLogLoggerLevel(slog.LevelError)
+	if err := run(*model, *quant, *threads, *promptLen, *gen, *rounds, *ollamaBin); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/engine:", err)
+		os.Exit(1)
+	}
+}
+
+func run(model, quant string, threads, promptLen, gen, rounds int, ollamaBin string) error {
+	if model == "" {
+		dir, err := testmodels.Dir()
+		if err != nil {
+			return err
+		}
+		t := gguf.TypeQ8_0
+		if quant == "Q4_0" {
+			t = gguf.TypeQ4_0
+		}
+		cfg := synth.Bench(filepath.Join(dir, testmodels.VocabLlama), t)
+		fmt.Fprintf(os.Stderr, "writing the synthetic %s model (once; cached)...\n", quant)
+		if model, err = testmodels.SynthPath(cfg); err != nil {
+			return err
+		}
+	}
+	f, err := gguf.Inspect(model, gguf.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("model: %s (%s, %.2fB params, %s), threads %d, prompt %d tokens, generate %d, %d rounds (median)\n",
+		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threads, promptLen, gen, rounds)
+
+	eng, err := llama.Open(model, llama.Options{Threads: threads, ContextLength: 2048})
+	if err != nil {
+		return err
+	}
+	prompts, err := makePrompts(eng, promptLen, rounds+1)
+	if err != nil {
+		return err
+	}
+	var nookRes []result
+	for i, p := range prompts {
+		r, err := nookRound(eng, p, gen)
+		if err != nil {
+			return fmt.Errorf("nook: %w", err)
+		}
+		if i > 0 {
+			nookRes = append(nookRes, r)
+		}
+	}
+	eng.Close()
+
+	if ollamaBin == "" {
+		if ollamaBin, err = ensureOllama(); err != nil {
+			return err
+		}
+	}
+	srv, err := startOllama(ollamaBin, model, threads)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	var olRes []result
+	for i, p := range prompts {
+		r, err := srv.round(p, gen, threads)
+		if err != nil {
+			return fmt.Errorf("ollama: %w (its log: %s)", err, srv.logPath)
+		}
+		if i > 0 {
+			olRes = append(olRes, r)
+		}
+	}
+	n, o := median(nookRes), median(olRes)
+	fmt.Printf("\n%-22s %12s %12s %12s\n", "metric", "nook", "ollama", "nook/ollama")
+	fmt.Printf("%-22s %12d %12d\n", "prompt tokens", n.promptTokens, o.promptTokens)
+	fmt.Printf("%-22s %12.1f %12.1f %11.2fx\n", "prompt tok/s", n.promptRate, o.promptRate, n.promptRate/o.promptRate)
+	fmt.Printf("%-22s %12.1f %12.1f %11.2fx\n", "decode tok/s", n.decodeRate, o.decodeRate, n.decodeRate/o.decodeRate)
+	fmt.Printf("%-22s %12s %12s %11.2fx\n", "time to first token", n.ttft.Round(time.Millisecond), o.ttft.Round(time.Millisecond), float64(n.ttft)/float64(o.ttft))
+	fmt.Println("targets: prompt and decode >= 1.00x, time to first token <= 0.80x")
+	return nil
+}
+
+// makePrompts returns n prompts of about promptLen tokens, each starting
+// differently so that neither engine can reuse a cached prefix.
+func makePrompts(e *llama.Engine, promptLen, n int) ([]string, error) {
+	words := strings.Fields("the a small house river green light morning quiet garden stone bird read write open window letter road city winter summer friend music table story old new bright cold warm long short")
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out []string
+	for i := range n {
+		var b strings.Builder
+		fmt.Fprintf(&b, "Round %d. ", i)
+		for {
+			b.WriteString(words[rng.IntN(len(words))])
+			b.WriteByte(' ')
+			if b.Len()%64 == 0 || b.Len() > promptLen*2 {
+				toks, err := e.Tokenize(b.String())
+				if err != nil {
+					return nil, err
+				}
+				if len(toks) >= promptLen-1 {
+					break
+				}
+			}
+		}
+		out = append(out, strings.TrimSpace(b.String()))
+	}
+	return out, nil
+}
+
+func nookRound(e *llama.Engine, prompt string, gen int) (result, error) {
+	zero := float32(0)
+	seed := uint32(1)
+	start := time.Now()
+	var first time.Duration
+	var st *engine.Stats
+	for c, err := range e.Chat(context.Background(), engine.ChatRequest{
+		Raw:      true,
+		Messages: []engine.Message{{Role: engine.RoleUser, Content: prompt}},
+		Options:  engine.Options{Temperature: &zero, Seed: &seed, NumPredict: gen, RepeatPenalty: 1},
+	}) {
+		if err != nil {
+			return result{}, err
+		}
+		if first == 0 && c.Text != "" {
+			first = time.Since(start)
+		}
+		if c.Done {
+			st = c.Stats
+		}
+	}
+	if st == nil {
+		return result{}, errors.New("no stats")
+	}
+	return result{st.PromptEvaluated, st.PromptRate(), st.DecodeTokens, st.DecodeRate(), first}, nil
+}
+
+func median(rs []result) result {
+	pick := func(f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	return result{
+		promptTokens: rs[0].promptTokens,
+		promptRate:   pick(func(r result) float64 { return r.promptRate }),
+		decodeTokens: rs[0].decodeTokens,
+		decodeRate:   pick(func(r result) float64 { return r.decodeRate }),
+		ttft:         time.Duration(pick(func(r result) float64 { return float64(r.ttft) })),
+	}
+}
+
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(strings.TrimSpace(string(out))), nil
+}
+
+// ensureOllama builds the ollama version go.mod pins into build/tools.
+func ensureOllama() (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(root, "build", "tools", "ollama")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/ollama/ollama").Output()
+	if err != nil {
+		return "", err
+	}
+	ver := strings.TrimSpace(string(out))
+	fmt.Fprintf(os.Stderr, "building ollama %s (once)...\n", ver)
+	cmd := exec.Command("go", "install", "github.com/ollama/ollama@"+ver)
+	cmd.Env = append(os.Environ(), "GOBIN="+filepath.Dir(bin))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go install ollama: %w", err)
+	}
+	return bin, nil
+}
+
+type ollama struct {
+	cmd     *exec.Cmd
+	base    string
+	dir     string
+	logPath string
+	name    string
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func startOllama(bin, model string, threads int) (*ollama, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "nook-bench-ollama-")
+	if err != nil {
+		return nil, err
+	}
+	host := fmt.Sprintf("127.0.0.1:%d", port)
+	env := append(os.Environ(), "OLLAMA_HOST="+host, "OLLAMA_MODELS="+filepath.Join(dir, "models"),
+		"HOME="+dir, "OLLAMA_NOPRUNE=1", "OLLAMA_KEEP_ALIVE=1h", "OLLAMA_NUM_PARALLEL=1")
+	logf, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		return nil, err
+	}
+	o := &ollama{base: "http://" + host, dir: dir, logPath: logf.Name(), name: "nookbench"}
+	o.cmd = exec.Command(bin, "serve")
+	o.cmd.Env = env
+	o.cmd.Stdout, o.cmd.Stderr = logf, logf
+	if err := o.cmd.Start(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(o.base + "/api/version")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			o.stop()
+			return nil, fmt.Errorf("ollama serve did not start (log: %s)", o.logPath)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mf := filepath.Join(dir, "Modelfile")
+	if err := os.WriteFile(mf, []byte("FROM "+model+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	create := exec.Command(bin, "create", o.name, "-f", mf)
+	create.Env = env
+	if out, err := create.CombinedOutput(); err != nil {
+		o.stop()
+		return nil, fmt.Errorf("ollama create: %v: %s", err, lastLine(out))
+	}
+	return o, nil
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}
+
+func (o *ollama) stop() {
+	if o.cmd != nil && o.cmd.Process != nil {
+		o.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { o.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			o.cmd.Process.Kill()
+		}
+	}
+	os.RemoveAll(o.dir)
+}
+
+func (o *ollama) round(prompt string, gen, threads int) (result, error) {
+	body, _ := json.Marshal(map[string]any{
+		"model": o.name, "prompt": prompt, "raw": true, "stream": true,
+		"options": map[string]any{"temperature": 0, "seed": 1, "num_predict": gen, "num_thread": threads, "num_ctx": 2048, "repeat_penalty": 1},
+	})
+	start := time.Now()
+	resp, err := http.Post(o.base+"/api/generate", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return result{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return result{}, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(b.String()))
+	}
+	var first time.Duration
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var r struct {
+			Response           string        `json:"response"`
+			Done               bool          `json:"done"`
+			Error              string        `json:"error"`
+			PromptEvalCount    int           `json:"prompt_eval_count"`
+			PromptEvalDuration time.Duration `json:"prompt_eval_duration"`
+			EvalCount          int           `json:"eval_count"`
+			EvalDuration       time.Duration `json:"eval_duration"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return result{}, err
+		}
+		if r.Error != "" {
+			return result{}, errors.New(r.Error)
+		}
+		if first == 0 && r.Response != "" {
+			first = time.Since(start)
+		}
+		if r.Done {
+			// ollama counts the first sampled token in eval_count; its
+			// eval_duration covers the decode steps after it, as nook's does.
+			return result{r.PromptEvalCount, rate(r.PromptEvalCount, r.PromptEvalDuration), r.EvalCount, rate(r.EvalCount, r.EvalDuration), first}, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return result{}, err
+	}
+	return result{}, errors.New("stream ended without done")
+}
+
+func rate(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
