@@ -99,13 +99,16 @@ func OpenDevChain(dir string, ks KeyStore) (*DevChain, error) {
 	}
 	fs := filters.NewFilterSystem(backend.APIBackend, filters.Config{})
 	stack.RegisterAPIs([]rpc.API{{Namespace: "eth", Service: filters.NewFilterAPI(fs)}})
+	if err := stack.Start(); err != nil {
+		return fail(err)
+	}
+	// Like the simulated backend (and unlike geth's main), the beacon is
+	// made once the node runs; with period 0 it only seals on Commit.
 	beacon, err := catalyst.NewSimulatedBeacon(0, dev, backend)
 	if err != nil {
 		return fail(err)
 	}
-	catalyst.RegisterSimulatedBeaconAPIs(stack, beacon)
-	stack.RegisterLifecycle(beacon)
-	if err := stack.Start(); err != nil {
+	if err := beacon.Start(); err != nil {
 		return fail(err)
 	}
 	return &DevChain{stack: stack, eth: backend, beacon: beacon, client: ethclient.NewClient(stack.Attach()), key: key}, nil
@@ -185,6 +188,7 @@ func (d *DevChain) Close() error {
 	}
 	d.closed = true
 	d.client.Close()
+	_ = d.beacon.Stop()
 	if err := d.stack.Close(); err != nil {
 		return fmt.Errorf("ledger: close dev chain: %w", err)
 	}

@@ -226,3 +226,10 @@ func (c *Client) decide(validTo *big.Int, headTime time.Time) Decision {
 		return Decision{Allowed: true, Expires: exp, Reason: "granted until " + exp.UTC().Format(time.RFC3339)}
 	}
 }
+
+// DropCache forgets every cached Check answer.
+func (c *Client) DropCache() {
+	c.cacheMu.Lock()
+	clear(c.cache)
+	c.cacheMu.Unlock()
+}
