@@ -5,6 +5,14 @@ GO          ?= go
 INCLUDE     := $(CURDIR)/build/include
 export CGO_CPPFLAGS := -I$(INCLUDE) $(CGO_CPPFLAGS)
 export CGO_ENABLED  := 1
+# llama.cpp's CPU kernels need the machine's vector units (AVX2, FMA, F16C,
+# NEON...): build for this machine, as llama.cpp's GGML_NATIVE does.
+# NATIVE=0 gives a portable binary (much slower quantized matmuls).
+NATIVE      ?= 1
+ifeq ($(NATIVE),1)
+export CGO_CFLAGS   := -O3 -march=native $(CGO_CFLAGS)
+export CGO_CXXFLAGS := -O3 -march=native $(CGO_CXXFLAGS)
+endif
 # Real small models shipped beside the repo (see ../shared/models/SOURCES.md).
 export NOOK_TEST_MODELS ?= $(abspath $(CURDIR)/../shared/models)
 OLLAMA_VERSION := $(shell awk '$$1=="github.com/ollama/ollama"{print $$2}' go.mod)

@@ -1,6 +1,3 @@
-// Package testmodels finds the real small GGUF models that CI provides
-// (../shared/models, see its SOURCES.md) and writes synthetic ones, for
-// tests and benchmarks. No test downloads a model.
 package testmodels
 
 import (

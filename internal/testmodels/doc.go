@@ -1,0 +1,4 @@
+// Package testmodels finds the real small GGUF models that CI provides
+// (../shared/models, see its SOURCES.md) and writes synthetic ones, for
+// tests and benchmarks. No test downloads a model.
+package testmodels
