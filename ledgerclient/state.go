@@ -180,8 +180,8 @@ func (s *State) scopes() map[[32]byte]string {
 	return m
 }
 
-// Grants are the identity's plugin grants, active or ended, scope names
-// filled in where published.
+// Grants are the identity's delegates other than devices, active or ended,
+// with scope names filled in where published (AttrScope).
 func (s *State) Grants() []Grant {
 	names := s.scopes()
 	var gs []Grant
@@ -189,18 +189,11 @@ func (s *State) Grants() []Grant {
 		if d.Type == DeviceType {
 			continue
 		}
-		name, ok := names[d.Type]
-		if !ok && !s.hasScopeHash(d.Type) {
-			continue // not a nook/plug type we know of: someone else's delegate
-		}
+		name := names[d.Type] // "" when no name was published for the type
 		gs = append(gs, Grant{Plugin: d.Delegate, Scope: name, Type: d.Type, Expires: d.ValidTo})
 	}
 	return gs
 }
-
-// hasScopeHash keeps unnamed delegate types in Grants: a delegate type
-// that is neither a device nor a named scope is listed with an empty Scope.
-func (s *State) hasScopeHash([32]byte) bool { return true }
 
 // Device is a nook/device delegate.
 type Device struct {
