@@ -111,13 +111,19 @@ func (s *Store) EnsureDefault(ctx context.Context, role string, progress io.Writ
 			}
 		}
 	}
-	m, err := s.Pull(ctx, def.Name, progress)
+	n, err := ParseName(def.Name)
+	if err != nil {
+		return "", fmt.Errorf("models: catalog: %w", err)
+	}
+	bar := newBar(progress)
+	m, err := s.pullName(ctx, n, bar.update)
+	bar.finish()
 	if err != nil {
 		env := "NOOK_MODEL"
 		if role == RoleEmbedding {
 			env = "NOOK_EMBED_MODEL"
 		}
-		err = fmt.Errorf("models: no %s model installed: %w", role, err)
+		err = pullHint(def.Name, fmt.Errorf("models: no %s model installed, and pulling %s failed: %w", role, def.Name, err))
 		if errors.Is(err, ErrUnreachable) {
 			return "", hint.New(err, fmt.Sprintf("set %s to a GGUF file, or NOOK_REGISTRY to a reachable mirror, or connect and run `nook pull %s`", env, def.Name))
 		}

@@ -37,7 +37,7 @@ type fetcher struct {
 type blobJob struct {
 	url    string
 	digest string
-	size   int64 // -1 = unknown (only for single-stream servers)
+	size   int64
 	dst    string
 	done   *atomic.Int64 // bytes on disk so far, for progress
 }
@@ -160,14 +160,43 @@ func dirOf(p string) string {
 }
 
 // download is the state of one fetch in flight.
+//
+// The sha256 runs alongside, in order along the blob. A worker that writes
+// the bytes the hash has reached hands its buffer to the hash after the
+// write and takes a fresh one, so those bytes are hashed from memory, never
+// read back. Bytes written ahead of the hash (by parts further on) are read
+// back from the page cache when the hash gets there, while later parts are
+// still downloading.
 type download struct {
 	f      *fetcher
 	job    blobJob
 	file   *os.File
-	mu     sync.Mutex
-	sc     sidecar
-	notify chan struct{}
+	notify chan struct{} // poked when pending or the frontier grows
+	free   chan []byte   // buffers the hash is done with
+
+	mu      sync.Mutex
+	sc      sidecar
+	queued  int64   // the hash has been handed or has claimed [0, queued)
+	pending []chunk // handed to the hash, not hashed yet, in order
+	gen     int     // bumped when the hash must start again from byte 0
+	nbufs   int     // buffers made so far
 }
+
+// chunk is a span for the hash: a worker's buffer, or (buf nil) n bytes to
+// read back from the file.
+type chunk struct {
+	off int64
+	n   int64
+	buf []byte
+	gen int
+}
+
+const (
+	bufSize     = 1 << 20
+	extraBufs   = 4                      // buffers beyond one per worker: how far the hash may lag
+	flushEvery  = 250 * time.Millisecond // longest a slow stream holds bytes before writing them
+	readBackBuf = 4 << 20
+)
 
 func (d *download) poke() {
 	select {
@@ -183,10 +212,8 @@ func (d *download) saveSidecar(path string) {
 	writeFileAtomic(path, b)
 }
 
-// frontier is the end of the prefix of the blob that is on disk.
-func (d *download) frontier() int64 {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// frontierLocked is the end of the prefix of the blob that is on disk.
+func (d *download) frontierLocked() int64 {
 	for _, p := range d.sc.Parts {
 		if !p.complete() {
 			return p.Start + p.Done
@@ -195,15 +222,76 @@ func (d *download) frontier() int64 {
 	return d.sc.Size
 }
 
+// buffer returns a free buffer, making one while there are fewer than the
+// limit, else waiting for the hash to release one.
+func (d *download) buffer(ctx context.Context) ([]byte, error) {
+	select {
+	case b := <-d.free:
+		return b, nil
+	default:
+	}
+	d.mu.Lock()
+	if d.nbufs < cap(d.free) {
+		d.nbufs++
+		d.mu.Unlock()
+		return make([]byte, min(bufSize, max(d.sc.Size, 1))), nil
+	}
+	d.mu.Unlock()
+	select {
+	case b := <-d.free:
+		return b, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+func (d *download) release(b []byte) {
+	if b != nil {
+		d.free <- b[:cap(b)] // never blocks: free holds every buffer there is
+	}
+}
+
+// handOff gives the hash buf, just written at off, if off is where the hash
+// has reached; it reports whether it did (buf then belongs to the hash).
+func (d *download) handOff(off int64, buf []byte) bool {
+	d.mu.Lock()
+	ok := off == d.queued
+	if ok {
+		d.queued += int64(len(buf))
+		d.pending = append(d.pending, chunk{off: off, n: int64(len(buf)), buf: buf, gen: d.gen})
+	}
+	d.mu.Unlock()
+	if ok {
+		d.poke()
+	}
+	return ok
+}
+
 func (d *download) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	// Hash the prefix on disk as it grows, alongside the download.
-	hashed := make(chan error, 1)
-	go func() { hashed <- d.hash(ctx) }()
+	todo := make(chan int, len(d.sc.Parts))
+	for i, p := range d.sc.Parts {
+		if !p.complete() {
+			todo <- i
+		}
+	}
+	close(todo)
+	workers := max(1, min(d.f.workers, len(todo)))
+	d.free = make(chan []byte, workers+extraBufs)
 
-	// Periodic progress record, so a killed process can resume too.
+	hashed := make(chan error, 1)
+	go func() {
+		err := d.hash(ctx)
+		if err != nil {
+			cancel(err) // workers waiting for a buffer stop too
+		}
+		hashed <- err
+	}()
+
+	// Start writeback early so the final fsync has little left to do, and
+	// keep a progress record so a killed process can resume too.
 	saverDone := make(chan struct{})
 	go func() {
 		defer close(saverDone)
@@ -214,7 +302,9 @@ func (d *download) run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				startWriteback(d.file)
+				if !d.f.noSync {
+					startWriteback(d.file)
+				}
 				if i%10 == 0 {
 					d.saveSidecar(d.job.dst + "-partial.json")
 				}
@@ -222,23 +312,15 @@ func (d *download) run(ctx context.Context) error {
 		}
 	}()
 
-	todo := make(chan int, len(d.sc.Parts))
-	for i, p := range d.sc.Parts {
-		if !p.complete() {
-			todo <- i
-		}
-	}
-	close(todo)
-	workers := max(1, min(d.f.workers, len(todo)))
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			buf := make([]byte, 1<<20)
+			var buf []byte
 			for i := range todo {
 				if ctx.Err() != nil {
 					return
 				}
-				if err := d.fetchPartRetrying(ctx, i, buf); err != nil {
+				if err := d.fetchPartRetrying(ctx, i, &buf); err != nil {
 					cancel(err)
 					return
 				}
@@ -247,7 +329,6 @@ func (d *download) run(ctx context.Context) error {
 	}
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil {
-		cancel(err)
 		<-saverDone
 		<-hashed
 		return err
@@ -271,35 +352,68 @@ func (d *download) run(ctx context.Context) error {
 	return err
 }
 
+// hash computes the blob's sha256 in order as its bytes arrive and checks it
+// against the digest.
 func (d *download) hash(ctx context.Context) error {
 	h := sha256.New()
-	buf := make([]byte, 4<<20)
-	var at int64
-	for at < d.sc.Size || d.sc.Size == 0 {
-		end := d.frontier()
-		for at < end {
-			n := min(int64(len(buf)), end-at)
-			m, err := d.file.ReadAt(buf[:n], at)
-			if err != nil && !(errors.Is(err, io.EOF) && int64(m) == n) {
-				return err
+	var at int64 // bytes hashed
+	gen := 0
+	var rb []byte
+	for {
+		d.mu.Lock()
+		if d.gen != gen {
+			h.Reset()
+			at, gen = 0, d.gen
+		}
+		var c chunk
+		have := false
+		if len(d.pending) > 0 {
+			c, have = d.pending[0], true
+			d.pending[0] = chunk{}
+			d.pending = d.pending[1:]
+		} else if fr := d.frontierLocked(); d.queued < fr {
+			c, have = chunk{off: d.queued, n: fr - d.queued, gen: gen}, true
+			d.queued = fr
+		}
+		finished := !have && d.queued >= d.sc.Size
+		d.mu.Unlock()
+
+		switch {
+		case have && c.gen != gen:
+			d.release(c.buf) // from before a restart
+		case have && c.off != at:
+			return fmt.Errorf("hash at byte %d was handed bytes from %d", at, c.off)
+		case have && c.buf != nil:
+			h.Write(c.buf)
+			at += c.n
+			d.release(c.buf)
+		case have:
+			if rb == nil {
+				rb = make([]byte, min(readBackBuf, c.n))
 			}
-			h.Write(buf[:m])
-			at += int64(m)
-		}
-		if at >= d.sc.Size {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-d.notify:
+			for end := c.off + c.n; at < end; {
+				n := min(int64(len(rb)), end-at)
+				m, err := d.file.ReadAt(rb[:n], at)
+				if err != nil && !(errors.Is(err, io.EOF) && int64(m) == n) {
+					return err
+				}
+				h.Write(rb[:m])
+				at += int64(m)
+			}
+		case finished:
+			got := "sha256:" + hex.EncodeToString(h.Sum(nil))
+			if got != d.job.digest {
+				return fmt.Errorf("got %s, want %s: %w", got, d.job.digest, ErrDigestMismatch)
+			}
+			return nil
+		default:
+			select {
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			case <-d.notify:
+			}
 		}
 	}
-	got := "sha256:" + hex.EncodeToString(h.Sum(nil))
-	if got != d.job.digest {
-		return fmt.Errorf("got %s, want %s: %w", got, d.job.digest, ErrDigestMismatch)
-	}
-	return nil
 }
 
 // retryable errors: the connection broke or stalled, or the server had a 5xx.
@@ -307,7 +421,7 @@ type retryableError struct{ error }
 
 func (e retryableError) Unwrap() error { return e.error }
 
-func (d *download) fetchPartRetrying(ctx context.Context, i int, buf []byte) error {
+func (d *download) fetchPartRetrying(ctx context.Context, i int, buf *[]byte) error {
 	var err error
 	for attempt := 0; attempt <= d.f.retries; attempt++ {
 		if attempt > 0 {
@@ -330,7 +444,9 @@ func (d *download) fetchPartRetrying(ctx context.Context, i int, buf []byte) err
 	return err
 }
 
-func (d *download) fetchPart(ctx context.Context, i int, buf []byte) error {
+// fetchPart downloads what is left of part i through *buf, a buffer the
+// worker owns (nil: none yet); buffers handed to the hash are replaced.
+func (d *download) fetchPart(ctx context.Context, i int, buf *[]byte) error {
 	d.mu.Lock()
 	p := d.sc.Parts[i]
 	d.mu.Unlock()
@@ -367,9 +483,16 @@ func (d *download) fetchPart(ctx context.Context, i int, buf []byte) error {
 			if len(d.sc.Parts) > 1 {
 				return fmt.Errorf("server ignored the Range header (status 200 for a part)")
 			}
-			// A single stream restarts from byte 0.
+			// A single stream restarts from byte 0, and so does the hash:
+			// the bytes sent again need not be the ones hashed.
 			d.mu.Lock()
 			d.sc.Parts[i].Done = 0
+			d.gen++
+			d.queued = 0
+			for _, c := range d.pending {
+				d.release(c.buf)
+			}
+			d.pending = nil
 			d.mu.Unlock()
 			d.job.done.Add(-pos)
 			pos = 0
@@ -386,22 +509,34 @@ func (d *download) fetchPart(ctx context.Context, i int, buf []byte) error {
 	}
 
 	for pos < p.End {
-		// Fill the buffer (at least a quarter) before a write, resetting
-		// the stall watchdog on every read.
+		if *buf == nil {
+			if *buf, err = d.buffer(ctx); err != nil {
+				return err
+			}
+		}
+		b := *buf
+		// Fill the buffer before a write, unless the bytes come slowly,
+		// resetting the stall watchdog on every read.
 		n := 0
-		want := int(min(int64(len(buf)), p.End-pos))
+		want := int(min(int64(len(b)), p.End-pos))
 		var rerr error
-		for n < want/4+1 && n < want && rerr == nil {
+		for t0 := time.Now(); n < want && rerr == nil; {
 			var m int
-			m, rerr = resp.Body.Read(buf[n:want])
+			m, rerr = resp.Body.Read(b[n:want])
 			if m > 0 {
 				stall.Reset(d.f.stall)
 				n += m
+				if time.Since(t0) > flushEvery {
+					break
+				}
 			}
 		}
 		if n > 0 {
-			if _, err := d.file.WriteAt(buf[:n], pos); err != nil {
+			if _, err := d.file.WriteAt(b[:n], pos); err != nil {
 				return err
+			}
+			if d.handOff(pos, b[:n]) {
+				*buf = nil // the hash has it now
 			}
 			pos += int64(n)
 			d.mu.Lock()
@@ -433,9 +568,38 @@ func classify(rctx, ctx context.Context, err error) error {
 		return retryableError{ErrStalled}
 	}
 	if unreachable(err) {
-		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return &unreachableError{err}
 	}
 	return retryableError{err}
+}
+
+// unreachableError is ErrUnreachable with its cause, said briefly: the
+// address and what went wrong, without the request around it.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.err} }
+
+func (e *unreachableError) Error() string {
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	var op *net.OpError
+	detail := e.err.Error()
+	switch {
+	case errors.As(e.err, &dns):
+		detail = dns.Error()
+	case errors.As(e.err, &cert):
+		detail = cert.Error()
+	case errors.As(e.err, &op):
+		detail = op.Err.Error()
+		var sc *os.SyscallError
+		if errors.As(op.Err, &sc) {
+			detail = sc.Err.Error()
+		}
+		if op.Addr != nil {
+			detail = op.Addr.String() + ": " + detail
+		}
+	}
+	return ErrUnreachable.Error() + ": " + detail
 }
 
 // unreachable reports errors of reaching a host: DNS, connect, TLS.

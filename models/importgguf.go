@@ -3,6 +3,7 @@ package models
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,14 +29,15 @@ func (s *Store) Import(file, name string) (*Model, error) {
 	if err != nil {
 		return nil, hint.New(err, "pass --name with a name like my-model or my-model:q4")
 	}
-	if _, err := Inspect(file); err != nil {
-		return nil, hint.New(fmt.Errorf("models: import %q: %w", file, err), "import takes a .gguf model file")
-	}
 	src, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("models: import %q: %w", file, err)
+		return nil, hint.New(fmt.Errorf("models: import: %w", err), "check the path of the GGUF file")
 	}
 	defer src.Close()
+	if _, err := Inspect(file); err != nil {
+		// Inspect says "models: inspect PATH: not a GGUF file: CAUSE".
+		return nil, hint.New(fmt.Errorf("models: import %s: not a GGUF file: %w", file, errors.Unwrap(err)), "import takes a .gguf model file")
+	}
 	blobs := filepath.Join(s.dir, "blobs")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return nil, fmt.Errorf("models: import %q: %w", file, err)

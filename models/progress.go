@@ -11,18 +11,25 @@ import (
 	"golang.org/x/term"
 )
 
-// bar draws one progress line on a terminal: name, percent, bytes, rate, ETA.
-// On anything but a terminal it draws nothing.
+// bar reports a pull's progress. On a terminal it redraws one line: name,
+// bar, percent, bytes, rate, ETA. On any other writer (a pipe, a log file) it
+// writes plain lines: one when the download starts, one every plainEvery,
+// and one at the end. A nil writer gets nothing.
 type bar struct {
 	mu      sync.Mutex
 	w       io.Writer
+	plain   bool
+	every   time.Duration // plain: time between lines
 	width   int
 	start   time.Time
 	base    int64 // bytes already on disk when the download started
 	last    Progress
 	drawn   bool
+	printed time.Time // plain: when the last line was written
 	samples []sample
 }
+
+const plainEvery = 10 * time.Second
 
 type sample struct {
 	t time.Time
@@ -30,9 +37,12 @@ type sample struct {
 }
 
 func newBar(w io.Writer) *bar {
+	if w == nil {
+		return &bar{}
+	}
 	f, ok := w.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return &bar{}
+		return &bar{w: w, plain: true, every: plainEvery, base: -1}
 	}
 	width, _, err := term.GetSize(int(f.Fd()))
 	if err != nil || width < 40 {
@@ -57,7 +67,40 @@ func (b *bar) update(p Progress) {
 	for len(b.samples) > 2 && now.Sub(b.samples[0].t) > 5*time.Second {
 		b.samples = b.samples[1:]
 	}
+	if b.plain {
+		b.line(now)
+		return
+	}
 	b.draw(now)
+}
+
+func (b *bar) rate(now time.Time) float64 {
+	s := b.samples[0]
+	if now.Sub(s.t) <= 200*time.Millisecond {
+		return 0
+	}
+	return float64(b.last.Completed-s.n) / now.Sub(s.t).Seconds()
+}
+
+// line writes the plain form: a line when bytes start to flow, then one
+// every b.every, then one when done.
+func (b *bar) line(now time.Time) {
+	p := b.last
+	switch {
+	case p.Status == "downloading" && !b.drawn:
+		if p.Total <= 0 || p.Completed >= p.Total {
+			return // nothing left to fetch: nothing to say
+		}
+		fmt.Fprintf(b.w, "pulling %s: %s\n", p.Name, HumanBytes(p.Total))
+		b.drawn, b.printed = true, now
+	case p.Status == "downloading" && now.Sub(b.printed) >= b.every:
+		pct := 100 * float64(p.Completed) / float64(max(p.Total, 1))
+		fmt.Fprintf(b.w, "pulling %s: %.0f%% %s/%s %s/s\n", p.Name, pct, HumanBytes(p.Completed), HumanBytes(p.Total), HumanBytes(int64(b.rate(now))))
+		b.printed = now
+	case p.Status == "done" && b.drawn:
+		fmt.Fprintf(b.w, "pulled %s: %s in %s\n", p.Name, HumanBytes(p.Total), now.Sub(b.start).Round(100*time.Millisecond))
+		b.drawn = false
+	}
 }
 
 func (b *bar) draw(now time.Time) {
@@ -65,10 +108,7 @@ func (b *bar) draw(now time.Time) {
 	var line string
 	switch p.Status {
 	case "downloading", "done":
-		rate := 0.0
-		if s := b.samples[0]; now.Sub(s.t) > 200*time.Millisecond {
-			rate = float64(p.Completed-s.n) / now.Sub(s.t).Seconds()
-		}
+		rate := b.rate(now)
 		pct := 100.0
 		if p.Total > 0 {
 			pct = 100 * float64(p.Completed) / float64(p.Total)
@@ -99,7 +139,7 @@ func (b *bar) draw(now time.Time) {
 }
 
 func (b *bar) finish() {
-	if b.w == nil {
+	if b.w == nil || b.plain {
 		return
 	}
 	b.mu.Lock()

@@ -26,7 +26,8 @@ type Progress struct {
 // from the Hugging Face Hub, all others from the Ollama registry (or the
 // mirror set with WithRegistry). A name already in an Ollama store is used in
 // place: nothing is downloaded. progress gets a progress bar when it is a
-// terminal; nil or any other writer gets nothing.
+// terminal; any other writer gets a plain line when the download starts, one
+// every 10 seconds and one at the end; nil gets nothing.
 func (s *Store) Pull(ctx context.Context, name string, progress io.Writer) (*Model, error) {
 	bar := newBar(progress)
 	defer bar.finish()
@@ -35,12 +36,21 @@ func (s *Store) Pull(ctx context.Context, name string, progress io.Writer) (*Mod
 
 // PullFunc is Pull with a progress callback (nil: none).
 func (s *Store) PullFunc(ctx context.Context, name string, fn func(Progress)) (*Model, error) {
-	if fn == nil {
-		fn = func(Progress) {}
-	}
 	n, err := ParseName(name)
 	if err != nil {
 		return nil, hint.New(err, "model names look like llama3.2, llama3.2:1b or hf.co/ORG/REPO:Q4_K_M")
+	}
+	m, err := s.pullName(ctx, n, fn)
+	if err != nil {
+		return nil, pullHint(name, fmt.Errorf("models: pull %q: %w", name, err))
+	}
+	return m, nil
+}
+
+// pullName is PullFunc for a parsed name; its errors do not name the model.
+func (s *Store) pullName(ctx context.Context, n Name, fn func(Progress)) (*Model, error) {
+	if fn == nil {
+		fn = func(Progress) {}
 	}
 	// A name only in an Ollama store is used in place; one in nook's own
 	// store is pulled again (an update fetches only changed blobs).
@@ -57,13 +67,14 @@ func (s *Store) PullFunc(ctx context.Context, name string, fn func(Progress)) (*
 		}
 	}
 	var m *Model
+	var err error
 	if n.IsHF() {
 		m, err = s.pullHF(ctx, n, fn)
 	} else {
 		m, err = s.pullOllama(ctx, n, fn)
 	}
 	if err != nil {
-		return nil, pullHint(name, fmt.Errorf("models: pull %q: %w", name, err))
+		return nil, err
 	}
 	fn(Progress{Name: n.Short(), Status: "done", Total: m.Size, Completed: m.Size})
 	return m, nil

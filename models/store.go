@@ -375,6 +375,9 @@ func storeRank(k string) int {
 // uses. Models in an Ollama store are left alone (an error says so).
 func (s *Store) Remove(name string) error {
 	m, err := s.lookup(name)
+	if errors.Is(err, ErrNotFound) {
+		return hint.New(err, "`nook models` lists the installed models")
+	}
 	if err != nil {
 		return err
 	}

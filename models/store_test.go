@@ -242,8 +242,8 @@ func TestImportThenRemove(t *testing.T) {
 	if _, err := s.Resolve("stories260k"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Resolve after rm: %v", err)
 	}
-	if err := s.Remove("stories260k"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("second rm: %v", err)
+	if err := s.Remove("stories260k"); !errors.Is(err, ErrNotFound) || strings.Contains(hint.Of(err), "pull") {
+		t.Errorf("second rm: %v (hint %q, which should not say to pull it)", err, hint.Of(err))
 	}
 }
 
