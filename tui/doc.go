@@ -1,5 +1,9 @@
 // Package tui is nook's terminal app (bubbletea, lipgloss, glamour).
 //
-// It must not touch the disk or C: engine, vault, ledger and sync calls run
-// in tea.Cmds that the caller's packages provide.
+// Entry points: [Run] starts the app on a terminal; [New] returns the root
+// model (for tests and custom programs); [Backend] is everything the app
+// needs from the rest of nook. The package never touches the disk or C:
+// cmd/nook implements Backend (models, vault, ledger, sync) and the app
+// calls it only from tea.Cmds, so Update never blocks and the first frame
+// is drawn before any model is loaded.
 package tui

@@ -1,0 +1,114 @@
+package tui
+
+import (
+	"context"
+	"iter"
+
+	"github.com/nook-ai/nook/engine"
+)
+
+// Backend is what the terminal app needs from the rest of nook. Any method
+// may block (disk, model loading, generation): the app calls them only from
+// tea.Cmds. Errors may carry a hint (internal/hint) that the app shows as
+// the line saying what to do.
+type Backend interface {
+	// Vault reports whether a vault exists and whether unlocking it needs a
+	// passphrase typed in the app (none in the environment).
+	Vault(ctx context.Context) (VaultState, error)
+	// Unlock opens the vault; passphrase nil means the one from the
+	// environment.
+	Unlock(ctx context.Context, passphrase []byte) error
+	// LoadModel loads the chat model: a name or GGUF path; "" = the
+	// configured model.
+	LoadModel(ctx context.Context, name string) (engine.ModelInfo, error)
+	// Models lists the installed chat models by name.
+	Models(ctx context.Context) ([]string, error)
+	// Turn starts an answer to in.Text with the vault's sources (when
+	// unlocked) and the session's history.
+	Turn(ctx context.Context, in TurnInput) (*Turn, error)
+
+	// Sessions: saved encrypted in the vault.
+	SaveSession(ctx context.Context, s *Session) error
+	LoadSession(ctx context.Context, id string) (*Session, error)
+	Sessions(ctx context.Context) ([]SessionInfo, error)
+
+	// Add ingests files or folders into the vault and summarises what it did.
+	Add(ctx context.Context, paths []string) (string, error)
+	// Search returns the vault passages that best match query.
+	Search(ctx context.Context, query string) ([]Source, error)
+	// Remember keeps a fact; Forget removes those matching an id or text
+	// and returns their texts; Facts lists them.
+	Remember(ctx context.Context, text string) (Fact, error)
+	Forget(ctx context.Context, idOrText string) ([]Fact, error)
+	Facts(ctx context.Context) ([]Fact, error)
+
+	// Plugins lists the installed plugins (an empty list is not an error).
+	Plugins(ctx context.Context) ([]string, error)
+	// Sync replicates the vault with peers now and summarises the result.
+	Sync(ctx context.Context) (string, error)
+	// Services reports the ledger and sync state for the status bar.
+	Services(ctx context.Context) Services
+}
+
+// VaultState is what the app knows about the vault before unlocking it.
+type VaultState struct {
+	Exists         bool
+	NeedPassphrase bool
+}
+
+// Services are the short ledger and sync states of the status bar ("off",
+// "—", "3 peers").
+type Services struct {
+	Ledger string
+	Sync   string
+}
+
+// TurnInput is one user message with the conversation so far.
+type TurnInput struct {
+	Text    string
+	History []engine.Message
+	// Session is the session id; the engine keeps its KV cache per session.
+	Session string
+}
+
+// Turn is an answer in progress.
+type Turn struct {
+	// Sources given to the model as [1], [2]...
+	Sources []Source
+	// Remembered is set when the message asked to remember something.
+	Remembered string
+	// Chunks streams the answer; the app iterates it once, in a goroutine,
+	// and cancels the Turn's context to stop it.
+	Chunks iter.Seq2[engine.Chunk, error]
+}
+
+// Source is a vault passage an answer was given, marked [N] in the text.
+type Source struct {
+	N         int
+	Path      string
+	StartLine int
+	EndLine   int
+	Text      string
+	Cited     bool
+}
+
+// Session is a saved conversation.
+type Session struct {
+	ID       string
+	Title    string
+	Messages []engine.Message
+}
+
+// SessionInfo is a line of the session list.
+type SessionInfo struct {
+	ID       string
+	Title    string
+	Updated  string // already formatted for display
+	Messages int
+}
+
+// Fact is a remembered fact.
+type Fact struct {
+	ID   string
+	Text string
+}

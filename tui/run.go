@@ -1,0 +1,24 @@
+package tui
+
+import (
+	"context"
+	"io"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// Run starts the app on the terminal (in and out) and returns when the user
+// quits or ctx ends.
+func Run(ctx context.Context, b Backend, in io.Reader, out io.Writer, o Options) error {
+	p := tea.NewProgram(New(ctx, b, o),
+		tea.WithContext(ctx),
+		tea.WithInput(in),
+		tea.WithOutput(out),
+		tea.WithAltScreen(),
+	)
+	_, err := p.Run()
+	if err == tea.ErrProgramKilled && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
