@@ -42,12 +42,12 @@ func TestSignedManifestVerifies(t *testing.T) {
 func TestManifestWithABadSignatureIsRefused(t *testing.T) {
 	t.Parallel()
 	tamper := map[string]func(m *plugins.Manifest){
-		"a scope added after signing":            func(m *plugins.Manifest) { m.Scopes = append(m.Scopes, "vault:read:notes") },
-		"the command changed after signing":      func(m *plugins.Manifest) { m.Run.Command = "./evil" },
-		"the publisher replaced by another":      func(m *plugins.Manifest) { m.Publisher = "0x00000000000000000000000000000000000000aa" },
-		"no signature":                           func(m *plugins.Manifest) { m.Signature = "" },
-		"a signature that is not 65 bytes":       func(m *plugins.Manifest) { m.Signature = "0x" + strings.Repeat("ab", 64) },
-		"a signature with a flipped byte":        func(m *plugins.Manifest) { m.Signature = m.Signature[:10] + flip(m.Signature[10]) + m.Signature[11:] },
+		"a scope added after signing":           func(m *plugins.Manifest) { m.Scopes = append(m.Scopes, "vault:read:notes") },
+		"the command changed after signing":     func(m *plugins.Manifest) { m.Run.Command = "./evil" },
+		"the publisher replaced by another":     func(m *plugins.Manifest) { m.Publisher = "0x00000000000000000000000000000000000000aa" },
+		"no signature":                          func(m *plugins.Manifest) { m.Signature = "" },
+		"a signature that is not 65 bytes":      func(m *plugins.Manifest) { m.Signature = "0x" + strings.Repeat("ab", 64) },
+		"a signature with a flipped byte":       func(m *plugins.Manifest) { m.Signature = m.Signature[:10] + flip(m.Signature[10]) + m.Signature[11:] },
 		"signed by a key that is not publisher": nil,
 	}
 	for name, f := range tamper {
