@@ -49,6 +49,7 @@ type options struct {
 	answerToks  int
 	search      vault.SearchOptions
 	chatOptions engine.Options
+	tools       *toolConfig // WithTools (tools.go)
 }
 
 // Option configures New.
@@ -158,7 +159,11 @@ func (a *Assistant) Turn(ctx context.Context, in Input) (*Turn, error) {
 	if t.Request.Options.NumPredict == 0 {
 		t.Request.Options.NumPredict = a.answerTokens()
 	}
-	t.Chunks = a.eng.Chat(ctx, t.Request)
+	if a.o.tools != nil {
+		t.Chunks = a.toolLoop(ctx, t.Request)
+	} else {
+		t.Chunks = a.eng.Chat(ctx, t.Request)
+	}
 	return t, nil
 }
 
