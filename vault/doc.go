@@ -1,6 +1,6 @@
 // Package vault is nook's encrypted local store: documents, their chunks and
 // vectors, sessions, memory facts and secrets, plus ingestion (parse, chunk,
-// watch) and retrieval (BM25 + chromem-go vectors, fused by reciprocal rank).
+// watch) and retrieval (BM25 + exact vector search, fused by reciprocal rank).
 //
 // Entry points: [Init] and [Open] return an unlocked [*Vault]; [Vault.Add]
 // and [Vault.Watch] ingest; [Vault.Search] retrieves; [Vault.Remember],

@@ -54,7 +54,7 @@ func (v *Vault) Search(ctx context.Context, query string, o SearchOptions) ([]Hi
 	}
 	var qv []float32
 	if o.Mode != Lexical && v.opts.embedder != nil {
-		vs, err := v.opts.embedder.Embed(ctx, []string{query})
+		vs, err := v.opts.embedder.Embed(ctx, []string{embedText(query)})
 		if err != nil {
 			return nil, fmt.Errorf("vault: search: embed query: %w", err)
 		}
@@ -73,24 +73,20 @@ func (v *Vault) Search(ctx context.Context, query string, o SearchOptions) ([]Hi
 		lists = append(lists, v.idx.bm25(query, n, f))
 	}
 	if o.Mode != Lexical && qv != nil {
-		vr, err := v.idx.vector(ctx, qv, n, f)
-		if err != nil {
-			return nil, fmt.Errorf("vault: search: %w", err)
-		}
-		lists = append(lists, vr)
+		lists = append(lists, v.idx.vector(qv, n, f))
 	}
 	var res []ranked
 	if len(lists) == 1 {
 		res = lists[0]
 	} else {
-		res = fuse(lists...)
+		res = v.idx.fuse(lists...)
 	}
 	if len(res) > o.K {
 		res = res[:o.K]
 	}
 	hits := make([]Hit, 0, len(res))
 	for _, r := range res {
-		c := v.idx.chunks[r.slot]
+		c := &v.idx.chunks[r.slot]
 		hits = append(hits, Hit{Source: c.Source, StartLine: c.Start, EndLine: c.End, Score: r.score, Text: c.Text, Heading: c.Heading})
 	}
 	return hits, nil

@@ -18,21 +18,21 @@ import (
 
 // The index snapshot, cache/index.age: age ciphertext of
 //
-//	"nook-index/1\n" | uint64 LE length | gob(snapshotMeta) | chromem-go export (gob) | HMAC-SHA256
+//	"nook-index/2\n" | uvarint length | gob(snapshotMeta) | index section | HMAC-SHA256
 //
-// The HMAC (key derived from the vault identity) proves the vault wrote it:
-// anyone can encrypt to the public recipient. A snapshot that is missing,
-// stale or fails any check is ignored and the index is rebuilt from the log
-// and the objects.
+// (index section: see indexcodec.go). Unlock reads it instead of replaying
+// the log and decrypting every object, then applies the log entries written
+// after it. The HMAC (key derived from the vault identity) proves the vault
+// wrote it: anyone can encrypt to the public recipient. A snapshot that is
+// missing, stale or fails any check is ignored and the index is rebuilt
+// from the log and the objects.
 
-const snapshotMagic = "nook-index/1\n"
+const snapshotMagic = "nook-index/2\n"
 
 type snapshotMeta struct {
-	Vault  string
-	Heads  map[string]head
-	State  map[string]map[string]stateRef
-	Docs   map[string]*idxDoc
-	Chunks []idxChunk // by slot; Source == "" marks a removed chunk
+	Vault string
+	Heads map[string]head
+	State map[string]map[string]stateRef
 }
 
 func (v *Vault) snapshotPath() string { return filepath.Join(v.dir, "cache", "index.age") }
@@ -41,31 +41,24 @@ func (v *Vault) saveSnapshotLocked() error {
 	if !v.dirty {
 		return nil
 	}
-	meta := snapshotMeta{Vault: v.id, Heads: v.heads, State: v.state, Docs: v.idx.docs, Chunks: make([]idxChunk, len(v.idx.chunks))}
-	for i, c := range v.idx.chunks {
-		if c != nil {
-			meta.Chunks[i] = *c
-		}
-	}
+	meta := snapshotMeta{Vault: v.id, Heads: v.heads, State: v.state}
 	var mb bytes.Buffer
 	if err := gob.NewEncoder(&mb).Encode(&meta); err != nil {
 		return fmt.Errorf("vault: encode index: %w", err)
 	}
+	ib := encodeIndex(v.idx)
 	var ct bytes.Buffer
+	ct.Grow(len(snapshotMagic) + binary.MaxVarintLen64 + mb.Len() + len(ib) + sha256.Size + 1024)
 	aw, err := age.Encrypt(&ct, v.recipient)
 	if err != nil {
 		return fmt.Errorf("vault: encrypt index: %w", err)
 	}
 	mac := hmac.New(sha256.New, v.keys.mac)
 	w := io.MultiWriter(aw, mac)
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(mb.Len()))
 	io.WriteString(w, snapshotMagic)
-	w.Write(n[:])
+	w.Write(binary.AppendUvarint(nil, uint64(mb.Len())))
 	w.Write(mb.Bytes())
-	if err := v.idx.db.ExportToWriter(w, false, "", collectionName); err != nil {
-		return fmt.Errorf("vault: export vectors: %w", err)
-	}
+	w.Write(ib)
 	aw.Write(mac.Sum(nil))
 	if err := aw.Close(); err != nil {
 		return fmt.Errorf("vault: encrypt index: %w", err)
@@ -102,8 +95,8 @@ func (v *Vault) decodeSnapshot(data []byte) error {
 	if err != nil {
 		return err
 	}
-	if len(plain) < len(snapshotMagic)+8+sha256.Size || !bytes.HasPrefix(plain, []byte(snapshotMagic)) {
-		return errors.New("not an index snapshot")
+	if len(plain) < len(snapshotMagic)+1+sha256.Size || !bytes.HasPrefix(plain, []byte(snapshotMagic)) {
+		return errors.New("not an index snapshot of this version")
 	}
 	body, tag := plain[:len(plain)-sha256.Size], plain[len(plain)-sha256.Size:]
 	mac := hmac.New(sha256.New, v.keys.mac)
@@ -112,11 +105,11 @@ func (v *Vault) decodeSnapshot(data []byte) error {
 		return errors.New("authentication failed")
 	}
 	rest := body[len(snapshotMagic):]
-	n := binary.LittleEndian.Uint64(rest)
-	rest = rest[8:]
-	if n > uint64(len(rest)) {
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > uint64(len(rest)-k) {
 		return errors.New("bad length")
 	}
+	rest = rest[k:]
 	var meta snapshotMeta
 	if err := gob.NewDecoder(bytes.NewReader(rest[:n])).Decode(&meta); err != nil {
 		return err
@@ -124,24 +117,9 @@ func (v *Vault) decodeSnapshot(data []byte) error {
 	if meta.Vault != v.id {
 		return errors.New("snapshot of another vault")
 	}
-	x := newIndex()
-	if err := x.db.ImportFromReader(bytes.NewReader(rest[n:]), "", collectionName); err != nil {
+	x, err := decodeIndex(rest[n:])
+	if err != nil {
 		return err
-	}
-	x.col = x.db.GetCollection(collectionName, noEmbed)
-	if x.col == nil {
-		return errors.New("no vector collection")
-	}
-	x.chunks = make([]*idxChunk, len(meta.Chunks))
-	for i := range meta.Chunks {
-		if meta.Chunks[i].Source != "" {
-			c := &meta.Chunks[i]
-			x.chunks[i] = c
-			x.addPostings(int32(i), c)
-		}
-	}
-	if meta.Docs != nil {
-		x.docs = meta.Docs
 	}
 	v.idx = x
 	v.heads = meta.Heads

@@ -1,0 +1,115 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// searchAll runs every question in every mode and returns the hits.
+func searchAll(t *testing.T, v *Vault) map[string][]Hit {
+	t.Helper()
+	out := map[string][]Hit{}
+	for _, q := range loadQuestions(t) {
+		for _, m := range []Mode{Fused, Lexical, Vector} {
+			hs, err := v.Search(context.Background(), q.text, SearchOptions{K: 8, Mode: m})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[fmt.Sprintf("%d %s", m, q.text)] = hs
+		}
+	}
+	return out
+}
+
+func TestIndexSnapshot(t *testing.T) {
+	t.Parallel()
+	v, dir := newTestVault(t)
+	notes := copyCorpus(t)
+	if _, err := v.Add(context.Background(), []string{notes}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Removed and replaced documents leave dead slots behind in the live index.
+	for _, n := range []string{"chess.md", "coffee.md", "rust.md"} {
+		os.Remove(filepath.Join(notes, n))
+	}
+	write(t, filepath.Join(notes, "fern.md"), "# Fern\n\nMist the fern twice a week; it likes the north window.\n")
+	if _, err := v.Add(context.Background(), []string{notes}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	live := searchAll(t, v)
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("the snapshot gives the same results as the live index", func(t *testing.T) {
+		w := reopen(t, dir)
+		if p := w.Problems(); len(p) != 0 {
+			t.Fatalf("problems: %v", p)
+		}
+		if d := cmp.Diff(live, searchAll(t, w), cmp.AllowUnexported(Hit{})); d != "" {
+			t.Errorf("results differ (-live +snapshot):\n%s", d)
+		}
+		w.Close()
+	})
+	t.Run("a rebuild from the objects gives the same results", func(t *testing.T) {
+		if err := os.Remove(filepath.Join(dir, "cache", "index.age")); err != nil {
+			t.Fatal(err)
+		}
+		w := reopen(t, dir)
+		if d := cmp.Diff(live, searchAll(t, w)); d != "" {
+			t.Errorf("results differ (-live +rebuilt):\n%s", d)
+		}
+	})
+}
+
+func TestIndexDecodeRejectsDamage(t *testing.T) {
+	t.Parallel()
+	x := newIndex()
+	for i := range 20 {
+		x.putDoc(fmt.Sprint(i), "r", &docObject{Path: fmt.Sprintf("/n/%d.md", i), Tags: []string{"t"}, Chunks: []Chunk{
+			{StartLine: 1, EndLine: 2, Text: fmt.Sprintf("note %d about gardens", i), Vec: []float32{1, 0, float32(i)}},
+		}})
+	}
+	x.removeDoc("3")
+	good := encodeIndex(x)
+	if _, err := decodeIndex(good); err != nil {
+		t.Fatalf("decode of a good index: %v", err)
+	}
+	if _, err := decodeIndex(good[:len(good)-1]); err == nil {
+		t.Error("a truncated index decoded")
+	}
+	if _, err := decodeIndex(append(good, 0)); err == nil {
+		t.Error("an index with trailing bytes decoded")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 { // flipped bytes: an error or an index, never a panic
+		b := append([]byte(nil), good...)
+		b[r.IntN(len(b))] ^= byte(1 + r.IntN(255))
+		decodeIndex(b)
+	}
+}
+
+func FuzzDecodeIndex(f *testing.F) {
+	x := newIndex()
+	x.putDoc("a", "r", &docObject{Path: "/n/a.md", Tags: []string{"t"}, Chunks: []Chunk{{StartLine: 1, EndLine: 1, Text: "alpha beta", Vec: []float32{0.6, 0.8}}}})
+	x.putDoc("b", "r", &docObject{Path: "/n/b.md", Chunks: []Chunk{{StartLine: 1, EndLine: 3, Text: "beta gamma"}}})
+	f.Add(encodeIndex(x))
+	f.Add(encodeIndex(newIndex()))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		x, err := decodeIndex(b)
+		if err != nil {
+			return
+		}
+		// What decodes must be usable.
+		x.bm25("alpha beta gamma", 5, filter{})
+		x.vector(make([]float32, x.dim), 5, filter{tag: "t"})
+		x.removeDoc("a")
+		encodeIndex(x)
+	})
+}

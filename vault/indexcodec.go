@@ -1,0 +1,326 @@
+package vault
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"math"
+	"sync"
+)
+
+// The index section of the snapshot, so that unlock reads the index instead
+// of rebuilding it (uvarints unless said; strings are uvarint length then
+// bytes; the index is compact, so slots are 0…chunks-1). It starts with the
+// chunk count and the byte lengths of the vectors and postings parts, which
+// come last, so the three parts decode in parallel:
+//
+//	header    chunks, vectors part length, postings part length
+//	strings   count, then each string (sources and tags, referred to by number)
+//	docs      count, then key, ref, slot count, slots
+//	chunks    count, then source#, start, end, heading, text, tag count, tag#s, length
+//	vectors   dim, a bitmap of the chunks that have one (ceil(chunks/8) bytes),
+//	          then dim float32 LE per chunk that has one
+//	postings  count, then term, df, posting count, (slot delta, tf) pairs
+
+func encodeIndex(x *index) []byte {
+	x.compact()
+	ids := map[string]uint64{}
+	var table []string
+	intern := func(s string) {
+		if _, ok := ids[s]; !ok {
+			ids[s] = uint64(len(table))
+			table = append(table, s)
+		}
+	}
+	size := 64 + 4*len(x.vecs)
+	for i := range x.chunks {
+		c := &x.chunks[i]
+		intern(c.Source)
+		for _, t := range c.Tags {
+			intern(t)
+		}
+		size += len(c.Heading) + len(c.Text) + 16
+	}
+	for _, ps := range x.post {
+		size += 3 * len(ps)
+	}
+	b := make([]byte, 0, max(size-4*len(x.vecs), 0))
+	str := func(s string) []byte {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		return append(b, s...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(table)))
+	for _, s := range table {
+		b = str(s)
+	}
+	b = binary.AppendUvarint(b, uint64(len(x.docs)))
+	for k, d := range x.docs {
+		b = str(k)
+		b = str(d.Ref)
+		b = binary.AppendUvarint(b, uint64(len(d.Slots)))
+		for _, s := range d.Slots {
+			b = binary.AppendUvarint(b, uint64(s))
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(x.chunks)))
+	for i := range x.chunks {
+		c := &x.chunks[i]
+		b = binary.AppendUvarint(b, ids[c.Source])
+		b = binary.AppendUvarint(b, uint64(c.Start))
+		b = binary.AppendUvarint(b, uint64(c.End))
+		b = str(c.Heading)
+		b = str(c.Text)
+		b = binary.AppendUvarint(b, uint64(len(c.Tags)))
+		for _, t := range c.Tags {
+			b = binary.AppendUvarint(b, ids[t])
+		}
+		b = binary.AppendUvarint(b, uint64(c.Len))
+	}
+	main := b
+	b = make([]byte, 0, 4*len(x.vecs)+len(x.chunks)/8+16)
+	b = binary.AppendUvarint(b, uint64(x.dim))
+	bits := make([]byte, (len(x.chunks)+7)/8)
+	for s, ok := range x.hasVec {
+		if ok {
+			bits[s/8] |= 1 << (s % 8)
+		}
+	}
+	b = append(b, bits...)
+	for s, ok := range x.hasVec {
+		if ok {
+			for _, f := range x.vecs[s*x.dim : (s+1)*x.dim] {
+				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+			}
+		}
+	}
+	vecPart := b
+	b = make([]byte, 0, max(size-len(main)-len(vecPart), 0)+64)
+	b = binary.AppendUvarint(b, uint64(len(x.terms)))
+	for t, id := range x.terms {
+		b = str(t)
+		b = binary.AppendUvarint(b, uint64(x.df[id]))
+		ps := x.post[id]
+		b = binary.AppendUvarint(b, uint64(len(ps)))
+		prev := int32(0)
+		for _, p := range ps {
+			b = binary.AppendUvarint(b, uint64(p.slot-prev))
+			b = binary.AppendUvarint(b, uint64(p.tf))
+			prev = p.slot
+		}
+	}
+	out := binary.AppendUvarint(nil, uint64(len(x.chunks)))
+	out = binary.AppendUvarint(out, uint64(len(vecPart)))
+	out = binary.AppendUvarint(out, uint64(len(b)))
+	out = append(out, main...)
+	out = append(out, vecPart...)
+	return append(out, b...)
+}
+
+// decoder reads the format above; the first problem sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+var errIndexFormat = errors.New("bad index section")
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errIndexFormat
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a count of items that take at least min bytes each.
+func (d *decoder) count(min int) int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)/min) {
+		d.err = errIndexFormat
+		return 0
+	}
+	return int(n)
+}
+
+// below reads a number that must be less than n.
+func (d *decoder) below(n int) int {
+	v := d.uvarint()
+	if v >= uint64(n) {
+		d.err = errIndexFormat
+		return 0
+	}
+	return int(v)
+}
+
+// pick reads the number of an entry of table.
+func (d *decoder) pick(table []string) string {
+	i := d.below(len(table))
+	if d.err != nil {
+		return ""
+	}
+	return table[i]
+}
+
+func (d *decoder) bytes(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n > len(d.b) {
+		d.err = errIndexFormat
+		return nil
+	}
+	out := d.b[:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func (d *decoder) str() string { return string(d.bytes(d.count(1))) }
+
+func decodeIndex(b []byte) (*index, error) {
+	d := &decoder{b: b}
+	nchunks, nvec, npost := d.uvarint(), d.uvarint(), d.uvarint()
+	if d.err != nil || nvec > uint64(len(d.b)) || npost > uint64(len(d.b))-nvec || nchunks > uint64(len(d.b)) {
+		return nil, errIndexFormat
+	}
+	rest := len(d.b) - int(nvec) - int(npost)
+	mainPart := &decoder{b: d.b[:rest]}
+	vecPart := &decoder{b: d.b[rest : rest+int(nvec)]}
+	postPart := &decoder{b: d.b[rest+int(nvec):]}
+	x := newIndex()
+	n := int(nchunks)
+	if uint64(n)*7 > uint64(len(mainPart.b)) {
+		return nil, errIndexFormat
+	}
+	var wg sync.WaitGroup
+	var vecErr, postErr error
+	wg.Go(func() { vecErr = x.decodeVectors(vecPart, n, len(b)) })
+	wg.Go(func() { postErr = x.decodePostings(postPart, n) })
+	err := x.decodeChunks(mainPart, n)
+	wg.Wait()
+	return x, cmp.Or(err, vecErr, postErr)
+}
+
+func (x *index) decodeChunks(d *decoder, n int) error {
+	table := make([]string, d.count(1))
+	for i := range table {
+		table[i] = d.str()
+	}
+	type rawDoc struct {
+		key string
+		doc *idxDoc
+	}
+	docs := make([]rawDoc, d.count(3))
+	for i := range docs {
+		key, ref := d.str(), d.str()
+		slots := make([]int32, d.count(1))
+		for j := range slots {
+			slots[j] = int32(d.below(n))
+		}
+		docs[i] = rawDoc{key, &idxDoc{Ref: ref, Slots: slots}}
+	}
+	if d.count(7) != n {
+		return errIndexFormat
+	}
+	x.chunks = make([]idxChunk, n)
+	for i := range x.chunks {
+		c := &x.chunks[i]
+		c.Source = d.pick(table)
+		c.Start = int(min(d.uvarint(), math.MaxInt32))
+		c.End = int(min(d.uvarint(), math.MaxInt32))
+		c.Heading = d.str()
+		c.Text = d.str()
+		if k := d.count(1); k > 0 {
+			c.Tags = make([]string, k)
+			for j := range c.Tags {
+				c.Tags[j] = d.pick(table)
+			}
+		}
+		c.Len = int32(min(d.uvarint(), math.MaxInt32))
+		if d.err != nil {
+			return d.err
+		}
+		if c.Source == "" {
+			return errIndexFormat
+		}
+		x.totalLen += int64(c.Len)
+	}
+	if d.err != nil || len(d.b) != 0 {
+		return errIndexFormat
+	}
+	x.alive = n
+	x.docs = make(map[string]*idxDoc, len(docs))
+	for _, rd := range docs {
+		x.docs[rd.key] = rd.doc
+	}
+	return nil
+}
+
+// decodeVectors reads the vectors part; total (the snapshot's size) bounds
+// the memory it may take.
+func (x *index) decodeVectors(d *decoder, n, total int) error {
+	dim := int(min(d.uvarint(), 1<<16))
+	bits := d.bytes((n + 7) / 8)
+	if d.err != nil {
+		return d.err
+	}
+	if uint64(n)*uint64(dim)*4 > 256*uint64(total) {
+		return errIndexFormat // more memory than any snapshot of this size needs
+	}
+	x.dim = dim
+	x.hasVec = make([]bool, n)
+	for s := range x.hasVec {
+		if bits[s/8]&(1<<(s%8)) != 0 {
+			x.hasVec[s] = true
+			x.nvec++
+		}
+	}
+	if x.nvec > 0 && (dim == 0 || x.nvec*4*dim != len(d.b)) || x.nvec == 0 && len(d.b) != 0 {
+		return errIndexFormat
+	}
+	x.vecs = make([]float32, n*dim)
+	for s, ok := range x.hasVec {
+		if ok {
+			raw := d.bytes(4 * dim)
+			row := x.vecs[s*dim : (s+1)*dim]
+			for j := range row {
+				row[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
+			}
+		}
+	}
+	return nil
+}
+
+func (x *index) decodePostings(d *decoder, n int) error {
+	nterms := d.count(3)
+	terms := make(map[string]int32, nterms)
+	x.post = make([][]posting, nterms)
+	x.df = make([]int32, nterms)
+	for id := range nterms {
+		t := d.str()
+		x.df[id] = int32(d.below(n + 1))
+		ps := make([]posting, d.count(2))
+		slot := uint64(0)
+		for j := range ps {
+			slot += d.uvarint()
+			if slot >= uint64(n) {
+				return errIndexFormat
+			}
+			ps[j] = posting{int32(slot), uint16(min(d.uvarint(), math.MaxUint16))}
+		}
+		if d.err != nil {
+			return d.err
+		}
+		terms[t] = int32(id)
+		x.post[id] = ps
+	}
+	if d.err != nil || len(d.b) != 0 || len(terms) != nterms {
+		return errIndexFormat
+	}
+	x.terms = terms
+	return nil
+}
