@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,7 +15,11 @@ import (
 )
 
 // Benchmarks use vaulttest.ConstEmbedder (no model) to isolate the vault.
-// The 100k-chunk ones run only with NOOK_BENCH_LARGE=1.
+// The 100k-chunk ones run only with NOOK_BENCH_LARGE=1. Besides wall time
+// they report cpu-ms/op (process CPU time from getrusage, all threads):
+// on a loaded machine wall time includes waiting for a CPU.
+//
+//	NOOK_BENCH_LARGE=1 go test -run '^$' -bench . -benchtime 200x ./vault
 
 var words = strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu garden river stone cloud paper window orange lantern")
 
@@ -41,6 +46,8 @@ func BenchmarkIngest(b *testing.B) {
 		os.WriteFile(filepath.Join(src, fmt.Sprintf("n%d.md", i)), []byte(s), 0o644)
 	}
 	b.SetBytes(total)
+	var enc time.Duration
+	cpu := cpuTime()
 	for b.Loop() {
 		b.StopTimer()
 		v, err := Init(filepath.Join(b.TempDir(), "v"), testPass, WithScryptWorkFactor(10), WithEmbedder(vaulttest.ConstEmbedder{Dim: 384}))
@@ -48,13 +55,28 @@ func BenchmarkIngest(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if _, err := v.Add(context.Background(), []string{src}, AddOptions{}); err != nil {
+		rep, err := v.Add(context.Background(), []string{src}, AddOptions{})
+		if err != nil {
 			b.Fatal(err)
 		}
+		enc += rep.EncryptTime
 		b.StopTimer()
 		v.Close()
 		b.StartTimer()
 	}
+	b.ReportMetric(float64(enc.Microseconds())/1000/float64(b.N), "encrypt-ms/op")
+	reportCPU(b, cpu)
+}
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, since time.Duration) {
+	b.ReportMetric(float64((cpuTime()-since).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkEncrypt is the age encryption cost of one 4 KiB object, to
@@ -109,6 +131,7 @@ func benchQuery(b *testing.B, n int) {
 	}
 	defer v.Close()
 	var lat []time.Duration
+	cpu := cpuTime()
 	for i := 0; b.Loop(); i++ {
 		t0 := time.Now()
 		if _, err := v.Search(context.Background(), words[i%len(words)]+" "+words[(i*3)%len(words)]+fmt.Sprintf(" id%d", i%n), SearchOptions{K: 5}); err != nil {
@@ -119,10 +142,12 @@ func benchQuery(b *testing.B, n int) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
+	reportCPU(b, cpu)
 }
 
 func benchUnlock(b *testing.B, n int) {
 	dir := buildIndexVault(b, n)
+	cpu := cpuTime()
 	for b.Loop() {
 		v, err := Open(dir, testPass)
 		if err != nil {
@@ -131,8 +156,29 @@ func benchUnlock(b *testing.B, n int) {
 		if v.idx.len() != n {
 			b.Fatalf("%d chunks", v.idx.len())
 		}
+		if len(v.problems) != 0 {
+			b.Fatalf("the snapshot was not used: %v", v.problems)
+		}
 		v.closed = true
 	}
+	reportCPU(b, cpu)
+}
+
+// BenchmarkScrypt is the fixed part of unlock: the passphrase at the
+// default work factor.
+func BenchmarkScrypt(b *testing.B) {
+	kf := &keyFile{Format: 1}
+	sealed, err := sealKeyFile(kf, testPass, DefaultScryptWorkFactor)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu := cpuTime()
+	for b.Loop() {
+		if _, err := openKeyFile(sealed, testPass); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu)
 }
 
 func large(b *testing.B) {

@@ -10,8 +10,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	ignore "github.com/sabhiram/go-gitignore"
 )
@@ -55,13 +58,18 @@ type AddReport struct {
 	Chunks    int     `json:"chunks"`  // chunks written
 	Bytes     int64   `json:"bytes"`   // bytes of changed files read
 	Errors    []error `json:"-"`       // per-file problems; Add goes on past them
+	// Time spent, summed over the files (they overlap, so the sum may
+	// exceed the wall time): in the Embedder, and in age encryption.
+	EmbedTime   time.Duration `json:"embed_ns"`
+	EncryptTime time.Duration `json:"encrypt_ns"`
 }
 
 type pendingDoc struct {
-	key string
-	ref string
-	doc *docObject
-	new bool
+	key    string
+	ref    string
+	doc    *docObject
+	new    bool
+	staged *stagedObject // nil when the object was already there
 }
 
 type walkFile struct {
@@ -132,12 +140,24 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 		pending = nil
 		return err
 	}
+	defer func() { // what an error left unpublished
+		for _, p := range pending {
+			if p.staged != nil {
+				discardStaged([]*stagedObject{p.staged})
+			}
+		}
+	}()
+	prepared := v.prepareAll(ctx, files, o)
+	defer prepared.stop()
 	for i, f := range files {
 		if err := ctx.Err(); err != nil {
 			flush()
 			return rep, err
 		}
-		pd, skipped, err := v.prepare(ctx, f, o)
+		r := prepared.next()
+		pd, skipped, err := r.pd, r.skipped, r.err
+		rep.EmbedTime += r.embed
+		rep.EncryptTime += r.encrypt
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -188,6 +208,82 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 	return rep, nil
 }
 
+type prepared struct {
+	pd             *pendingDoc
+	skipped        string
+	err            error
+	embed, encrypt time.Duration
+}
+
+// preparer runs prepare on a few files ahead of the caller, on several
+// goroutines (reading, parsing, encrypting and writing overlap; the
+// Embedder serialises what it must), and hands results back in order.
+type preparer struct {
+	results []chan prepared
+	i       int
+	window  chan struct{} // one token per file started and not yet taken
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func (v *Vault) prepareAll(ctx context.Context, files []walkFile, o AddOptions) *preparer {
+	ctx, cancel := context.WithCancel(ctx)
+	workers := min(runtime.GOMAXPROCS(0), 4)
+	p := &preparer{results: make([]chan prepared, len(files)), window: make(chan struct{}, 2*workers), cancel: cancel}
+	for i := range p.results {
+		p.results[i] = make(chan prepared, 1)
+	}
+	next := make(chan int)
+	for range workers {
+		p.wg.Go(func() {
+			for i := range next {
+				r := prepared{}
+				r.pd, r.skipped, r.err = v.prepare(ctx, files[i], o, &r)
+				p.results[i] <- r
+			}
+		})
+	}
+	go func() {
+		defer close(next)
+		for i := range files {
+			select {
+			case p.window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return p
+}
+
+// next returns the result for the next file in order.
+func (p *preparer) next() prepared {
+	r := <-p.results[p.i]
+	p.i++
+	<-p.window
+	return r
+}
+
+// stop cancels the work not taken yet and discards what it staged.
+func (p *preparer) stop() {
+	p.cancel()
+	p.wg.Wait()
+	for _, c := range p.results[p.i:] {
+		select {
+		case r := <-c:
+			if r.pd != nil && r.pd.staged != nil {
+				discardStaged([]*stagedObject{r.pd.staged})
+			}
+		default:
+		}
+	}
+}
+
 // docsUnder lists doc keys at or under root that are not in keep.
 func (v *Vault) docsUnder(root string, keep map[string]bool) []string {
 	v.mu.Lock()
@@ -225,7 +321,19 @@ func (v *Vault) removeDocs(keys []string) (int, error) {
 	return len(ops), nil
 }
 
+// commitDocs publishes the batch's objects, then appends one log entry
+// that points at them.
 func (v *Vault) commitDocs(pending []pendingDoc) error {
+	var staged []*stagedObject
+	for _, p := range pending {
+		if p.staged != nil {
+			staged = append(staged, p.staged)
+		}
+	}
+	// Published outside the lock: preparing the next files goes on meanwhile.
+	if err := syncStaged(staged); err != nil {
+		return err
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := v.check(); err != nil {
@@ -248,7 +356,7 @@ func (v *Vault) commitDocs(pending []pendingDoc) error {
 // prepare reads one file and, if it changed, builds and stores its doc
 // object. skipped is "unchanged", "unsupported" or "too large" when nothing
 // is to be committed.
-func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions) (*pendingDoc, string, error) {
+func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepared) (*pendingDoc, string, error) {
 	if f.size > o.MaxFileSize {
 		return nil, "too large", nil
 	}
@@ -279,9 +387,11 @@ func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions) (*pending
 			j := min(i+batch, len(chunks))
 			texts := make([]string, 0, j-i)
 			for _, c := range chunks[i:j] {
-				texts = append(texts, indexText(f.path, c.Heading, c.Text))
+				texts = append(texts, embedText(indexText(f.path, c.Heading, c.Text)))
 			}
+			t0 := time.Now()
 			vecs, err := v.opts.embedder.Embed(ctx, texts)
+			t.embed += time.Since(t0)
 			if err != nil {
 				return nil, "", fmt.Errorf("vault: embed %s: %w", f.path, err)
 			}
@@ -298,11 +408,11 @@ func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions) (*pending
 	if err != nil {
 		return nil, "", fmt.Errorf("vault: add %s: %w", f.path, err)
 	}
-	ref, err := v.putObject(kindDoc, payload)
+	ref, staged, err := v.stageObject(kindDoc, payload, &t.encrypt)
 	if err != nil {
 		return nil, "", err
 	}
-	return &pendingDoc{key: f.path, ref: ref, doc: d, new: !had}, "", nil
+	return &pendingDoc{key: f.path, ref: ref, doc: d, new: !had, staged: staged}, "", nil
 }
 
 // walkFolder lists the regular files under root, minus hidden folders and
