@@ -67,8 +67,11 @@ func unlockVault(a *app) (*vault.Vault, error) { return openVault(a, nil) }
 
 // openLedger unlocks the vault and connects to the chain. The chain error
 // (if any) is returned with l still usable for what needs only the vault.
-func openLedger(ctx context.Context, a *app) (*ledger, error) {
-	v, err := unlockVault(a)
+func openLedger(ctx context.Context, a *app) (*ledger, error) { return openLedgerWith(ctx, a, nil) }
+
+// openLedgerWith is openLedger with an embedder on the vault (plugins.go).
+func openLedgerWith(ctx context.Context, a *app, emb vault.Embedder) (*ledger, error) {
+	v, err := openVault(a, emb)
 	if err != nil {
 		return nil, err
 	}
@@ -270,10 +273,10 @@ func init() {
 		var forFlag string
 		grant := &cobra.Command{
 			Use:   "grant PLUGIN SCOPE [--for 30d]",
-			Short: "let PLUGIN (its publisher's address or did:ethr) use SCOPE until the grant expires",
+			Short: "let PLUGIN (an installed plugin's id, its publisher's address or did:ethr) use SCOPE until the grant expires",
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				plugin, err := parsePlugin(args[0])
+				plugin, err := parsePlugin(a, args[0])
 				if err != nil {
 					return err
 				}
@@ -311,7 +314,7 @@ func init() {
 			Short: "end PLUGIN's grant of SCOPE now",
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				plugin, err := parsePlugin(args[0])
+				plugin, err := parsePlugin(a, args[0])
 				if err != nil {
 					return err
 				}
@@ -371,6 +374,9 @@ func init() {
 		}
 		ls.Flags().BoolVar(&all, "all", false, "include expired and revoked grants")
 		plug.AddCommand(ls)
+		for _, f := range plugCommands { // plugins.go
+			plug.AddCommand(f(a))
+		}
 		return plug
 	})
 
@@ -421,14 +427,18 @@ func init() {
 	})
 }
 
-// parsePlugin reads a plugin publisher's address or did:ethr name.
-func parsePlugin(s string) (common.Address, error) {
+// parsePlugin reads a plugin publisher's address or did:ethr name, or the
+// id of an installed plugin (its publisher's address).
+func parsePlugin(a *app, s string) (common.Address, error) {
+	if addr, ok := installedPublisher(a, s); ok {
+		return addr, nil
+	}
 	if strings.HasPrefix(s, "did:") {
 		_, addr, err := ledgerclient.ParseDID(s)
 		return addr, err
 	}
 	if !common.IsHexAddress(s) {
-		return common.Address{}, hint.New(fmt.Errorf("ledger: plugin %q is not an address", s), "name the plugin by its publisher's address (0x...) or did:ethr")
+		return common.Address{}, hint.New(fmt.Errorf("ledger: plugin %q is not an address", s), "name the plugin by its id (see `nook plug show`), its publisher's address (0x...) or did:ethr")
 	}
 	return common.HexToAddress(s), nil
 }
