@@ -129,9 +129,6 @@ func stream(ctx context.Context, a *app, e engine.Engine, req engine.ChatRequest
 		if c.Text != "" {
 			b.WriteString(c.Text)
 			fmt.Fprint(a.stdout, c.Text)
-			if f, ok := a.stdout.(interface{ Sync() error }); ok {
-				_ = f.Sync()
-			}
 		}
 		if c.Done {
 			stats = c.Stats

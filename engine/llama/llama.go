@@ -28,7 +28,7 @@ import (
 type Options struct {
 	// ContextLength in tokens; default min(trained length, 8192).
 	ContextLength int
-	// Threads for CPU work; default the number of CPUs.
+	// Threads for CPU work; default the number of CPUs (fewer for tiny models).
 	Threads int
 	// BatchSize is how many prompt tokens one decode call evaluates; default 512.
 	BatchSize int
@@ -96,7 +96,7 @@ func Open(path string, opts Options) (*Engine, error) {
 	}
 	threads := opts.Threads
 	if threads <= 0 {
-		threads = runtime.NumCPU()
+		threads = defaultThreads(f.Parameters())
 	}
 	nBatch := opts.BatchSize
 	if nBatch <= 0 {
@@ -153,6 +153,14 @@ func Open(path string, opts Options) (*Engine, error) {
 	}
 	e.info.LoadDuration = time.Since(start)
 	return e, nil
+}
+
+// defaultThreads is one thread per CPU, but no more threads than the model
+// has ~16M weights for: on tiny models the threads' barrier at every
+// operation costs more than the work they share, and on a busy machine a
+// thread that waits for a descheduled sibling stalls every token.
+func defaultThreads(params uint64) int {
+	return max(1, min(runtime.NumCPU(), int(params/16_000_000)))
 }
 
 func badModel(path string, err error) error {
