@@ -27,9 +27,6 @@ func ptr[T any](v T) *T { return &v }
 
 func open(t *testing.T, path string, o llama.Options) *llama.Engine {
 	t.Helper()
-	if o.Threads == 0 {
-		o.Threads = 2
-	}
 	e, err := llama.Open(path, o)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +141,8 @@ func TestCancelStopsPromptly(t *testing.T) {
 	if !errors.Is(gotErr, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", gotErr)
 	}
-	if d := time.Since(cancelledAt); d > 500*time.Millisecond {
+	// One decode step is a few milliseconds; allow for a loaded CI machine.
+	if d := time.Since(cancelledAt); d > 2*time.Second {
 		t.Fatalf("took %v to stop", d)
 	}
 	// The engine stays usable.
