@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"math"
 	"time"
 )
 
@@ -148,4 +149,21 @@ type ModelInfo struct {
 	Backend       string // "CPU", "CUDA", "Metal", "remote"
 	Template      string // the chat template in use (Go template text)
 	LoadDuration  time.Duration
+}
+
+// Normalize scales v to unit length in place (a zero vector stays zero) and
+// returns it: every Embed implementation returns vectors this way.
+func Normalize(v []float32) []float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 {
+		return v
+	}
+	inv := float32(1 / math.Sqrt(s))
+	for i := range v {
+		v[i] *= inv
+	}
+	return v
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"math"
 	"os"
 	"runtime"
 	"strings"
@@ -274,25 +273,10 @@ func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error)
 				}
 			}
 		}
-		out[i] = normalize(vec)
+		out[i] = engine.Normalize(vec)
 	}
 	e.lctx.KvCacheClear()
 	return out, nil
-}
-
-func normalize(v []float32) []float32 {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
-		return v
-	}
-	inv := float32(1 / math.Sqrt(s))
-	for i := range v {
-		v[i] *= inv
-	}
-	return v
 }
 
 // Chat streams the answer to req; see engine.Engine.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -164,24 +163,9 @@ func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error)
 		if v == nil {
 			return nil, fmt.Errorf("remote: embed: no vector for text %d", i)
 		}
-		out[i] = normalize(v)
+		out[i] = engine.Normalize(v)
 	}
 	return out, nil
-}
-
-func normalize(v []float32) []float32 {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
-		return v
-	}
-	inv := float32(1 / math.Sqrt(s))
-	for i := range v {
-		v[i] *= inv
-	}
-	return v
 }
 
 func ollamaOptions(o engine.Options) map[string]any {
