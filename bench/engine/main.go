@@ -87,26 +87,6 @@ func run(model, quant string, threads, promptLen, gen, rounds int, ollamaBin str
 	if err != nil {
 		return err
 	}
-	var nookRes []result
-	coldStart := time.Now()
-	eng, err := llama.Open(model, llama.Options{Threads: threads, ContextLength: 2048})
-	if err != nil {
-		return err
-	}
-	var nookCold time.Duration
-	for i, p := range prompts {
-		r, err := nookRound(eng, p, gen)
-		if err != nil {
-			return fmt.Errorf("nook: %w", err)
-		}
-		if i == 0 {
-			nookCold = time.Since(coldStart) - r.total + r.ttft
-		} else {
-			nookRes = append(nookRes, r)
-		}
-	}
-	eng.Close()
-
 	if ollamaBin == "" {
 		if ollamaBin, err = ensureOllama(); err != nil {
 			return err
@@ -117,18 +97,33 @@ func run(model, quant string, threads, promptLen, gen, rounds int, ollamaBin str
 		return err
 	}
 	defer srv.stop()
-	var olRes []result
-	var olCold time.Duration
+
+	// Rounds alternate between the two engines so that a change in the
+	// machine's load during the run falls on both alike.
+	var nookRes, olRes []result
+	var nookCold, olCold time.Duration
+	coldStart := time.Now()
+	eng, err := llama.Open(model, llama.Options{Threads: threads, ContextLength: 2048})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
 	for i, p := range prompts {
-		r, err := srv.round(p, gen, threads)
+		r, err := nookRound(eng, p, gen)
+		if err != nil {
+			return fmt.Errorf("nook: %w", err)
+		}
+		o, err := srv.round(p, gen, threads)
 		if err != nil {
 			return fmt.Errorf("ollama: %w (its log: %s)", err, srv.logPath)
 		}
 		if i == 0 {
-			olCold = r.ttft // the model was not loaded yet
-		} else {
-			olRes = append(olRes, r)
+			nookCold = time.Since(coldStart) - r.total + r.ttft
+			olCold = o.ttft // the model was not loaded yet
+			continue
 		}
+		nookRes = append(nookRes, r)
+		olRes = append(olRes, o)
 	}
 	n, o := median(nookRes), median(olRes)
 	fmt.Printf("\n%-22s %12s %12s %12s\n", "metric", "nook", "ollama", "nook/ollama")
