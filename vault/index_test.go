@@ -2,7 +2,9 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -112,4 +114,23 @@ func FuzzDecodeIndex(f *testing.F) {
 		x.removeDoc("a")
 		encodeIndex(x)
 	})
+}
+
+func TestAddOfAMissingPath(t *testing.T) {
+	t.Parallel()
+	v, _ := newTestVault(t)
+	notes := copyCorpus(t)
+	if _, err := v.Add(context.Background(), []string{filepath.Join(notes, "no-such-note.md")}, AddOptions{}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a path that never held documents: %v, want fs.ErrNotExist", err)
+	}
+	if _, err := v.Add(context.Background(), []string{notes}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(notes); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := v.Add(context.Background(), []string{notes}, AddOptions{})
+	if err != nil || rep.Removed != 32 {
+		t.Errorf("a deleted folder: %+v, %v; want its 32 documents removed", rep, err)
+	}
 }

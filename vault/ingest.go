@@ -80,7 +80,9 @@ type walkFile struct {
 // Add ingests files and folders: new and changed files are parsed, chunked,
 // embedded and stored; unchanged ones (same content hash and embedding
 // model) are skipped; files that disappeared from an added folder are
-// removed. Changes are committed to the log in batches, so an interrupted
+// removed (also when the path given is a file or folder that no longer
+// exists; a path that never held documents is an error wrapping
+// fs.ErrNotExist). Changes are committed to the log in batches, so an interrupted
 // Add keeps what it committed and a new Add finishes the rest.
 func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddReport, error) {
 	var rep AddReport
@@ -105,7 +107,13 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 		}
 		fi, err := os.Stat(abs)
 		if errors.Is(err, fs.ErrNotExist) {
-			removals = append(removals, v.docsUnder(abs, nil)...)
+			// A file or folder that is gone: drop its documents. One the
+			// vault never had is a mistake in the path.
+			gone := v.docsUnder(abs, nil)
+			if len(gone) == 0 {
+				return rep, fmt.Errorf("vault: add %s: %w", abs, err)
+			}
+			removals = append(removals, gone...)
 			continue
 		}
 		if err != nil {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nook-ai/nook/internal/assistant"
+	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/vault"
 )
 
@@ -26,6 +28,9 @@ func init() {
 			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx := cmd.Context()
+				if err := requireVault(a); err != nil {
+					return err
+				}
 				emb, err := openEmbedder(ctx, a)
 				if err != nil {
 					return err
@@ -54,8 +59,17 @@ func init() {
 					return json.NewEncoder(a.stdout).Encode(ans)
 				}
 				fmt.Fprintln(a.stdout)
+				cited := 0
 				for _, s := range ans.Sources {
 					if s.Cited {
+						cited++
+						fmt.Fprintf(a.stdout, "[%d] %s:%d-%d\n", s.N, s.Path, s.StartLine, s.EndLine)
+					}
+				}
+				if cited == 0 && len(ans.Sources) > 0 {
+					// The model cited nothing: say what it was given.
+					fmt.Fprintln(a.stdout, "sources given (none cited):")
+					for _, s := range ans.Sources {
 						fmt.Fprintf(a.stdout, "[%d] %s:%d-%d\n", s.N, s.Path, s.StartLine, s.EndLine)
 					}
 				}
@@ -110,6 +124,9 @@ func init() {
 					return nil
 				}
 				gone, err := v.Forget(joinArgs(args))
+				if errors.Is(err, vault.ErrNotFound) {
+					return hint.New(err, "`nook forget --list` shows the facts and their ids")
+				}
 				if err != nil {
 					return err
 				}

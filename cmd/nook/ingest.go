@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/vault"
 )
 
@@ -73,8 +76,11 @@ func progressBar(a *app) func(vault.Progress) {
 }
 
 func printReport(a *app, r vault.AddReport) {
-	fmt.Fprintf(a.stdout, "added %d, updated %d, unchanged %d, removed %d, skipped %d (%d chunks, %.1f MB)\n",
-		r.Added, r.Updated, r.Unchanged, r.Removed, r.Skipped, r.Chunks, float64(r.Bytes)/1e6)
+	fmt.Fprintf(a.stdout, "added %d, updated %d, unchanged %d, removed %d, skipped %d (%d chunks, %s)\n",
+		r.Added, r.Updated, r.Unchanged, r.Removed, r.Skipped, r.Chunks, byteSize(r.Bytes))
+	if a.verbose {
+		fmt.Fprintf(a.stderr, "nook: embedding %s, encryption %s (summed over files)\n", r.EmbedTime.Round(time.Millisecond), r.EncryptTime.Round(time.Millisecond))
+	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(a.stderr, "nook: warning: %v\n", e)
 	}
@@ -88,6 +94,9 @@ func init() {
 			Short: "ingest files and folders into the vault (Markdown, text, org, HTML, PDF, code)",
 			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := requireVault(a); err != nil {
+					return err
+				}
 				emb, err := openEmbedder(cmd.Context(), a)
 				if err != nil {
 					return err
@@ -101,6 +110,9 @@ func init() {
 				o := f.options()
 				o.Progress = progressBar(a)
 				rep, err := v.Add(cmd.Context(), args, o)
+				if errors.Is(err, fs.ErrNotExist) {
+					return hint.New(err, "check the path; to drop the documents of a folder you deleted, add the folder's path again")
+				}
 				if err != nil {
 					return err
 				}
@@ -118,6 +130,9 @@ func init() {
 			Short: "keep a folder in sync with the vault until interrupted",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := requireVault(a); err != nil {
+					return err
+				}
 				emb, err := openEmbedder(cmd.Context(), a)
 				if err != nil {
 					return err
@@ -155,6 +170,9 @@ func init() {
 			Short: "search the vault (BM25 + vectors, fused)",
 			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := requireVault(a); err != nil {
+					return err
+				}
 				emb, err := openEmbedder(cmd.Context(), a)
 				if err != nil {
 					return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -54,8 +55,8 @@ func readPassphrase(a *app, prompt string, confirm bool) ([]byte, error) {
 // embedder for ingestion and search.
 func openVault(a *app, embed vault.Embedder) (*vault.Vault, error) {
 	dir := a.cfg.VaultDir()
-	if _, err := os.Stat(dir + "/VAULT"); err != nil {
-		return nil, hint.New(fmt.Errorf("vault: open %s: %w", dir, vault.ErrNotInitialized), "run `nook init` first")
+	if err := requireVault(a); err != nil {
+		return nil, err
 	}
 	pass, err := readPassphrase(a, "vault passphrase: ", false)
 	if err != nil {
@@ -66,6 +67,9 @@ func openVault(a *app, embed vault.Embedder) (*vault.Vault, error) {
 		opts = append(opts, vault.WithEmbedder(embed))
 	}
 	v, err := vault.Open(dir, pass, opts...)
+	if errors.Is(err, vault.ErrWrongPassphrase) && a.getenv("NOOK_PASSPHRASE") != "" {
+		return nil, hint.New(err, "NOOK_PASSPHRASE does not unlock this vault: correct it, or unset it to be asked")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +77,28 @@ func openVault(a *app, embed vault.Embedder) (*vault.Vault, error) {
 		fmt.Fprintf(a.stderr, "nook: warning: %v\n", p)
 	}
 	return v, nil
+}
+
+// requireVault fails fast, before a model is loaded, when there is no vault.
+func requireVault(a *app) error {
+	dir := a.cfg.VaultDir()
+	if _, err := os.Stat(filepath.Join(dir, "VAULT")); err != nil {
+		return hint.New(fmt.Errorf("vault: open %s: %w", dir, vault.ErrNotInitialized), "run `nook init` first")
+	}
+	return nil
+}
+
+// byteSize prints a size for people: 512 B, 12.3 kB, 4.5 MB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }
 
 func init() {
@@ -144,7 +170,7 @@ func init() {
 
 func printStatus(w io.Writer, s vault.Status) {
 	fmt.Fprintf(w, "vault      %s\nfolder     %s\ndevice     %s\nrecipient  %s\n", s.ID, s.Dir, s.Device, s.Recipient)
-	fmt.Fprintf(w, "log        %d entries\ndocuments  %d (%d chunks)\nobjects    %d (%.1f MB)\n", s.LogSeq, s.Documents, s.Chunks, s.Objects, float64(s.Bytes)/1e6)
+	fmt.Fprintf(w, "log        %d entries\ndocuments  %d (%d chunks)\nobjects    %d (%s)\n", s.LogSeq, s.Documents, s.Chunks, s.Objects, byteSize(s.Bytes))
 	fmt.Fprintf(w, "sessions   %d\nmemory     %d facts\nsecrets    %d\n", s.Sessions, s.Memories, s.Secrets)
 	if len(s.Problems) > 0 {
 		fmt.Fprintf(w, "problems:\n  %s\n", strings.Join(s.Problems, "\n  "))
