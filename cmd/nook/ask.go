@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,10 +20,11 @@ import (
 func init() {
 	register(func(a *app) *cobra.Command {
 		var (
-			asJSON bool
-			k      int
-			folder string
-			tag    string
+			asJSON  bool
+			noTools bool
+			k       int
+			folder  string
+			tag     string
 		)
 		c := &cobra.Command{
 			Use:   "ask [--json] QUESTION",
@@ -36,17 +40,41 @@ func init() {
 					return err
 				}
 				defer emb.Close()
-				v, err := openVault(a, emb)
-				if err != nil {
-					return err
+				opts := []assistant.Option{assistant.WithSources(k), assistant.WithSearch(vault.SearchOptions{Folder: folder, Tag: tag})}
+				var v *vault.Vault
+				if ms, _ := plugStore(a).List(); len(ms) > 0 && !noTools {
+					// Installed plugins offer their tools, each call gated by a grant.
+					host, l, err := openPlugins(ctx, a, emb)
+					if err != nil {
+						return err
+					}
+					defer l.Close()
+					defer host.Close()
+					v = l.v
+					opts = append(opts, assistant.WithTools(host, assistant.ToolOptions{
+						Confirm: func(ctx context.Context, c assistant.ToolCall) (bool, error) { return confirmOnTTY(a, c) },
+						OnCall: func(c assistant.ToolCall) {
+							if c.Done {
+								status := "ok"
+								if c.Err != nil {
+									status = c.Err.Error()
+								}
+								fmt.Fprintf(a.stderr, "nook: tool %s: %s\n", c.Name, status)
+							}
+						},
+					}))
+				} else {
+					if v, err = openVault(a, emb); err != nil {
+						return err
+					}
+					defer v.Close()
 				}
-				defer v.Close()
 				eng, err := openEngine(ctx, a, a.cfg.Model)
 				if err != nil {
 					return err
 				}
 				defer eng.Close()
-				as := assistant.New(eng, v, assistant.WithSources(k), assistant.WithSearch(vault.SearchOptions{Folder: folder, Tag: tag}))
+				as := assistant.New(eng, v, opts...)
 				var onText func(string)
 				if !asJSON {
 					onText = func(s string) { fmt.Fprint(a.stdout, s) }
@@ -78,6 +106,7 @@ func init() {
 		}
 		c.Flags().BoolVar(&asJSON, "json", false, `print {"answer":..., "sources":[...]}`)
 		c.Flags().IntVarP(&k, "k", "k", 5, "sources to retrieve")
+		c.Flags().BoolVar(&noTools, "no-tools", false, "do not offer installed plugins' tools to the model")
 		c.Flags().StringVar(&folder, "folder", "", "only sources under this folder")
 		c.Flags().StringVar(&tag, "tag", "", "only documents with this tag")
 		return c
@@ -139,4 +168,20 @@ func init() {
 		c.Flags().BoolVar(&list, "list", false, "list remembered facts")
 		return c
 	})
+}
+
+// confirmOnTTY asks on the terminal whether a tool call that needs consent
+// may run; without a terminal it declines.
+func confirmOnTTY(a *app, c assistant.ToolCall) (bool, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "nook: tool %s needs consent and there is no terminal to ask: declined\n", c.Name)
+		return false, nil
+	}
+	defer tty.Close()
+	args, _ := json.Marshal(c.Arguments)
+	fmt.Fprintf(tty, "allow %s %s? [y/N] ", c.Name, args)
+	var answer string
+	fmt.Fscanln(tty, &answer)
+	return strings.EqualFold(strings.TrimSpace(answer), "y") || strings.EqualFold(strings.TrimSpace(answer), "yes"), nil
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nook-ai/nook/internal/testmodels"
 )
 
 // The whole power-user path with the units example as a real subprocess:
@@ -58,6 +61,22 @@ func TestPlugCommandsSignAddGrantCallRevoke(t *testing.T) {
 	nook("granted tool to "+publisher, 0, "plug", "grant", "units", "tool", "--for", "30d")
 	nook("units__convert", 0, "plug", "tools")
 	nook("3 km = 1.8641 mi", 0, args...)
+
+	// `nook ask` offers the granted tools to the model. stories260K cannot
+	// choose tools sensibly, so this checks the wiring, not the choice: the
+	// grammar-constrained turn completes and answers in the JSON shape.
+	model := testmodels.Path(t, testmodels.Stories260K)
+	env["NOOK_MODEL"], env["NOOK_EMBED_MODEL"] = model, model
+	out, _ := nook(`"answer":`, 0, "ask", "--json", "convert 3 km to miles")
+	var ans struct {
+		Answer  *string `json:"answer"`
+		Sources []any   `json:"sources"`
+	}
+	if err := json.Unmarshal([]byte(out), &ans); err != nil || ans.Answer == nil {
+		t.Fatalf("ask --json with tools: %v: %q", err, out)
+	}
+	delete(env, "NOOK_MODEL")
+	delete(env, "NOOK_EMBED_MODEL")
 	nook("expires", 0, "plug", "show", "units")
 	nook("revoked tool", 0, "plug", "revoke", "units", "tool")
 	nook(`no grant for scope "tool"`, 1, args...)
