@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -102,6 +103,12 @@ func run(model, quant string, threads, promptLen, gen, rounds int, ollamaBin str
 	// machine's load during the run falls on both alike.
 	var nookRes, olRes []result
 	var nookCold, olCold time.Duration
+	// Ollama's copy of the model was just written, so it sits in the page
+	// cache; read nook's file once too so that neither cold start pays a
+	// disk read the other does not.
+	if err := readAll(model); err != nil {
+		return err
+	}
 	coldStart := time.Now()
 	eng, err := llama.Open(model, llama.Options{Threads: threads, ContextLength: 2048})
 	if err != nil {
@@ -113,12 +120,15 @@ func run(model, quant string, threads, promptLen, gen, rounds int, ollamaBin str
 		if err != nil {
 			return fmt.Errorf("nook: %w", err)
 		}
-		o, err := srv.round(p, gen, threads)
-		if err != nil {
-			return fmt.Errorf("ollama: %w (its log: %s)", err, srv.logPath)
-		}
 		if i == 0 {
 			nookCold = time.Since(coldStart) - r.total + r.ttft
+		}
+		o, err := srv.round(p, gen, threads)
+		if err != nil {
+			log, _ := os.ReadFile(srv.logPath)
+			return fmt.Errorf("ollama: %w; the end of its log:\n%s", err, tail(string(log), 15))
+		}
+		if i == 0 {
 			olCold = o.ttft // the model was not loaded yet
 			continue
 		}
@@ -352,8 +362,11 @@ func (o *ollama) round(prompt string, gen, threads int) (result, error) {
 		return result{}, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(b.String()))
 	}
 	var first time.Duration
+	var last string
 	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
+		last = sc.Text()
 		var r struct {
 			Response           string        `json:"response"`
 			Done               bool          `json:"done"`
@@ -381,7 +394,7 @@ func (o *ollama) round(prompt string, gen, threads int) (result, error) {
 	if err := sc.Err(); err != nil {
 		return result{}, err
 	}
-	return result{}, errors.New("stream ended without done")
+	return result{}, fmt.Errorf("stream ended without done; last line %q", last)
 }
 
 func rate(n int, d time.Duration) float64 {
@@ -389,4 +402,19 @@ func rate(n int, d time.Duration) float64 {
 		return 0
 	}
 	return float64(n) / d.Seconds()
+}
+
+func readAll(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, f)
+	return err
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
