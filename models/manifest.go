@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/nook-ai/nook/internal/atomicfile"
 )
 
 // Media types of manifests and layers (Docker distribution v2, Ollama layers).
@@ -120,36 +122,9 @@ func blobPath(root, digest string) (string, error) {
 
 // writeFileAtomic writes data to path through a temp file, fsync and rename.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
-	return nil
+	return atomicfile.WriteFile(path, data, 0o755)
 }
 
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
+// syncDir makes new names in dir durable; a failure only weakens that, so
+// callers go on.
+func syncDir(dir string) { _ = atomicfile.SyncDir(dir) }

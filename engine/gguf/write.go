@@ -1,13 +1,12 @@
 package gguf
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
+
+	"github.com/nook-ai/nook/internal/atomicfile"
 )
 
 // KV is one metadata entry to write. Value is a Go value of a GGUF type:
@@ -40,31 +39,8 @@ func (t TensorSpec) Size() uint64 {
 const alignment = 32
 
 // WriteFile writes a GGUF v3 file atomically (temp file, fsync, rename).
-func WriteFile(path string, kvs []KV, tensors []TensorSpec) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".gguf-*")
-	if err != nil {
-		return fmt.Errorf("gguf: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = Write(bw, kvs, tensors); err != nil {
-		return fmt.Errorf("gguf: write %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("gguf: write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("gguf: write %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("gguf: write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+func WriteFile(path string, kvs []KV, tensors []TensorSpec) error {
+	if err := atomicfile.Write(path, 0o755, func(w io.Writer) error { return Write(w, kvs, tensors) }); err != nil {
 		return fmt.Errorf("gguf: write %s: %w", path, err)
 	}
 	return nil

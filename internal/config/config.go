@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/adrg/xdg"
+
+	"github.com/nook-ai/nook/internal/atomicfile"
 )
 
 // Config is nook's settings. Zero values mean "use the default".
@@ -127,27 +130,9 @@ func Load(getenv Env) (*Config, error) {
 
 // Save writes the config file atomically.
 func (c *Config) Save() error {
-	if err := os.MkdirAll(filepath.Dir(c.Path), 0o700); err != nil {
-		return fmt.Errorf("config: save: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(c.Path), ".config-*.toml")
+	err := atomicfile.Write(c.Path, 0o700, func(w io.Writer) error { return toml.NewEncoder(w).Encode(c) })
 	if err != nil {
-		return fmt.Errorf("config: save: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := toml.NewEncoder(tmp).Encode(c); err != nil {
-		tmp.Close()
-		return fmt.Errorf("config: save: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("config: save: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("config: save: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), c.Path); err != nil {
-		return fmt.Errorf("config: save: %w", err)
+		return fmt.Errorf("config: save %s: %w", c.Path, err)
 	}
 	return nil
 }
