@@ -43,7 +43,11 @@ func runTerminalApp(ctx context.Context, a *app) error {
 	if noColor {
 		r.SetColorProfile(termenv.Ascii)
 	}
-	theme := styles.Pick(r.HasDarkBackground(), r.ColorProfile() == termenv.Ascii)
+	// bubbletea's init already asked the terminal for its background
+	// (lipgloss's default renderer caches it): no second round trip.
+	dark := lipgloss.HasDarkBackground()
+	r.SetHasDarkBackground(dark)
+	theme := styles.Pick(dark, r.ColorProfile() == termenv.Ascii)
 
 	// The app owns the screen: nothing may write to stderr meanwhile (model
 	// pulls report progress there, llama.cpp logs through slog).
