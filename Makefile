@@ -42,9 +42,10 @@ contracts:
 build: setup
 	$(GO) build -o bin/nook ./cmd/nook
 
-# The main job: chat with a model in the terminal. MODEL=name-or-path overrides.
+# The main job: nook's terminal app (chat with sources, sessions, commands).
+# MODEL=name-or-path picks the model; `make run ARGS="run -p hi"` runs a subcommand.
 run: build
-	./bin/nook run $(if $(MODEL),-m "$(MODEL)") $(ARGS)
+	$(if $(MODEL),NOOK_MODEL="$(MODEL)") ./bin/nook $(ARGS)
 
 test: setup
 	$(GO) vet ./...
