@@ -99,6 +99,12 @@ type Model struct {
 	question  string
 	answer    string
 	turnSrc   []Source
+	// consent is the answer channel of the tool call waiting for y/n
+	// (nil = none), asking its tool's name.
+	consent chan<- bool
+	asking  string
+	// usedTools: the turn called a tool.
+	usedTools bool
 	// activity is a running /add, /search... ("" = none).
 	activity string
 
@@ -247,6 +253,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case UnlockResultMsg:
 		m.status.Vault = status.VaultUnlocked
+		// The ledger's state may depend on what the vault holds.
+		cmds = append(cmds, servicesCmd(m.ctx, m.backend))
 
 	case ServicesResultMsg:
 		m.status.Ledger, m.status.Sync = msg.Services.Ledger, msg.Services.Sync
@@ -260,12 +268,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Remembered != "" {
 			m.note("remembered: " + msg.Remembered)
 		}
+		if msg.Notice != "" {
+			m.note(msg.Notice)
+		}
 		m.layout()
 		cmds = append(cmds, waitStream(msg.gen, msg.stream))
 
 	case StreamMsg:
 		if msg.gen != m.gen || !m.streaming {
 			break
+		}
+		for _, ev := range msg.Tools {
+			m.toolEvent(ev)
 		}
 		if msg.Text != "" {
 			m.answer += msg.Text
@@ -288,6 +302,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.chat.Finish(stopped)
 		cmds = append(cmds, m.finishTurn())
+		if len(msg.Tools) > 0 || m.usedTools {
+			m.usedTools = false
+			// Tools may have started the ledger.
+			cmds = append(cmds, servicesCmd(m.ctx, m.backend))
+		}
 
 	case SessionSavedMsg:
 		// Saved after every turn; nothing to show.
@@ -356,9 +375,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case PluginsResultMsg:
 		if len(msg.Names) == 0 {
-			m.note("no plugins installed: plugins are not available in this build yet")
+			m.note("no plugins installed: add one with `nook plug add PATH` in a shell")
 		} else {
-			m.note("plugins: " + strings.Join(msg.Names, ", "))
+			m.note("plugins:\n" + strings.Join(msg.Names, "\n"))
 		}
 
 	case SyncResultMsg:
@@ -384,6 +403,17 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.cancel()
 		}
 		return m, nil
+	}
+	// A tool call waits for the user's y/n.
+	if m.consent != nil && m.overlay == overlayNone {
+		switch k.String() {
+		case "y", "Y":
+			m.answerConsent(true)
+			return m, nil
+		case "n", "N":
+			m.answerConsent(false)
+			return m, nil
+		}
 	}
 	switch m.overlay {
 	case overlayPicker:
@@ -486,7 +516,45 @@ func (m Model) cannotAsk() string {
 	return ""
 }
 
+// toolEvent shows a tool call of the turn; one that needs consent waits
+// for y/n.
+func (m *Model) toolEvent(ev ToolEvent) {
+	e := chat.Entry{Tool: ev.Name, Text: ev.Args, Done: ev.Done, Result: ev.Result}
+	if ev.Err != "" {
+		e.Failed, e.Result = true, ev.Err
+	}
+	if ev.Consent != nil && !ev.Done {
+		if m.consent != nil {
+			m.answerConsent(false) // one question at a time
+		}
+		e.Asking = true
+		m.consent, m.asking = ev.Consent, ev.Name
+	}
+	m.usedTools = true
+	m.chat.SetTool(e)
+}
+
+// answerConsent sends the user's answer to the waiting tool call.
+func (m *Model) answerConsent(allow bool) {
+	if m.consent == nil {
+		return
+	}
+	select {
+	case m.consent <- allow:
+	default: // already answered (the channel holds one answer)
+	}
+	note := "declined"
+	if allow {
+		note = "allowed"
+	}
+	m.chat.SetTool(chat.Entry{Tool: m.asking, Note: note})
+	m.consent, m.asking = nil, ""
+}
+
 func (m *Model) endTurn() {
+	if m.consent != nil {
+		m.answerConsent(false)
+	}
 	m.streaming, m.stopping = false, false
 	if m.cancel != nil {
 		m.cancel()
@@ -922,3 +990,9 @@ func splitArgs(s string) []string {
 	}
 	return out
 }
+
+// Transcript returns the chat's entries (for tests and tools).
+func (m Model) Transcript() []chat.Entry { return m.chat.Entries() }
+
+// Input returns the text in the editor.
+func (m Model) Input() string { return m.editor.Value() }

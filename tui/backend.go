@@ -69,6 +69,28 @@ type TurnInput struct {
 	History []engine.Message
 	// Session is the session id; the engine keeps its KV cache per session.
 	Session string
+	// OnTool is set by the app: the backend reports each tool call of the
+	// turn to it, in order with the chunks (call it from the goroutine that
+	// runs Chunks, or before Turn returns). It blocks only until the app
+	// has queued the event, or the turn's context is cancelled.
+	OnTool func(ToolEvent)
+}
+
+// ToolEvent is one tool call of a turn: reported before it runs (Done
+// false) and after (Done true, with Result or Err).
+type ToolEvent struct {
+	Name string
+	// Args are the call's arguments as JSON.
+	Args string
+	Done bool
+	// Result is what the tool returned; Err why it failed or was refused
+	// (with the hint saying what to do).
+	Result string
+	Err    string
+	// Consent, on an event before the call, asks the user whether it may
+	// run: the app sends one answer (true = allow). Make it buffered (1);
+	// the backend waits for the answer or the turn's cancellation.
+	Consent chan<- bool
 }
 
 // Turn is an answer in progress.
@@ -77,6 +99,9 @@ type Turn struct {
 	Sources []Source
 	// Remembered is set when the message asked to remember something.
 	Remembered string
+	// Notice is an info line to show with the turn ("" = none), e.g. why
+	// plugins' tools are not offered.
+	Notice string
 	// Chunks streams the answer; the app iterates it once, in a goroutine,
 	// and cancels the Turn's context to stop it.
 	Chunks iter.Seq2[engine.Chunk, error]

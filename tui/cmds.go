@@ -59,22 +59,31 @@ func servicesCmd(ctx context.Context, b Backend) tea.Cmd {
 type streamEvent struct {
 	chunk engine.Chunk
 	err   error
+	tool  *ToolEvent
 }
 
 // turnCmd starts the turn and pumps its chunks into a channel that
 // waitStream reads; cancelling ctx stops the engine.
 func turnCmd(ctx context.Context, b Backend, gen int, in TurnInput) tea.Cmd {
 	return func() tea.Msg {
+		ch := make(chan streamEvent, 256)
+		// Tool calls go into the same channel as the chunks, so they
+		// arrive in order and Update never waits for them.
+		in.OnTool = func(ev ToolEvent) {
+			select {
+			case ch <- streamEvent{tool: &ev}:
+			case <-ctx.Done():
+			}
+		}
 		t, err := b.Turn(ctx, in)
 		if err != nil {
 			return ErrMsg{"turn", err}
 		}
-		ch := make(chan streamEvent, 256)
 		go func() {
 			defer close(ch)
 			for c, err := range t.Chunks {
 				select {
-				case ch <- streamEvent{c, err}:
+				case ch <- streamEvent{chunk: c, err: err}:
 				case <-ctx.Done():
 					// The app stopped reading; drain so the engine can stop.
 				}
@@ -83,7 +92,7 @@ func turnCmd(ctx context.Context, b Backend, gen int, in TurnInput) tea.Cmd {
 				}
 			}
 		}()
-		return TurnStartedMsg{gen: gen, Sources: t.Sources, Remembered: t.Remembered, stream: ch}
+		return TurnStartedMsg{gen: gen, Sources: t.Sources, Remembered: t.Remembered, Notice: t.Notice, stream: ch}
 	}
 }
 
@@ -100,6 +109,11 @@ func waitStream(gen int, ch <-chan streamEvent) tea.Cmd {
 			if ev.err != nil {
 				msg.Err, msg.Done = ev.err, true
 				return false
+			}
+			if ev.tool != nil {
+				msg.Tools = append(msg.Tools, *ev.tool)
+				// A question for the user goes out at once.
+				return ev.tool.Consent == nil
 			}
 			msg.Text += ev.chunk.Text
 			if ev.chunk.Stats != nil {

@@ -30,6 +30,7 @@ type TurnStartedMsg struct {
 	gen        int
 	Sources    []Source
 	Remembered string
+	Notice     string
 	stream     <-chan streamEvent
 }
 
@@ -41,6 +42,8 @@ type StreamMsg struct {
 	Reason string
 	Stats  *engine.Stats
 	Err    error
+	// Tools are the tool calls reported since the last StreamMsg, in order.
+	Tools  []ToolEvent
 	stream <-chan streamEvent
 }
 

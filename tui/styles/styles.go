@@ -24,6 +24,13 @@ type Styles struct {
 	Hint        lipgloss.Style
 	Stopped     lipgloss.Style
 	Cite        lipgloss.Style
+	// Tool calls: "⚙ name args → result", and the consent question.
+	ToolMark   lipgloss.Style
+	ToolName   lipgloss.Style
+	ToolArgs   lipgloss.Style
+	ToolResult lipgloss.Style
+	ToolErr    lipgloss.Style
+	ToolAsk    lipgloss.Style
 
 	// Input.
 	Prompt       lipgloss.Style
@@ -77,6 +84,12 @@ func New(r *lipgloss.Renderer, t Theme) *Styles {
 	s.Hint = n().Foreground(t.Warn)
 	s.Stopped = n().Foreground(t.Warn).Italic(true)
 	s.Cite = n().Foreground(t.Cite).Bold(true)
+	s.ToolMark = n().Foreground(t.Accent)
+	s.ToolName = n().Foreground(t.Accent).Bold(true)
+	s.ToolArgs = n().Foreground(t.Muted)
+	s.ToolResult = n().Foreground(t.Success)
+	s.ToolErr = n().Foreground(t.Error)
+	s.ToolAsk = n().Foreground(t.Warn).Bold(true)
 
 	s.Prompt = n().Foreground(t.Accent).Bold(true)
 	s.EditorFrame = n().Border(lipgloss.NormalBorder(), true, false, false, false).BorderForeground(t.Muted)

@@ -30,6 +30,14 @@ type Backend struct {
 	TokenDelay time.Duration
 	// Block, when set, makes LoadModel wait until it is closed.
 	Block chan struct{}
+	// Calls are tool calls each turn makes before its tokens; the user's
+	// answers to those with Consent go to Answers.
+	Calls   []Call
+	Answers chan bool
+	// Ledger is the status bar's ledger state ("" = "—").
+	Ledger string
+	// PluginList is what Plugins returns.
+	PluginList []string
 
 	// Hooks replace the scripted behaviour of one call.
 	TurnFn   func(ctx context.Context, in tui.TurnInput) (*tui.Turn, error)
@@ -48,14 +56,25 @@ type Backend struct {
 
 var _ tui.Backend = (*Backend)(nil)
 
+// Call is a scripted tool call.
+type Call struct {
+	Name, Args string
+	// Consent: ask the user first; a declined call ends with Err
+	// "declined".
+	Consent bool
+	Result  string
+	Err     string
+}
+
 // New returns a backend with a small model and buffered channels.
 func New() *Backend {
 	return &Backend{
-		Info:   engine.ModelInfo{Name: "tiny-test", Backend: "CPU", ContextLength: 2048},
-		State:  tui.VaultState{Exists: true},
-		Tokens: []string{"ok"},
-		Saved:  make(chan tui.Session, 16),
-		Loaded: make(chan struct{}),
+		Info:    engine.ModelInfo{Name: "tiny-test", Backend: "CPU", ContextLength: 2048},
+		State:   tui.VaultState{Exists: true},
+		Tokens:  []string{"ok"},
+		Saved:   make(chan tui.Session, 16),
+		Loaded:  make(chan struct{}),
+		Answers: make(chan bool, 16),
 	}
 }
 
@@ -109,11 +128,48 @@ func (b *Backend) Turn(ctx context.Context, in tui.TurnInput) (*tui.Turn, error)
 	if b.TurnFn != nil {
 		return b.TurnFn(ctx, in)
 	}
-	return &tui.Turn{Sources: b.Sources, Chunks: b.stream(ctx)}, nil
+	return &tui.Turn{Sources: b.Sources, Chunks: b.stream(ctx, in.OnTool)}, nil
 }
 
-func (b *Backend) stream(ctx context.Context) iter.Seq2[engine.Chunk, error] {
+// call reports one scripted call, asking consent first when it needs it.
+func (b *Backend) call(ctx context.Context, onTool func(tui.ToolEvent), c Call) error {
+	ev := tui.ToolEvent{Name: c.Name, Args: c.Args}
+	var answer chan bool
+	if c.Consent {
+		answer = make(chan bool, 1)
+		ev.Consent = answer
+	}
+	onTool(ev)
+	ev.Consent = nil
+	ev.Done, ev.Result, ev.Err = true, c.Result, c.Err
+	if answer != nil {
+		select {
+		case ok := <-answer:
+			if b.Answers != nil {
+				b.Answers <- ok
+			}
+			if !ok {
+				ev.Result, ev.Err = "", "declined"
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	onTool(ev)
+	return nil
+}
+
+func (b *Backend) stream(ctx context.Context, onTool func(tui.ToolEvent)) iter.Seq2[engine.Chunk, error] {
 	return func(yield func(engine.Chunk, error) bool) {
+		for _, c := range b.Calls {
+			if onTool == nil {
+				break
+			}
+			if err := b.call(ctx, onTool, c); err != nil {
+				yield(engine.Chunk{}, err)
+				return
+			}
+		}
 		for _, t := range b.Tokens {
 			if b.TokenDelay > 0 {
 				select {
@@ -216,10 +272,14 @@ func (b *Backend) Facts(ctx context.Context) ([]tui.Fact, error) {
 	return append([]tui.Fact(nil), b.facts...), nil
 }
 
-func (b *Backend) Plugins(ctx context.Context) ([]string, error) { return nil, nil }
+func (b *Backend) Plugins(ctx context.Context) ([]string, error) { return b.PluginList, nil }
 
 func (b *Backend) Sync(ctx context.Context) (string, error) { return "sync: no peers configured", nil }
 
 func (b *Backend) Services(ctx context.Context) tui.Services {
-	return tui.Services{Ledger: "—", Sync: "off"}
+	l := b.Ledger
+	if l == "" {
+		l = "—"
+	}
+	return tui.Services{Ledger: l, Sync: "off"}
 }

@@ -23,6 +23,8 @@ const (
 	Assistant
 	Info
 	Error
+	// Tool is a tool call: Tool names it, Text holds its arguments (JSON).
+	Tool
 )
 
 // Entry is one block of the transcript.
@@ -36,6 +38,15 @@ type Entry struct {
 	Streaming bool
 	// Stopped: the user stopped the answer.
 	Stopped bool
+
+	// Tool entries: the tool's name; Done with Result or, when Failed, the
+	// error; Asking: waiting for the user's consent (Note says the answer).
+	Tool   string
+	Done   bool
+	Result string
+	Failed bool
+	Asking bool
+	Note   string
 
 	rendered string
 	width    int
@@ -78,6 +89,33 @@ func (m *Model) SetSize(w, h int) {
 // Add appends an entry.
 func (m *Model) Add(e Entry) {
 	m.entries = append(m.entries, e)
+	m.refresh(true)
+}
+
+// SetTool shows a tool call: it replaces the newest unfinished entry of
+// the same tool, or else goes before the answer being streamed (the
+// calls come before the answer they feed), or at the end.
+func (m *Model) SetTool(e Entry) {
+	e.Kind = Tool
+	for i := len(m.entries) - 1; i >= 0; i-- {
+		if o := m.entries[i]; o.Kind == Tool && o.Tool == e.Tool && !o.Done {
+			if e.Text == "" {
+				e.Text = o.Text
+			}
+			m.entries[i] = e
+			m.refresh(false)
+			return
+		}
+		if m.entries[i].Kind == User {
+			break // only within the current turn
+		}
+	}
+	if m.streaming() != nil {
+		n := len(m.entries)
+		m.entries = append(m.entries[:n-1], e, m.entries[n-1])
+	} else {
+		m.entries = append(m.entries, e)
+	}
 	m.refresh(true)
 }
 
@@ -195,6 +233,8 @@ func (m *Model) render(e Entry) string {
 			out += "\n" + m.st.Hint.Render("→ ") + m.st.Hint.Width(w-2).Render(e.Hint)
 		}
 		return pad.Render(out)
+	case Tool:
+		return pad.Render(m.toolLine(e, w))
 	default:
 		return pad.Render(m.st.Info.Render("· ") + m.st.Info.Width(w-2).Render(e.Text))
 	}
@@ -223,4 +263,42 @@ func (m *Model) markdown(text string, w int) string {
 		return m.st.Base.Width(w).Render(text)
 	}
 	return strings.Trim(out, "\n")
+}
+
+// toolLine renders "⚙ name {args} → result" on one line (cut to w), the
+// consent question on a second while it is asked.
+func (m *Model) toolLine(e Entry, w int) string {
+	out := m.st.ToolMark.Render("⚙ ") + m.st.ToolName.Render(e.Tool)
+	if e.Text != "" {
+		out += " " + m.st.ToolArgs.Render(oneLine(e.Text, max(w/2, 20)))
+	}
+	rest := max(w-lipgloss.Width(out)-3, 10)
+	switch {
+	case e.Done && e.Failed:
+		out += m.st.ToolErr.Render(" → " + oneLine(e.Result, rest))
+	case e.Done:
+		out += m.st.ToolResult.Render(" → " + oneLine(e.Result, rest))
+	case e.Note != "":
+		out += m.st.Info.Render(" · " + e.Note)
+	default:
+		out += m.st.Info.Render(" …")
+	}
+	if e.Asking {
+		out += "\n" + m.st.ToolAsk.Render("  allow this call? y/n")
+	}
+	return out
+}
+
+// oneLine joins s's lines and cuts it to n cells with an ellipsis.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if lipgloss.Width(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	r = r[:min(len(r), n)]
+	for len(r) > 0 && lipgloss.Width(string(r)) > n-1 {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
 }
