@@ -2,7 +2,11 @@
 
 SHELL       := /bin/bash
 GO          ?= go
-INCLUDE     := $(CURDIR)/build/include
+# Headers llama.cpp's cgo build needs but Go module zips leave out. They
+# live outside the checkout so that every checkout passes the same
+# CGO_CPPFLAGS and shares Go's build cache of llama.cpp (minutes to rebuild).
+export NOOK_INCLUDE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/nook/include
+INCLUDE     := $(NOOK_INCLUDE)
 export CGO_CPPFLAGS := -I$(INCLUDE) $(CGO_CPPFLAGS)
 export CGO_ENABLED  := 1
 # llama.cpp's CPU kernels need the machine's vector units (AVX2, FMA, F16C,
@@ -26,12 +30,11 @@ TEST_FLAGS  ?= -count=1 -timeout 20m
 
 all: build
 
-setup: build/.setup
-build/.setup: .ci/setup .ci/setup-solc .ci/setup-geth go.mod
+# Idempotent: after the first run each script only checks (a second or two).
+setup:
 	@bash .ci/setup
 	@bash .ci/setup-solc
 	@bash .ci/setup-geth
-	@touch $@
 
 # The identity registry: pinned npm solc, then ABI, bytecode and Go bindings
 # (committed; a test fails when they are stale).
