@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/muesli/termenv"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -20,7 +23,9 @@ import (
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/assistant"
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/ledgerclient"
 	"github.com/nook-ai/nook/models"
+	"github.com/nook-ai/nook/plugins"
 	"github.com/nook-ai/nook/tui"
 	"github.com/nook-ai/nook/tui/styles"
 	"github.com/nook-ai/nook/vault"
@@ -111,13 +116,37 @@ type tuiBackend struct {
 	eng, emb engine.Engine
 	v        *vault.Vault
 	created  map[string]time.Time
+
+	// The plugin host and its ledger, opened at the first turn (or /plugs)
+	// after unlocking when plugins are installed; hostMu serialises that.
+	// The ledger holds its own handle on the vault (opened with pass, the
+	// passphrase typed in the app, kept only until then).
+	hostMu    sync.Mutex
+	host      *plugins.Host
+	l         *ledger
+	hostErr   error
+	hostTried bool
+	told      bool // hostErr was shown with a turn
+	pass      []byte
 }
 
 var _ tui.Backend = (*tuiBackend)(nil)
 
 func (b *tuiBackend) close() {
+	b.hostMu.Lock()
+	defer b.hostMu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.host != nil {
+		b.host.Close()
+		b.host = nil
+	}
+	if b.l != nil {
+		b.l.Close()
+		b.l = nil
+	}
+	clear(b.pass)
+	b.pass = nil
 	if b.v != nil {
 		b.v.Close()
 		b.v = nil
@@ -156,7 +185,97 @@ func (b *tuiBackend) Unlock(ctx context.Context, pass []byte) error {
 		b.v.Close()
 	}
 	b.v = v
+	if ms, _ := plugStore(b.a).List(); len(ms) > 0 && b.host == nil {
+		clear(b.pass)
+		b.pass = append([]byte(nil), pass...)
+	}
 	return nil
+}
+
+// plugins opens the plugin host (once) over the unlocked vault: a ledger
+// of its own, with the passphrase the app was given. A failure is kept and
+// not retried: it would start the chain at every turn.
+func (b *tuiBackend) plugins(ctx context.Context) (*plugins.Host, *ledger, error) {
+	b.hostMu.Lock()
+	defer b.hostMu.Unlock()
+	b.mu.Lock()
+	host, l, tried, hostErr, v, emb := b.host, b.l, b.hostTried, b.hostErr, b.v, b.emb
+	pass := append([]byte(nil), b.pass...)
+	b.mu.Unlock()
+	defer clear(pass)
+	switch {
+	case host != nil:
+		return host, l, nil
+	case tried:
+		return nil, nil, hostErr
+	case v == nil:
+		return nil, nil, hint.New(vault.ErrLocked, "/unlock asks for the passphrase")
+	}
+	env := b.a.getenv
+	if len(pass) == 0 && env("NOOK_PASSPHRASE") == "" {
+		// openVault would ask on the terminal the app owns.
+		return nil, nil, hint.New(vault.ErrLocked, "set NOOK_PASSPHRASE before starting nook, or run `nook ask` in a shell")
+	}
+	a := *b.a
+	a.getenv = func(k string) string {
+		if k == "NOOK_PASSPHRASE" && len(pass) > 0 {
+			return string(pass)
+		}
+		return env(k)
+	}
+	h, l, err := openPlugins(ctx, &a, emb)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	clear(b.pass)
+	b.pass, b.hostTried = nil, true
+	if err != nil {
+		b.hostErr = err
+		return nil, nil, err
+	}
+	b.host, b.l = h, l
+	return h, l, nil
+}
+
+// toolOptions reports the turn's calls to the app and asks it for consent.
+func toolOptions(onTool func(tui.ToolEvent)) assistant.ToolOptions {
+	args := func(m map[string]any) string {
+		if len(m) == 0 {
+			return "{}"
+		}
+		j, _ := json.Marshal(m)
+		return string(j)
+	}
+	return assistant.ToolOptions{
+		Confirm: func(ctx context.Context, c assistant.ToolCall) (bool, error) {
+			if onTool == nil {
+				return false, nil
+			}
+			answer := make(chan bool, 1)
+			onTool(tui.ToolEvent{Name: c.Name, Args: args(c.Arguments), Consent: answer})
+			select {
+			case ok := <-answer:
+				return ok, nil
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+		},
+		OnCall: func(c assistant.ToolCall) {
+			if onTool == nil || !c.Done && c.Consent {
+				return // Confirm shows it with the question
+			}
+			ev := tui.ToolEvent{Name: c.Name, Args: args(c.Arguments), Done: c.Done, Result: c.Result}
+			switch {
+			case c.Declined:
+				ev.Result, ev.Err = "", "declined"
+			case c.Err != nil:
+				ev.Result, ev.Err = "", "refused: "+plugins.Explain(c.Err)
+				if !errors.Is(c.Err, plugins.ErrRefused) {
+					ev.Err = "failed: " + plugins.Explain(c.Err)
+				}
+			}
+			onTool(ev)
+		},
+	}
 }
 
 func (b *tuiBackend) LoadModel(ctx context.Context, name string) (engine.ModelInfo, error) {
@@ -207,11 +326,27 @@ func (b *tuiBackend) Turn(ctx context.Context, in tui.TurnInput) (*tui.Turn, err
 	if v != nil {
 		store = v
 	}
-	t, err := assistant.New(eng, store).Turn(ctx, assistant.Input{Text: in.Text, History: in.History, Session: in.Session})
+	var opts []assistant.Option
+	notice := ""
+	if ms, _ := plugStore(b.a).List(); len(ms) > 0 && v != nil {
+		// Installed plugins offer their tools, each call gated by a grant.
+		host, _, err := b.plugins(ctx)
+		if err != nil {
+			b.mu.Lock()
+			if !b.told {
+				b.told = true
+				notice = "plugins' tools are off: " + plugins.Explain(err)
+			}
+			b.mu.Unlock()
+		} else {
+			opts = append(opts, assistant.WithTools(host, toolOptions(in.OnTool)))
+		}
+	}
+	t, err := assistant.New(eng, store, opts...).Turn(ctx, assistant.Input{Text: in.Text, History: in.History, Session: in.Session})
 	if err != nil {
 		return nil, err
 	}
-	out := &tui.Turn{Chunks: t.Chunks}
+	out := &tui.Turn{Chunks: t.Chunks, Notice: notice}
 	for _, s := range t.Sources {
 		out.Sources = append(out.Sources, tui.Source{N: s.N, Path: s.Path, StartLine: s.StartLine, EndLine: s.EndLine, Text: s.Text})
 	}
@@ -371,16 +506,95 @@ func facts(fs []vault.Fact) []tui.Fact {
 	return out
 }
 
-// Plugins: the plugin host is not wired into nook yet, so none are
-// installed.
-func (b *tuiBackend) Plugins(ctx context.Context) ([]string, error) { return nil, nil }
+// Plugins lists the installed plugins with the grant of each scope (as
+// `nook plug show ID`); grants need the vault unlocked and the ledger.
+func (b *tuiBackend) Plugins(ctx context.Context) ([]string, error) {
+	ms, problems := plugStore(b.a).List()
+	var out []string
+	for _, p := range problems {
+		out = append(out, "problem: "+p.Error())
+	}
+	if len(ms) == 0 {
+		return out, nil
+	}
+	var l *ledger
+	var id common.Address
+	why := ""
+	if _, ll, err := b.plugins(ctx); err != nil {
+		why = "grants unknown: " + plugins.Explain(err)
+	} else if id, err = identityKey(ll); err != nil {
+		why = "grants unknown: " + plugins.Explain(err)
+	} else {
+		l = ll
+	}
+	now := time.Now()
+	for _, m := range ms {
+		var scopes []string
+		for _, s := range m.Scopes {
+			if l == nil {
+				scopes = append(scopes, s)
+				continue
+			}
+			state := ""
+			d, err := l.c.Check(ctx, id, m.PublisherAddress(), s)
+			switch {
+			case err != nil:
+				state = "unknown (" + plugins.Explain(chainHint(err, l.where)) + ")"
+			case d.Allowed:
+				state = expiry(d.Expires, now)
+			default:
+				state = "not granted (" + d.Reason + "): nook plug grant " + m.ID + " " + s + " --for 30d"
+			}
+			scopes = append(scopes, s+" "+state)
+		}
+		line := fmt.Sprintf("%s %s: %s", m.ID, m.Version, strings.Join(scopes, "; "))
+		if l == nil {
+			line += " (" + why + ")"
+		}
+		out = append(out, line)
+	}
+	return out, nil
+}
 
 // Sync: vault replication is not wired into nook yet.
 func (b *tuiBackend) Sync(ctx context.Context) (string, error) {
 	return "sync: off, no peers configured (syncing between devices is not available in this build yet)", nil
 }
 
-// Services: neither the ledger nor sync runs in this build.
+// Services reports the ledger as it is, without starting the chain for
+// the status bar: where it runs once the plugin host has opened it, "off"
+// without a vault or an identity, "error" when opening it failed, else where
+// it would run.
 func (b *tuiBackend) Services(ctx context.Context) tui.Services {
-	return tui.Services{Ledger: "—", Sync: "off"}
+	b.mu.Lock()
+	l, v, hostErr := b.l, b.v, b.hostErr
+	b.mu.Unlock()
+	sv := tui.Services{Sync: "off"}
+	switch {
+	case l != nil:
+		sv.Ledger = ledgerName(l.dc != nil, l.where)
+	case hostErr != nil:
+		sv.Ledger = "error"
+	default:
+		sv.Ledger = ledgerName(b.a.cfg.Ledger.RPC == "", b.a.cfg.Ledger.RPC)
+		if _, err := os.Stat(filepath.Join(b.a.cfg.VaultDir(), "VAULT")); err != nil {
+			sv.Ledger = "off"
+		} else if v != nil {
+			if _, err := ledgerclient.LoadIdentity(vaultKeys{v}); err != nil {
+				sv.Ledger = "off" // no identity: `nook id create`
+			}
+		}
+	}
+	return sv
+}
+
+// ledgerName is "embedded" or the RPC host.
+func ledgerName(embedded bool, rpc string) string {
+	if embedded {
+		return "embedded"
+	}
+	if u, err := url.Parse(rpc); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return rpc
 }
