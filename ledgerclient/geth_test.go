@@ -27,7 +27,7 @@ import (
 // in go.mod) listening on 127.0.0.1 only, started and stopped here.
 func TestGrantCycleOnARealGethDevNode(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a geth --dev process")
+		t.Skip("-short: starts a geth --dev process")
 	}
 	t.Parallel()
 	geth := gethBinary(t)

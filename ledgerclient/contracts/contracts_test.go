@@ -15,7 +15,7 @@ import (
 // files: editing the contract without `make contracts` fails here.
 func TestCommittedOutputsMatchTheSource(t *testing.T) {
 	if testing.Short() {
-		t.Skip("compiles the contract with solcjs")
+		t.Skip("-short: compiles the contract with solcjs")
 	}
 	solcjs, err := contractgen.Solcjs(".")
 	if err != nil {
