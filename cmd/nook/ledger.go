@@ -231,23 +231,11 @@ func init() {
 			Short: "list the identity's devices (from the ledger's events)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				l, err := mustLedger(cmd.Context(), a)
+				l, st, now, err := identityState(cmd.Context(), a)
 				if err != nil {
 					return err
 				}
 				defer l.Close()
-				idAddr, err := identityKey(l)
-				if err != nil {
-					return err
-				}
-				st, err := l.c.State(cmd.Context(), idAddr)
-				if err != nil {
-					return chainHint(err, l.where)
-				}
-				now := time.Now()
-				if st.Time.After(now) {
-					now = st.Time
-				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "DEVICE\tEXPIRES\t")
 				for _, d := range st.Devices() {
@@ -340,23 +328,11 @@ func init() {
 			Short: "list grants with their expiry (rebuilt from the ledger's events)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				l, err := mustLedger(cmd.Context(), a)
+				l, st, now, err := identityState(cmd.Context(), a)
 				if err != nil {
 					return err
 				}
 				defer l.Close()
-				idAddr, err := identityKey(l)
-				if err != nil {
-					return err
-				}
-				st, err := l.c.State(cmd.Context(), idAddr)
-				if err != nil {
-					return chainHint(err, l.where)
-				}
-				now := time.Now()
-				if st.Time.After(now) {
-					now = st.Time
-				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "PLUGIN\tSCOPE\tEXPIRES")
 				for _, g := range st.Grants() {
@@ -476,4 +452,27 @@ func left(d time.Duration) string {
 		return fmt.Sprintf("%dd", int(d.Hours()/24))
 	}
 	return d.Round(time.Minute).String()
+}
+
+// identityState opens the ledger and rebuilds the identity's state from its
+// events; now is the later of the local clock and the head block's time
+// (what grant expiry is compared with). The caller closes l.
+func identityState(ctx context.Context, a *app) (l *ledger, st *ledgerclient.State, now time.Time, err error) {
+	if l, err = mustLedger(ctx, a); err != nil {
+		return nil, nil, now, err
+	}
+	idAddr, err := identityKey(l)
+	if err != nil {
+		l.Close()
+		return nil, nil, now, err
+	}
+	if st, err = l.c.State(ctx, idAddr); err != nil {
+		l.Close()
+		return nil, nil, now, chainHint(err, l.where)
+	}
+	now = time.Now()
+	if st.Time.After(now) {
+		now = st.Time
+	}
+	return l, st, now, nil
 }
