@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,15 +95,7 @@ func init() {
 			Short: "ingest files and folders into the vault (Markdown, text, org, HTML, PDF, code)",
 			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := requireVault(a); err != nil {
-					return err
-				}
-				emb, err := openEmbedder(cmd.Context(), a)
-				if err != nil {
-					return err
-				}
-				defer emb.Close()
-				v, err := openVault(a, emb)
+				v, err := openIndexedVault(cmd.Context(), a)
 				if err != nil {
 					return err
 				}
@@ -130,15 +123,7 @@ func init() {
 			Short: "keep a folder in sync with the vault until interrupted",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := requireVault(a); err != nil {
-					return err
-				}
-				emb, err := openEmbedder(cmd.Context(), a)
-				if err != nil {
-					return err
-				}
-				defer emb.Close()
-				v, err := openVault(a, emb)
+				v, err := openIndexedVault(cmd.Context(), a)
 				if err != nil {
 					return err
 				}
@@ -170,15 +155,7 @@ func init() {
 			Short: "search the vault (BM25 + vectors, fused)",
 			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := requireVault(a); err != nil {
-					return err
-				}
-				emb, err := openEmbedder(cmd.Context(), a)
-				if err != nil {
-					return err
-				}
-				defer emb.Close()
-				v, err := openVault(a, emb)
+				v, err := openIndexedVault(cmd.Context(), a)
 				if err != nil {
 					return err
 				}
@@ -230,4 +207,17 @@ func snippet(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return string(r)
+}
+
+// openIndexedVault checks that a vault exists, loads the embedding model
+// (the app closes it when the command ends) and unlocks the vault with it.
+func openIndexedVault(ctx context.Context, a *app) (*vault.Vault, error) {
+	if err := requireVault(a); err != nil {
+		return nil, err
+	}
+	emb, err := openEmbedder(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return openVault(a, emb)
 }
