@@ -2,7 +2,9 @@ package plugins_test
 
 import (
 	"errors"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -258,5 +260,47 @@ func TestConsent(t *testing.T) {
 		if got := h.NeedsConsent("misbehave__" + tool); got != want {
 			t.Errorf("NeedsConsent(%s) = %v, want %v", tool, got, want)
 		}
+	}
+}
+
+// A plugin that is a streamable-HTTP MCP server (the units example with
+// -http, a real process on loopback) is gated and called like a stdio one.
+func TestStreamableHTTPPluginsAreGatedAndCalled(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	srv := exec.Command(bin(t, "units"), "-http", addr)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("units -http did not listen: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ch := newChain(t)
+	m := signed(t, plugins.Manifest{ID: "units", Description: "unit converter over HTTP", Scopes: []string{"tool"},
+		Run: plugins.Run{URL: "http://" + addr + "/"}})
+	h, _ := newHost(t, ch, []*plugins.Manifest{m})
+	args := map[string]any{"value": 3, "from": "km", "to": "mi"}
+	if _, err := call(t, h, "units__convert", args); !errors.Is(err, plugins.ErrRefused) {
+		t.Fatalf("without a grant: %v, want a refusal", err)
+	}
+	ch.grant(t, m, "tool", time.Hour)
+	got, err := call(t, h, "units__convert", args)
+	if err != nil || got != "3 km = 1.8641 mi" {
+		t.Fatalf("over HTTP: %q, %v", got, err)
 	}
 }

@@ -1,6 +1,8 @@
 // Command units is an example nook plugin: an MCP server over stdio with
 // one tool, convert, that converts between units of length, mass,
 // temperature and volume. It is a "tool" plugin: it reads no vault data.
+// With -http ADDR it serves MCP's streamable HTTP transport on ADDR instead
+// (then the manifest names its URL rather than a command).
 //
 // Build it beside its manifest, sign the manifest, install and grant it:
 //
@@ -12,9 +14,11 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"math"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,12 +109,18 @@ func convert(ctx context.Context, req *mcp.CallToolRequest, in convertIn) (*mcp.
 }
 
 func main() {
+	addr := flag.String("http", "", "serve streamable HTTP on this address (e.g. 127.0.0.1:8931) instead of stdio")
+	flag.Parse()
 	s := mcp.NewServer(&mcp.Implementation{Name: "units", Version: "0.1.0"}, nil)
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "convert",
 		Description: "Convert a value between units of length, mass, volume or temperature.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, IdempotentHint: true},
 	}, convert)
+	if *addr != "" {
+		h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, nil)
+		log.Fatalf("units: %v", http.ListenAndServe(*addr, h))
+	}
 	if err := s.Run(context.Background(), &mcp.StdioTransport{}); err != nil {
 		log.Fatalf("units: %v", err)
 	}
