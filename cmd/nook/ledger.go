@@ -39,13 +39,14 @@ func (k vaultKeys) PutSecret(name string, data []byte) error { return k.v.PutSec
 
 // ledger is one command's view of the ledger: the vault, the chain, a client.
 type ledger struct {
-	v      *vault.Vault
-	keys   vaultKeys
-	dc     *ledgerclient.DevChain // nil with ledger.rpc
-	ec     *ethclient.Client      // nil on the embedded chain
-	c      *ledgerclient.Client
-	where  string // "embedded (DIR)" or the RPC URL
-	device *deviceKey
+	v         *vault.Vault
+	ownsVault bool
+	keys      vaultKeys
+	dc        *ledgerclient.DevChain // nil with ledger.rpc
+	ec        *ethclient.Client      // nil on the embedded chain
+	c         *ledgerclient.Client
+	where     string // "embedded (DIR)" or the RPC URL
+	device    *deviceKey
 }
 
 type deviceKey struct{ addr common.Address }
@@ -57,7 +58,7 @@ func (l *ledger) Close() {
 	if l.dc != nil {
 		l.dc.Close()
 	}
-	if l.v != nil {
+	if l.v != nil && l.ownsVault {
 		l.v.Close()
 	}
 }
@@ -75,7 +76,13 @@ func openLedgerWith(ctx context.Context, a *app, emb vault.Embedder) (*ledger, e
 	if err != nil {
 		return nil, err
 	}
-	l := &ledger{v: v, keys: vaultKeys{v}}
+	return ledgerOn(ctx, a, v, true)
+}
+
+// ledgerOn connects to the chain with the keys of an unlocked vault; owned
+// says whether l.Close closes the vault too (the terminal app keeps its own).
+func ledgerOn(ctx context.Context, a *app, v *vault.Vault, owned bool) (l *ledger, err error) {
+	l = &ledger{v: v, ownsVault: owned, keys: vaultKeys{v}}
 	if k, err := crypto.ToECDSA(v.DeviceKey()); err == nil {
 		l.device = &deviceKey{addr: ledgerclient.Address(k)}
 	}

@@ -49,7 +49,16 @@ func installedPublisher(a *app, id string) (common.Address, bool) {
 // and a plugin host for the identity, over the installed plugins. Problems
 // with single plugins are warnings. Close the host, then the ledger.
 func openPlugins(ctx context.Context, a *app, emb vault.Embedder) (*plugins.Host, *ledger, error) {
-	l, err := openLedgerWith(ctx, a, emb)
+	v, err := openVault(a, emb)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pluginsOn(ctx, a, v, true)
+}
+
+// pluginsOn is openPlugins over an unlocked vault; owned as in ledgerOn.
+func pluginsOn(ctx context.Context, a *app, v *vault.Vault, owned bool) (*plugins.Host, *ledger, error) {
+	l, err := ledgerOn(ctx, a, v, owned)
 	if err != nil {
 		if l != nil {
 			l.Close()

@@ -117,17 +117,15 @@ type tuiBackend struct {
 	v        *vault.Vault
 	created  map[string]time.Time
 
-	// The plugin host and its ledger, opened at the first turn (or /plugs)
-	// after unlocking when plugins are installed; hostMu serialises that.
-	// The ledger holds its own handle on the vault (opened with pass, the
-	// passphrase typed in the app, kept only until then).
+	// The plugin host and its ledger, opened over v at the first turn (or
+	// /plugs) after unlocking when plugins are installed; hostMu serialises
+	// that.
 	hostMu    sync.Mutex
 	host      *plugins.Host
 	l         *ledger
 	hostErr   error
 	hostTried bool
 	told      bool // hostErr was shown with a turn
-	pass      []byte
 }
 
 var _ tui.Backend = (*tuiBackend)(nil)
@@ -145,8 +143,6 @@ func (b *tuiBackend) close() {
 		b.l.Close()
 		b.l = nil
 	}
-	clear(b.pass)
-	b.pass = nil
 	if b.v != nil {
 		b.v.Close()
 		b.v = nil
@@ -182,27 +178,28 @@ func (b *tuiBackend) Unlock(ctx context.Context, pass []byte) error {
 		return err
 	}
 	if b.v != nil {
+		// The plugin host runs over the old handle: reopen it over the new
+		// one at the next turn.
+		if b.host != nil {
+			b.host.Close()
+			b.l.Close()
+			b.host, b.l = nil, nil
+		}
+		b.hostTried, b.hostErr = false, nil
 		b.v.Close()
 	}
 	b.v = v
-	if ms, _ := plugStore(b.a).List(); len(ms) > 0 && b.host == nil {
-		clear(b.pass)
-		b.pass = append([]byte(nil), pass...)
-	}
 	return nil
 }
 
-// plugins opens the plugin host (once) over the unlocked vault: a ledger
-// of its own, with the passphrase the app was given. A failure is kept and
-// not retried: it would start the chain at every turn.
+// plugins opens the plugin host (once) over the app's unlocked vault. A
+// failure is kept and not retried: it would start the chain at every turn.
 func (b *tuiBackend) plugins(ctx context.Context) (*plugins.Host, *ledger, error) {
 	b.hostMu.Lock()
 	defer b.hostMu.Unlock()
 	b.mu.Lock()
-	host, l, tried, hostErr, v, emb := b.host, b.l, b.hostTried, b.hostErr, b.v, b.emb
-	pass := append([]byte(nil), b.pass...)
+	host, l, tried, hostErr, v := b.host, b.l, b.hostTried, b.hostErr, b.v
 	b.mu.Unlock()
-	defer clear(pass)
 	switch {
 	case host != nil:
 		return host, l, nil
@@ -211,23 +208,10 @@ func (b *tuiBackend) plugins(ctx context.Context) (*plugins.Host, *ledger, error
 	case v == nil:
 		return nil, nil, hint.New(vault.ErrLocked, "/unlock asks for the passphrase")
 	}
-	env := b.a.getenv
-	if len(pass) == 0 && env("NOOK_PASSPHRASE") == "" {
-		// openVault would ask on the terminal the app owns.
-		return nil, nil, hint.New(vault.ErrLocked, "set NOOK_PASSPHRASE before starting nook, or run `nook ask` in a shell")
-	}
-	a := *b.a
-	a.getenv = func(k string) string {
-		if k == "NOOK_PASSPHRASE" && len(pass) > 0 {
-			return string(pass)
-		}
-		return env(k)
-	}
-	h, l, err := openPlugins(ctx, &a, emb)
+	h, l, err := pluginsOn(ctx, b.a, v, false)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	clear(b.pass)
-	b.pass, b.hostTried = nil, true
+	b.hostTried = true
 	if err != nil {
 		b.hostErr = err
 		return nil, nil, err
