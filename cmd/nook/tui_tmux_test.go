@@ -135,6 +135,9 @@ func TestTUIInTmux(t *testing.T) {
 	x.run("send-keys", "-t", "nook", "/sessions", "Enter")
 	x.waitFor(30*time.Second, "Resume a session", "where is the spare key?", "2 messages")
 	x.run("send-keys", "-t", "nook", "Escape")
+	// A key right after Esc reads as Alt+key: let the Esc stand alone.
+	time.Sleep(500 * time.Millisecond)
+	x.waitFor(10*time.Second, "Ask anything")
 	x.run("send-keys", "-t", "nook", "/quit", "Enter")
 	// /quit ends the process cleanly: exit status 0 and no error on the
 	// screen. tmux sometimes marks the pane dead without recording the
