@@ -194,3 +194,20 @@ func call(t *testing.T, h *plugins.Host, name string, args map[string]any) (stri
 	defer cancel()
 	return h.Call(ctx, name, args)
 }
+
+// adjustTime moves the simulated chain's clock. The simulated backend
+// refuses while its pending block holds a transaction, which happens when
+// the pool promotes a just-sent transaction after the last Commit: commit
+// it and try again.
+func adjustTime(t *testing.T, sim *simulated.Backend, d time.Duration) {
+	t.Helper()
+	var err error
+	for range 20 {
+		if err = sim.AdjustTime(d); err == nil {
+			return
+		}
+		sim.Commit()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("adjust time: %v", err)
+}
