@@ -48,7 +48,7 @@ func TestExpiredGrantIsDenied(t *testing.T) {
 	if d := mustCheck(t, e.c, e.id, e.plugin, "vault:read"); !d.Allowed {
 		t.Fatalf("fresh grant: %+v, want allowed", d)
 	}
-	adjustTime(t, e.sim, 2*time.Hour)
+	e.ch.AdjustTime(t, 2*time.Hour)
 	d := mustCheck(t, e.c, e.id, e.plugin, "vault:read")
 	if d.Allowed || !strings.Contains(d.Reason, "ended") {
 		t.Fatalf("two hours later: %+v, want denied as ended", d)

@@ -10,11 +10,10 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
 	"github.com/nook-ai/nook/ledgerclient"
+	"github.com/nook-ai/nook/ledgerclient/ledgertest"
 )
 
 // memKeys is an in-memory KeyStore.
@@ -47,6 +46,7 @@ var _ ledgerclient.KeyStore = (*memKeys)(nil)
 // simEnv is a simulated chain with a deployed registry, a funded relayer
 // that pays for every write, and an identity with no ether.
 type simEnv struct {
+	ch      *ledgertest.Chain
 	sim     *simulated.Backend
 	c       *ledgerclient.Client
 	relayer *ecdsa.PrivateKey
@@ -55,34 +55,14 @@ type simEnv struct {
 	plugin  common.Address
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func newKey(t *testing.T) *ecdsa.PrivateKey { return ledgertest.NewKey(t) }
 
-func ether(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e18)) }
+func ether(n int64) *big.Int { return ledgertest.Ether(n) }
 
 func newSimEnv(t *testing.T, opts ...ledgerclient.Option) *simEnv {
 	t.Helper()
-	e := &simEnv{relayer: newKey(t), owner: newKey(t)}
-	e.id = ledgerclient.Address(e.owner)
-	e.plugin = ledgerclient.Address(newKey(t))
-	e.sim = simulated.NewBackend(types.GenesisAlloc{ledgerclient.Address(e.relayer): {Balance: ether(100)}})
-	t.Cleanup(func() { e.sim.Close() })
-	opts = append([]ledgerclient.Option{ledgerclient.WithPayer(e.relayer), ledgerclient.WithCommit(func() { e.sim.Commit() })}, opts...)
-	c, err := ledgerclient.New(t.Context(), e.sim.Client(), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Deploy(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	e.c = c
-	return e
+	ch := ledgertest.New(t, opts...)
+	return &simEnv{ch: ch, sim: ch.Sim, c: ch.Client, relayer: ch.Relayer, owner: ch.Owner, id: ch.Identity, plugin: ledgerclient.Address(newKey(t))}
 }
 
 func mustCheck(t *testing.T, c *ledgerclient.Client, id, plugin common.Address, scope string) ledgerclient.Decision {
@@ -95,20 +75,3 @@ func mustCheck(t *testing.T, c *ledgerclient.Client, id, plugin common.Address, 
 }
 
 const day = 24 * time.Hour
-
-// adjustTime moves the simulated chain's clock. The simulated backend
-// refuses while its pending block holds a transaction, which happens when
-// the pool promotes a just-sent transaction after the last Commit: commit
-// it and try again.
-func adjustTime(t *testing.T, sim *simulated.Backend, d time.Duration) {
-	t.Helper()
-	var err error
-	for range 20 {
-		if err = sim.AdjustTime(d); err == nil {
-			return
-		}
-		sim.Commit()
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("adjust time: %v", err)
-}

@@ -3,7 +3,6 @@ package plugins_test
 import (
 	"context"
 	"crypto/ecdsa"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +12,10 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
 	"github.com/nook-ai/nook/ledgerclient"
+	"github.com/nook-ai/nook/ledgerclient/ledgertest"
 	"github.com/nook-ai/nook/plugins"
 )
 
@@ -66,37 +64,19 @@ func TestMain(m *testing.M) {
 
 // chain is a simulated ledger with a deployed registry and an identity.
 type chain struct {
+	lc    *ledgertest.Chain
 	sim   *simulated.Backend
 	c     *ledgerclient.Client
 	owner *ecdsa.PrivateKey
 	id    common.Address
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func newKey(t *testing.T) *ecdsa.PrivateKey { return ledgertest.NewKey(t) }
 
 func newChain(t *testing.T) *chain {
 	t.Helper()
-	relayer := newKey(t)
-	ch := &chain{owner: newKey(t)}
-	ch.id = ledgerclient.Address(ch.owner)
-	ch.sim = simulated.NewBackend(types.GenesisAlloc{ledgerclient.Address(relayer): {Balance: new(big.Int).Mul(big.NewInt(100), big.NewInt(1e18))}})
-	t.Cleanup(func() { ch.sim.Close() })
-	c, err := ledgerclient.New(t.Context(), ch.sim.Client(), ledgerclient.WithPayer(relayer), ledgerclient.WithCommit(func() { ch.sim.Commit() }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Deploy(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	ch.c = c
-	return ch
+	lc := ledgertest.New(t)
+	return &chain{lc: lc, sim: lc.Sim, c: lc.Client, owner: lc.Owner, id: lc.Identity}
 }
 
 func (ch *chain) grant(t *testing.T, m *plugins.Manifest, scope string, d time.Duration) {
@@ -193,21 +173,4 @@ func call(t *testing.T, h *plugins.Host, name string, args map[string]any) (stri
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	return h.Call(ctx, name, args)
-}
-
-// adjustTime moves the simulated chain's clock. The simulated backend
-// refuses while its pending block holds a transaction, which happens when
-// the pool promotes a just-sent transaction after the last Commit: commit
-// it and try again.
-func adjustTime(t *testing.T, sim *simulated.Backend, d time.Duration) {
-	t.Helper()
-	var err error
-	for range 20 {
-		if err = sim.AdjustTime(d); err == nil {
-			return
-		}
-		sim.Commit()
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("adjust time: %v", err)
 }

@@ -94,7 +94,7 @@ func TestExpiredGrantIsRefused(t *testing.T) {
 	if _, err := call(t, h, "units__convert", map[string]any{"value": 1, "from": "m", "to": "cm"}); err != nil {
 		t.Fatal(err)
 	}
-	adjustTime(t, ch.sim, 2*time.Hour)
+	ch.lc.AdjustTime(t, 2*time.Hour)
 	_, err := call(t, h, "units__convert", map[string]any{"value": 1, "from": "m", "to": "cm"})
 	if !errors.Is(err, plugins.ErrRefused) {
 		t.Fatalf("two hours after a one-hour grant: %v, want refused", err)
