@@ -91,6 +91,26 @@ func pluginsOn(ctx context.Context, a *app, v *vault.Vault, owned bool) (*plugin
 	return h, l, nil
 }
 
+// withHost opens the plugin host (with the embedding model when the
+// command ingests or searches), runs f, and closes the host and its ledger.
+func withHost(ctx context.Context, a *app, embed bool, f func(*plugins.Host) error) error {
+	var emb vault.Embedder
+	if embed {
+		e, err := openEmbedder(ctx, a)
+		if err != nil {
+			return err
+		}
+		emb = e // closed with the app's engines
+	}
+	h, l, err := openPlugins(ctx, a, emb)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	defer h.Close()
+	return f(h)
+}
+
 func plugAdd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "add PATH|URL",
@@ -196,26 +216,22 @@ func plugTools(a *app) *cobra.Command {
 		Short: "list the tools of the plugins granted the scope tool (starts them)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, l, err := openPlugins(cmd.Context(), a, nil)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			defer h.Close()
-			tools, problems := h.ToolList(cmd.Context())
-			for _, p := range problems {
-				fmt.Fprintf(a.stderr, "nook: %s\n", plugins.Explain(p))
-			}
-			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "TOOL\tCONSENT\tDESCRIPTION")
-			for _, t := range tools {
-				consent := "no"
-				if t.Consent {
-					consent = "yes"
+			return withHost(cmd.Context(), a, false, func(h *plugins.Host) error {
+				tools, problems := h.ToolList(cmd.Context())
+				for _, p := range problems {
+					fmt.Fprintf(a.stderr, "nook: %s\n", plugins.Explain(p))
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\n", t.Name, consent, t.Description)
-			}
-			return w.Flush()
+				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "TOOL\tCONSENT\tDESCRIPTION")
+				for _, t := range tools {
+					consent := "no"
+					if t.Consent {
+						consent = "yes"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\n", t.Name, consent, t.Description)
+				}
+				return w.Flush()
+			})
 		},
 	}
 }
@@ -232,18 +248,14 @@ func plugCall(a *app) *cobra.Command {
 					return hint.New(fmt.Errorf("plugins: arguments %q are not a JSON object: %w", args[1], err), `quote them: '{"name": "value"}'`)
 				}
 			}
-			h, l, err := openPlugins(cmd.Context(), a, nil)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			defer h.Close()
-			out, err := h.Call(cmd.Context(), args[0], in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, out)
-			return nil
+			return withHost(cmd.Context(), a, false, func(h *plugins.Host) error {
+				out, err := h.Call(cmd.Context(), args[0], in)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, out)
+				return nil
+			})
 		},
 	}
 }
@@ -254,27 +266,18 @@ func plugIngest(a *app) *cobra.Command {
 		Short: "bring a data plug's resources into the vault under its tag (needs vault:write:<tag>)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			emb, err := openEmbedder(cmd.Context(), a)
-			if err != nil {
-				return err
-			}
-			defer emb.Close()
-			h, l, err := openPlugins(cmd.Context(), a, emb)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			defer h.Close()
-			rep, err := h.Ingest(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			for _, s := range rep.Skipped {
-				fmt.Fprintf(a.stderr, "nook: skipped %s\n", s)
-			}
-			fmt.Fprintf(a.stdout, "%d resources: %d added or changed, %d unchanged, %d skipped (tag %s)\n",
-				rep.Resources, rep.Added, rep.Unchanged, len(rep.Skipped), rep.Tag)
-			return nil
+			return withHost(cmd.Context(), a, true, func(h *plugins.Host) error {
+				rep, err := h.Ingest(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				for _, s := range rep.Skipped {
+					fmt.Fprintf(a.stderr, "nook: skipped %s\n", s)
+				}
+				fmt.Fprintf(a.stdout, "%d resources: %d added or changed, %d unchanged, %d skipped (tag %s)\n",
+					rep.Resources, rep.Added, rep.Unchanged, len(rep.Skipped), rep.Tag)
+				return nil
+			})
 		},
 	}
 }
@@ -286,27 +289,18 @@ func plugExport(a *app) *cobra.Command {
 		Short: "send the vault's documents tagged TAG (best matches for QUERY) to a data plug (needs vault:read:<TAG>)",
 		Args:  cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			emb, err := openEmbedder(cmd.Context(), a)
-			if err != nil {
-				return err
-			}
-			defer emb.Close()
-			h, l, err := openPlugins(cmd.Context(), a, emb)
-			if err != nil {
-				return err
-			}
-			defer l.Close()
-			defer h.Close()
 			query := ""
 			if len(args) == 3 {
 				query = args[2]
 			}
-			out, err := h.Export(cmd.Context(), args[0], args[1], query, k)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, out)
-			return nil
+			return withHost(cmd.Context(), a, true, func(h *plugins.Host) error {
+				out, err := h.Export(cmd.Context(), args[0], args[1], query, k)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, out)
+				return nil
+			})
 		},
 	}
 	c.Flags().IntVarP(&k, "k", "k", 10, "documents to send")
