@@ -1,11 +1,8 @@
 package vault
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/nook-ai/nook/vault/vaulttest"
@@ -37,62 +34,26 @@ func reopen(t *testing.T, dir string, opts ...Option) *Vault {
 	return v
 }
 
-// copyCorpus copies testdata/corpus into a fresh folder.
-func copyCorpus(t *testing.T) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), "notes")
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir("testdata/corpus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("testdata/corpus", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
+// copyCorpus copies the retrieval corpus into a fresh folder.
+func copyCorpus(t testing.TB) string { return vaulttest.CopyDir(t, "testdata/corpus") }
 
-type question struct{ want, text string }
-
-func loadQuestions(t testing.TB) []question {
-	t.Helper()
-	f, err := os.Open("testdata/questions.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var qs []question
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		want, text, ok := strings.Cut(sc.Text(), "\t")
-		if ok {
-			qs = append(qs, question{want, text})
-		}
-	}
-	return qs
+func loadQuestions(t testing.TB) []vaulttest.Question {
+	return vaulttest.LoadQuestions(t, "testdata/questions.tsv")
 }
 
 // recallAt5 is the share of questions whose note is among the top 5 hits.
-func recallAt5(t *testing.T, v *Vault, qs []question, mode Mode) (float64, []string) {
+func recallAt5(t *testing.T, v *Vault, qs []vaulttest.Question, mode Mode) (float64, []string) {
 	t.Helper()
 	hit := 0
 	var missed []string
 	for _, q := range qs {
-		hs, err := v.Search(context.Background(), q.text, SearchOptions{K: 5, Mode: mode})
+		hs, err := v.Search(context.Background(), q.Text, SearchOptions{K: 5, Mode: mode})
 		if err != nil {
 			t.Fatal(err)
 		}
 		found := false
 		for _, h := range hs {
-			if filepath.Base(h.Source) == q.want {
+			if filepath.Base(h.Source) == q.Want {
 				found = true
 				break
 			}
@@ -100,7 +61,7 @@ func recallAt5(t *testing.T, v *Vault, qs []question, mode Mode) (float64, []str
 		if found {
 			hit++
 		} else {
-			missed = append(missed, q.want)
+			missed = append(missed, q.Want)
 		}
 	}
 	return float64(hit) / float64(len(qs)), missed

@@ -19,11 +19,11 @@ func searchAll(t *testing.T, v *Vault) map[string][]Hit {
 	out := map[string][]Hit{}
 	for _, q := range loadQuestions(t) {
 		for _, m := range []Mode{Fused, Lexical, Vector} {
-			hs, err := v.Search(context.Background(), q.text, SearchOptions{K: 8, Mode: m})
+			hs, err := v.Search(context.Background(), q.Text, SearchOptions{K: 8, Mode: m})
 			if err != nil {
 				t.Fatal(err)
 			}
-			out[fmt.Sprintf("%d %s", m, q.text)] = hs
+			out[fmt.Sprintf("%d %s", m, q.Text)] = hs
 		}
 	}
 	return out

@@ -1,11 +1,8 @@
 package quality
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,66 +10,33 @@ import (
 	"github.com/nook-ai/nook/engine/llama"
 	"github.com/nook-ai/nook/internal/testmodels"
 	"github.com/nook-ai/nook/vault"
+	"github.com/nook-ai/nook/vault/vaulttest"
 )
 
-type question struct{ want, text string }
-
-func loadQuestions(t testing.TB) []question {
-	t.Helper()
-	f, err := os.Open("../testdata/questions.tsv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var qs []question
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if want, text, ok := strings.Cut(sc.Text(), "\t"); ok {
-			qs = append(qs, question{want, text})
-		}
-	}
-	return qs
+func loadQuestions(t testing.TB) []vaulttest.Question {
+	return vaulttest.LoadQuestions(t, "../testdata/questions.tsv")
 }
 
-func copyCorpus(t testing.TB) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), "notes")
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	ents, err := os.ReadDir("../testdata/corpus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("../testdata/corpus", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
+// copyCorpus copies the retrieval corpus into a fresh folder.
+func copyCorpus(t testing.TB) string { return vaulttest.CopyDir(t, "../testdata/corpus") }
 
-func recallAt5(t *testing.T, v *vault.Vault, qs []question, mode vault.Mode) (float64, []string) {
+func recallAt5(t *testing.T, v *vault.Vault, qs []vaulttest.Question, mode vault.Mode) (float64, []string) {
 	t.Helper()
 	hit := 0
 	var missed []string
 	for _, q := range qs {
-		hs, err := v.Search(context.Background(), q.text, vault.SearchOptions{K: 5, Mode: mode})
+		hs, err := v.Search(context.Background(), q.Text, vault.SearchOptions{K: 5, Mode: mode})
 		if err != nil {
 			t.Fatal(err)
 		}
 		found := false
 		for _, h := range hs {
-			found = found || filepath.Base(h.Source) == q.want
+			found = found || filepath.Base(h.Source) == q.Want
 		}
 		if found {
 			hit++
 		} else {
-			missed = append(missed, q.want)
+			missed = append(missed, q.Want)
 		}
 	}
 	return float64(hit) / float64(len(qs)), missed
