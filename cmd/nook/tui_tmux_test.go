@@ -6,43 +6,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/nook-ai/nook/internal/testbin"
 	"github.com/nook-ai/nook/internal/testmodels"
 )
 
 // The terminal app, as a user meets it: the real binary in tmux, one turn
 // against a real small model, the session saved and listed, /quit.
 
-var (
-	nookBinOnce sync.Once
-	nookBin     string
-	nookBinErr  error
-)
-
-// buildNook builds cmd/nook once per test process (CGO_CPPFLAGS comes from
-// `make test`, or export it as the Makefile does).
-func buildNook(tb testing.TB) string {
-	tb.Helper()
-	nookBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nook-bin")
-		if err != nil {
-			nookBinErr = err
-			return
-		}
-		nookBin = filepath.Join(dir, "nook")
-		out, err := exec.Command("go", "build", "-o", nookBin, ".").CombinedOutput()
-		if err != nil {
-			nookBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if nookBinErr != nil {
-		tb.Fatal(nookBinErr)
-	}
-	return nookBin
-}
+// buildNook builds cmd/nook once per test process (CGO flags come from
+// `make test`, or export them as the Makefile does).
+func buildNook(tb testing.TB) string { return testbin.Build(tb, ".") }
 
 // nookEnv is a fresh NOOK_HOME with an initialised vault holding one note,
 // and the real small model for chat and embeddings.

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -265,37 +264,11 @@ func TestWrongPassphraseIsOneErrorAndAHint(t *testing.T) {
 	})
 }
 
-var (
-	vaultCLIBinOnce sync.Once
-	vaultCLIBin     string
-	vaultCLIBinErr  error
-)
-
-// vaultCLIBinary builds cmd/nook once (CGO_CPPFLAGS as the Makefile sets it).
-func vaultCLIBinary(t *testing.T) string {
-	t.Helper()
-	vaultCLIBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nook-vault-cli")
-		if err != nil {
-			vaultCLIBinErr = err
-			return
-		}
-		vaultCLIBin = filepath.Join(dir, "nook")
-		if out, err := exec.Command("go", "build", "-o", vaultCLIBin, ".").CombinedOutput(); err != nil {
-			vaultCLIBinErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if vaultCLIBinErr != nil {
-		t.Fatal(vaultCLIBinErr)
-	}
-	return vaultCLIBin
-}
-
 // The issue's crash test: `nook add` killed with SIGKILL in the middle;
 // the vault opens with no problem, keeps every committed document, and
 // running `nook add` again completes the rest.
 func TestSIGKILLDuringNookAdd(t *testing.T) {
-	bin := vaultCLIBinary(t)
+	bin := buildNook(t)
 	env := vaultCLIEnv(t)
 	var environ []string
 	for k, v := range env {

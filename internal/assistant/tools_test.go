@@ -3,12 +3,8 @@ package assistant
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"iter"
 	"math/big"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +16,7 @@ import (
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/engine/llama"
+	"github.com/nook-ai/nook/internal/testbin"
 	"github.com/nook-ai/nook/internal/testmodels"
 	"github.com/nook-ai/nook/ledgerclient"
 	"github.com/nook-ai/nook/plugins"
@@ -67,31 +64,7 @@ func (e *replyEngine) Info() engine.ModelInfo {
 }
 
 // The units example plugin, built once, run as a real subprocess.
-var (
-	unitsOnce sync.Once
-	unitsBin  string
-	unitsErr  error
-)
-
-func unitsPlugin(t *testing.T) string {
-	t.Helper()
-	unitsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nook-assistant-")
-		if err != nil {
-			unitsErr = err
-			return
-		}
-		unitsBin = filepath.Join(dir, "units")
-		out, err := exec.Command("go", "build", "-o", unitsBin, "../../plugins/examples/units").CombinedOutput()
-		if err != nil {
-			unitsErr = fmt.Errorf("%w: %s", err, out)
-		}
-	})
-	if unitsErr != nil {
-		t.Fatalf("build units: %v", unitsErr)
-	}
-	return unitsBin
-}
+func unitsPlugin(t *testing.T) string { return testbin.Build(t, "../../plugins/examples/units") }
 
 // toolEnv is the units plugin behind a plugin host on a simulated ledger.
 type toolEnv struct {
