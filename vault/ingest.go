@@ -376,45 +376,12 @@ func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepar
 	if format == "" {
 		return nil, "unsupported", nil
 	}
-	sum := sha256.Sum256(data)
-	hash := hex.EncodeToString(sum[:])
-	v.mu.Lock()
-	prev, had := v.state[nsDoc][f.path]
-	v.mu.Unlock()
-	if had && prev.Hash == hash+":"+v.opts.embedModel {
+	d, payload, had, unchanged, err := v.docFor(ctx, f.path, data, format, o.ChunkChars, o.Tags, &t.embed)
+	if err != nil {
+		return nil, "", err
+	}
+	if unchanged {
 		return nil, "unchanged", nil
-	}
-	blocks, err := parse(format, data)
-	if err != nil {
-		return nil, "", fmt.Errorf("vault: add %s: %w", f.path, err)
-	}
-	chunks := chunkBlocks(blocks, o.ChunkChars)
-	if v.opts.embedder != nil && len(chunks) > 0 {
-		const batch = 32
-		for i := 0; i < len(chunks); i += batch {
-			j := min(i+batch, len(chunks))
-			texts := make([]string, 0, j-i)
-			for _, c := range chunks[i:j] {
-				texts = append(texts, embedText(indexText(f.path, c.Heading, c.Text)))
-			}
-			t0 := time.Now()
-			vecs, err := v.opts.embedder.Embed(ctx, texts)
-			t.embed += time.Since(t0)
-			if err != nil {
-				return nil, "", fmt.Errorf("vault: embed %s: %w", f.path, err)
-			}
-			if len(vecs) != len(texts) {
-				return nil, "", fmt.Errorf("vault: embed %s: %d vectors for %d texts", f.path, len(vecs), len(texts))
-			}
-			for k := range vecs {
-				chunks[i+k].Vec = vecs[k]
-			}
-		}
-	}
-	d := &docObject{Path: f.path, Hash: hash, Model: v.opts.embedModel, Size: f.size, Format: format, Tags: o.Tags, Chunks: chunks}
-	payload, err := json.Marshal(d)
-	if err != nil {
-		return nil, "", fmt.Errorf("vault: add %s: %w", f.path, err)
 	}
 	ref, staged, err := v.stageObject(kindDoc, payload, &t.encrypt)
 	if err != nil {
@@ -475,4 +442,52 @@ func walkFolder(ctx context.Context, root string, excludes []string) ([]walkFile
 		return nil, fmt.Errorf("vault: add %s: %w", root, err)
 	}
 	return out, nil
+}
+
+// docFor parses, chunks and embeds data (the content of source, in
+// format) into a document object and its JSON, or reports that the vault
+// already holds this version with this embedding model (unchanged). had
+// says whether source was in the vault before. Embedding time is added to
+// *embedTime.
+func (v *Vault) docFor(ctx context.Context, source string, data []byte, format string, chunkChars int, tags []string, embedTime *time.Duration) (d *docObject, payload []byte, had, unchanged bool, err error) {
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	v.mu.Lock()
+	prev, had := v.state[nsDoc][source]
+	v.mu.Unlock()
+	if had && prev.Hash == hash+":"+v.opts.embedModel {
+		return nil, nil, had, true, nil
+	}
+	blocks, err := parse(format, data)
+	if err != nil {
+		return nil, nil, had, false, fmt.Errorf("vault: add %s: %w", source, err)
+	}
+	chunks := chunkBlocks(blocks, chunkChars)
+	if v.opts.embedder != nil && len(chunks) > 0 {
+		const batch = 32
+		for i := 0; i < len(chunks); i += batch {
+			j := min(i+batch, len(chunks))
+			texts := make([]string, 0, j-i)
+			for _, c := range chunks[i:j] {
+				texts = append(texts, embedText(indexText(source, c.Heading, c.Text)))
+			}
+			t0 := time.Now()
+			vecs, err := v.opts.embedder.Embed(ctx, texts)
+			*embedTime += time.Since(t0)
+			if err != nil {
+				return nil, nil, had, false, fmt.Errorf("vault: embed %s: %w", source, err)
+			}
+			if len(vecs) != len(texts) {
+				return nil, nil, had, false, fmt.Errorf("vault: embed %s: %d vectors for %d texts", source, len(vecs), len(texts))
+			}
+			for k := range vecs {
+				chunks[i+k].Vec = vecs[k]
+			}
+		}
+	}
+	d = &docObject{Path: source, Hash: hash, Model: v.opts.embedModel, Size: int64(len(data)), Format: format, Tags: tags, Chunks: chunks}
+	if payload, err = json.Marshal(d); err != nil {
+		return nil, nil, had, false, fmt.Errorf("vault: add %s: %w", source, err)
+	}
+	return d, payload, had, false, nil
 }
