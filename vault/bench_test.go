@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nook-ai/nook/vault/internal/format"
 	"github.com/nook-ai/nook/vault/vaulttest"
 )
 
@@ -111,10 +113,10 @@ func buildIndexVault(b *testing.B, n int) string {
 			vec, _ := emb.Embed(context.Background(), []string{text})
 			doc.Chunks = append(doc.Chunks, Chunk{StartLine: c*5 + 1, EndLine: c*5 + 4, Text: text, Vec: vec[0]})
 		}
-		pending = append(pending, pendingDoc{key: doc.Path, ref: objectName([]byte("k"), []byte(doc.Path)), doc: doc})
+		pending = append(pending, pendingDoc{key: doc.Path, ref: format.ObjectName([]byte("k"), []byte(doc.Path)), doc: doc})
 	}
 	// One log entry for the whole batch, index filled in memory.
-	if err := v.commitDocs(pending); err != nil {
+	if _, err := v.commitDocs(pending); err != nil {
 		b.Fatal(err)
 	}
 	if err := v.Close(); err != nil {
@@ -167,14 +169,14 @@ func benchUnlock(b *testing.B, n int) {
 // BenchmarkScrypt is the fixed part of unlock: the passphrase at the
 // default work factor.
 func BenchmarkScrypt(b *testing.B) {
-	kf := &keyFile{Format: 1}
-	sealed, err := sealKeyFile(kf, testPass, DefaultScryptWorkFactor)
+	kf := &format.KeyFile{Format: 2}
+	sealed, err := format.SealKeyFile(kf, testPass, DefaultScryptWorkFactor)
 	if err != nil {
 		b.Fatal(err)
 	}
 	cpu := cpuTime()
 	for b.Loop() {
-		if _, err := openKeyFile(sealed, testPass); err != nil {
+		if _, err := format.OpenKeyFile(sealed, testPass); !errors.Is(err, format.ErrDamaged) { // the empty key file's contents
 			b.Fatal(err)
 		}
 	}

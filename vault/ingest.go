@@ -17,6 +17,8 @@ import (
 	"time"
 
 	ignore "github.com/sabhiram/go-gitignore"
+
+	"github.com/nook-ai/nook/vault/internal/format"
 )
 
 // DefaultMaxFileSize is the largest file Add ingests unless told otherwise.
@@ -62,6 +64,8 @@ type AddReport struct {
 	// exceed the wall time): in the Embedder, and in age encryption.
 	EmbedTime   time.Duration `json:"embed_ns"`
 	EncryptTime time.Duration `json:"encrypt_ns"`
+	// Erased: previous versions and removed documents, erased from disk.
+	Erased Erased `json:"erased"`
 }
 
 type pendingDoc struct {
@@ -144,7 +148,8 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 		if len(pending) == 0 {
 			return nil
 		}
-		err := v.commitDocs(pending)
+		erased, err := v.commitDocs(pending)
+		rep.Erased.add(erased)
 		pending = nil
 		return err
 	}
@@ -202,8 +207,9 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 		return rep, err
 	}
 	if len(removals) > 0 {
-		n, err := v.removeDocs(removals)
+		n, erased, err := v.removeDocs(removals)
 		rep.Removed = n
+		rep.Erased.add(erased)
 		if err != nil {
 			return rep, err
 		}
@@ -298,7 +304,7 @@ func (v *Vault) docsUnder(root string, keep map[string]bool) []string {
 	defer v.mu.Unlock()
 	var out []string
 	prefix := strings.TrimSuffix(root, string(filepath.Separator)) + string(filepath.Separator)
-	for k := range v.state[nsDoc] {
+	for _, k := range v.st.keys(nsDoc) {
 		if (k == root || strings.HasPrefix(k, prefix)) && !keep[k] {
 			out = append(out, k)
 		}
@@ -307,31 +313,28 @@ func (v *Vault) docsUnder(root string, keep map[string]bool) []string {
 	return out
 }
 
-func (v *Vault) removeDocs(keys []string) (int, error) {
+func (v *Vault) removeDocs(keys []string) (int, Erased, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	ops := make([]op, 0, len(keys))
+	ops := make([]format.Op, 0, len(keys))
 	for _, k := range keys {
-		if _, ok := v.state[nsDoc][k]; ok {
-			ops = append(ops, op{Op: "del", NS: nsDoc, Key: k})
+		if _, ok := v.st.get(nsDoc, k); ok {
+			ops = append(ops, format.Op{Op: "del", NS: nsDoc, Key: k})
 		}
 	}
 	if len(ops) == 0 {
-		return 0, nil
+		return 0, Erased{}, nil
 	}
-	if err := v.commit(ops); err != nil {
-		return 0, err
+	erased, err := v.commit(ops)
+	if err != nil {
+		return 0, erased, err
 	}
-	for _, o := range ops {
-		v.idx.removeDoc(o.Key)
-	}
-	v.dirty = true
-	return len(ops), nil
+	return len(ops), erased, nil
 }
 
 // commitDocs publishes the batch's objects, then appends one log entry
 // that points at them.
-func (v *Vault) commitDocs(pending []pendingDoc) error {
+func (v *Vault) commitDocs(pending []pendingDoc) (Erased, error) {
 	var staged []*stagedObject
 	for _, p := range pending {
 		if p.staged != nil {
@@ -340,25 +343,23 @@ func (v *Vault) commitDocs(pending []pendingDoc) error {
 	}
 	// Published outside the lock: preparing the next files goes on meanwhile.
 	if err := syncStaged(staged); err != nil {
-		return err
+		return Erased{}, err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := v.check(); err != nil {
-		return err
+		return Erased{}, err
 	}
-	ops := make([]op, len(pending))
+	ops := make([]format.Op, len(pending))
 	for i, p := range pending {
-		ops[i] = op{Op: "put", NS: nsDoc, Key: p.key, Ref: p.ref, Hash: p.doc.Hash + ":" + p.doc.Model}
+		ops[i] = format.Op{Op: "put", NS: nsDoc, Key: p.key, Ref: p.ref, Hash: p.doc.Hash + ":" + p.doc.Model}
+		v.fresh[p.ref] = p.doc
 	}
-	if err := v.commit(ops); err != nil {
-		return err
+	erased, err := v.commit(ops)
+	if err != nil {
+		return erased, err
 	}
-	for _, p := range pending {
-		v.idx.putDoc(p.key, p.ref, p.doc)
-	}
-	v.dirty = true
-	return nil
+	return erased, nil
 }
 
 // prepare reads one file and, if it changed, builds and stores its doc
@@ -453,7 +454,7 @@ func (v *Vault) docFor(ctx context.Context, source string, data []byte, format s
 	sum := sha256.Sum256(data)
 	hash := hex.EncodeToString(sum[:])
 	v.mu.Lock()
-	prev, had := v.state[nsDoc][source]
+	prev, had := v.st.get(nsDoc, source)
 	v.mu.Unlock()
 	if had && prev.Hash == hash+":"+v.opts.embedModel {
 		return nil, nil, had, true, nil

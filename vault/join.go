@@ -1,0 +1,77 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nook-ai/nook/internal/hint"
+)
+
+// Joining a vault from a new device. The new device makes its own keys
+// (NewDevice) and tells an existing device its address and X25519
+// recipient; the existing device, once the ledger lists the new device,
+// wraps every key epoch to it (WrapFor) and hands the wraps over; the new
+// device stores them (AddWraps) and can then Open the vault, empty until
+// its first sync brings the logs and objects (Import, WriteObject). It
+// cannot write before that first sync has brought the entry that records
+// the key epoch it holds.
+
+// NewDevice prepares dir as a new device of the existing vault vaultID: its
+// secp256k1 key and X25519 identity, wrapped with passphrase, and its VAULT
+// header. It returns the device's address and X25519 recipient.
+func NewDevice(dir string, passphrase []byte, vaultID string, opts ...Option) (device, recipient string, err error) {
+	o := buildOptions(opts)
+	if len(passphrase) == 0 {
+		return "", "", hint.New(fmt.Errorf("vault: join %s: %w: empty passphrase", dir, ErrLocked), "choose a passphrase, or set NOOK_PASSPHRASE")
+	}
+	if !isHex32(vaultID) {
+		return "", "", fmt.Errorf("vault: join %s: %q is not a vault id", dir, vaultID)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "VAULT")); err == nil || holdsVaultFiles(dir) {
+		return "", "", hint.New(fmt.Errorf("vault: join %s: %w", dir, ErrAlreadyInitialized), "a device holds one vault: join from another NOOK_HOME")
+	}
+	h := header{Format: Format, ID: vaultID, Created: time.Now().UTC()}
+	v, err := newDevice(dir, passphrase, &h, o)
+	if err != nil {
+		return "", "", err
+	}
+	if err := writeHeader(dir, &h); err != nil {
+		return "", "", err
+	}
+	return v.device, v.DeviceRecipient(), nil
+}
+
+// AddWraps stores key-epoch wraps in the vault folder dir without opening
+// it (a new device cannot open its vault before it has one).
+func AddWraps(dir string, ws []RawWrap) error {
+	for _, w := range ws {
+		if !validWrapName(w.Name) || len(w.Data) > 4096 {
+			return fmt.Errorf("vault: wrap %q: %w: bad name or size", w.Name, ErrCorrupt)
+		}
+		p := filepath.Join(dir, "keys", "epochs", filepath.FromSlash(w.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return fmt.Errorf("vault: write %s: %w", p, err)
+		}
+		if err := createFileAtomic(p, w.Data); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("vault: write %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func isHex32(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
