@@ -45,14 +45,18 @@ func NewDevice(dir string, passphrase []byte, vaultID string, opts ...Option) (d
 	return v.device, v.DeviceRecipient(), nil
 }
 
-// AddWraps stores key-epoch wraps in the vault folder dir without opening
-// it (a new device cannot open its vault before it has one).
+// AddWraps stores key-epoch wraps in the vault folder dir (never replacing
+// one held) without opening it: a new device cannot open its vault before
+// it has one.
 func AddWraps(dir string, ws []RawWrap) error {
 	for _, w := range ws {
 		if !validWrapName(w.Name) || len(w.Data) > 4096 {
 			return fmt.Errorf("vault: wrap %q: %w: bad name or size", w.Name, ErrCorrupt)
 		}
 		p := filepath.Join(dir, "keys", "epochs", filepath.FromSlash(w.Name))
+		if _, err := os.Stat(p); err == nil {
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return fmt.Errorf("vault: write %s: %w", p, err)
 		}

@@ -408,23 +408,10 @@ func (v *Vault) ImportWraps(ws []RawWrap) error {
 	if err := v.check(); err != nil {
 		return err
 	}
-	changed := false
-	for _, w := range ws {
-		if !validWrapName(w.Name) || len(w.Data) > 4096 {
-			return fmt.Errorf("vault: wrap %q: %w: bad name or size", w.Name, ErrCorrupt)
-		}
-		p := filepath.Join(v.dir, "keys", "epochs", filepath.FromSlash(w.Name))
-		if _, err := os.Stat(p); err == nil {
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return fmt.Errorf("vault: write %s: %w", p, err)
-		}
-		if err := createFileAtomic(p, w.Data); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("vault: write %s: %w", p, err)
-		}
-		changed = true
+	if err := AddWraps(v.dir, ws); err != nil {
+		return err
 	}
+	changed := len(ws) > 0
 	if changed {
 		r := &keyring{all: append([]*epochKey(nil), v.ring().all...)}
 		for _, p := range loadWraps(v.dir, v.id, v.device, v.devID, r) {
