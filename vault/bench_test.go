@@ -100,7 +100,7 @@ func BenchmarkEncrypt(b *testing.B) {
 // (10 chunks per document), then saves the snapshot.
 func buildIndexVault(b *testing.B, n int) string {
 	dir := filepath.Join(b.TempDir(), "v")
-	emb := vaulttest.ConstEmbedder{Dim: 64}
+	emb := vaulttest.ConstEmbedder{Dim: 384}
 	v, err := Init(dir, testPass, WithScryptWorkFactor(DefaultScryptWorkFactor), WithEmbedder(emb))
 	if err != nil {
 		b.Fatal(err)
@@ -127,7 +127,7 @@ func buildIndexVault(b *testing.B, n int) string {
 
 func benchQuery(b *testing.B, n int) {
 	dir := buildIndexVault(b, n)
-	v, err := Open(dir, testPass, WithEmbedder(vaulttest.ConstEmbedder{Dim: 64}))
+	v, err := Open(dir, testPass, WithEmbedder(vaulttest.ConstEmbedder{Dim: 384}))
 	if err != nil {
 		b.Fatal(err)
 	}

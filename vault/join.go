@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/vault/internal/format"
 )
 
 // Joining a vault from a new device. The new device makes its own keys
@@ -74,6 +75,57 @@ func isHex32(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// PutLocal keeps data that belongs to this device alone (never synced, e.g.
+// what sync remembers of its peers) in cache/local/<name>.age, sealed to
+// this device's own key.
+func (v *Vault) PutLocal(name string, data []byte) error {
+	if !validLocalName(name) {
+		return fmt.Errorf("vault: local %q: bad name", name)
+	}
+	ct, err := format.Seal(data, v.devID.Recipient())
+	if err != nil {
+		return fmt.Errorf("vault: local %s: %w", name, err)
+	}
+	p := filepath.Join(v.dir, "cache", "local", name+".age")
+	if err := writeFileAtomic(p, ct); err != nil {
+		return fmt.Errorf("vault: write %s: %w", p, err)
+	}
+	return nil
+}
+
+// Local returns what PutLocal kept under name; an error wrapping
+// ErrNotFound when nothing was.
+func (v *Vault) Local(name string) ([]byte, error) {
+	if !validLocalName(name) {
+		return nil, fmt.Errorf("vault: local %q: bad name", name)
+	}
+	p := filepath.Join(v.dir, "cache", "local", name+".age")
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("vault: local %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vault: read %s: %w", p, err)
+	}
+	plain, err := format.Open(data, 64<<20, v.devID)
+	if err != nil {
+		return nil, fmt.Errorf("vault: local %s: %w: %v", p, ErrCorrupt, err)
+	}
+	return plain, nil
+}
+
+func validLocalName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
 	}

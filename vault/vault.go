@@ -371,8 +371,33 @@ func (v *Vault) syncIndex(keys map[string]bool) {
 				continue
 			}
 		}
+		if d.Model != v.opts.embedModel && v.opts.embedModel != "" && hasVectors(d) {
+			// Embedded by another model (on another device): its vectors
+			// mean nothing next to this device's. Lexical until `nook
+			// reindex` embeds it here.
+			d = withoutVectors(d)
+		}
 		v.idx.putDoc(k, ver.Ref, d)
 	}
+}
+
+func hasVectors(d *docObject) bool {
+	for i := range d.Chunks {
+		if len(d.Chunks[i].Vec) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func withoutVectors(d *docObject) *docObject {
+	c := *d
+	c.Chunks = make([]Chunk, len(d.Chunks))
+	for i, ch := range d.Chunks {
+		ch.Vec = nil
+		c.Chunks[i] = ch
+	}
+	return &c
 }
 
 // Close saves the index snapshot if it changed and locks the vault.

@@ -152,7 +152,7 @@ func init() {
 					}
 					return nil
 				}
-				gone, err := v.Forget(joinArgs(args))
+				gone, erased, err := v.Forget(joinArgs(args))
 				if errors.Is(err, vault.ErrNotFound) {
 					return hint.New(err, "`nook forget --list` shows the facts and their ids")
 				}
@@ -162,6 +162,7 @@ func init() {
 				for _, f := range gone {
 					fmt.Fprintf(a.stdout, "forgot %s: %s\n", f.ID, f.Text)
 				}
+				fmt.Fprintf(a.stderr, "nook: erased %d objects (%s) from disk\n", erased.Objects, byteSize(erased.Bytes))
 				return nil
 			},
 		}

@@ -466,7 +466,7 @@ func (b *tuiBackend) Forget(ctx context.Context, idOrText string) ([]tui.Fact, e
 	if err != nil {
 		return nil, err
 	}
-	fs, err := v.Forget(idOrText)
+	fs, _, err := v.Forget(idOrText)
 	if errors.Is(err, vault.ErrNotFound) {
 		return nil, hint.New(err, "/forget without text lists the facts and their ids")
 	}
