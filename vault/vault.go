@@ -359,10 +359,10 @@ func (v *Vault) syncIndex(keys map[string]bool) {
 		if v.idx.docRef(k) == ver.Ref {
 			continue
 		}
-		if _, ok := v.missing[ver.Ref]; ok {
+		d := v.fresh[ver.Ref]
+		if _, ok := v.missing[ver.Ref]; ok && d == nil {
 			continue // keep what the index has until the object arrives
 		}
-		d := v.fresh[ver.Ref]
 		if d == nil {
 			var err error
 			if d, err = v.loadDoc(ver.Ref); err != nil {
