@@ -109,7 +109,9 @@ func TestHooksReplaceTheScriptButCallsAreStillRecorded(t *testing.T) {
 	t.Parallel()
 	e := enginetest.New()
 	e.ChatFn = func(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
-		return func(yield func(engine.Chunk, error) bool) { yield(engine.Chunk{Text: "hooked", Done: true, Stats: &engine.Stats{}}, nil) }
+		return func(yield func(engine.Chunk, error) bool) {
+			yield(engine.Chunk{Text: "hooked", Done: true, Stats: &engine.Stats{}}, nil)
+		}
 	}
 	e.EmbedFn = func(ctx context.Context, texts []string) ([][]float32, error) { return [][]float32{{1}}, nil }
 	e.TokenizeFn = func(text string) ([]int, error) { return []int{7}, nil }
