@@ -368,10 +368,17 @@ func Run(t *testing.T, open func(t *testing.T) engine.Engine, o Options) {
 		})
 		var mine []engine.ModelInfo // the consumer asks too, as a UI showing stats does
 		for _, err := range e.Chat(t.Context(), request(o, greedy(16))) {
-			mine = append(mine, e.Info())
 			if err != nil {
 				t.Error(err)
 			}
+			// The chat is paused in its yield, holding whatever it holds:
+			// Info must not wait for it.
+			i, ok := infoWithin(e, Promptly)
+			if !ok {
+				t.Error("Info waits for a running chat")
+				break
+			}
+			mine = append(mine, i)
 		}
 		close(stop)
 		wg.Wait()
@@ -512,6 +519,18 @@ func usable(t *testing.T, e engine.Engine, o Options) {
 	r.mustEnd(t)
 	if r.done.Stats.DecodeTokens != 3 || r.done.DoneReason != "length" {
 		t.Fatalf("the next chat: %d tokens, reason %q; want 3, length", r.done.Stats.DecodeTokens, r.done.DoneReason)
+	}
+}
+
+// infoWithin calls e.Info, giving up after d.
+func infoWithin(e engine.Engine, d time.Duration) (engine.ModelInfo, bool) {
+	got := make(chan engine.ModelInfo, 1)
+	go func() { got <- e.Info() }()
+	select {
+	case i := <-got:
+		return i, true
+	case <-time.After(d):
+		return engine.ModelInfo{}, false
 	}
 }
 
