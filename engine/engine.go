@@ -11,13 +11,17 @@ import (
 )
 
 // Engine runs one model. Implementations are safe for use by one chat at a
-// time; Embed and Tokenize may be called between chats.
+// time; Embed and Tokenize may be called between chats, Info at any time.
+// After Close (which may be repeated) Chat, Embed and Tokenize fail with
+// ErrClosed. engine/enginetest.Run checks this contract.
 type Engine interface {
-	// Chat streams the answer to req. The last chunk carries Done and Stats.
+	// Chat streams the answer to req. The last chunk, and only it, carries
+	// Done, a DoneReason and Stats; an error ends the sequence instead.
 	// Cancelling ctx stops generation promptly; the sequence then yields
-	// ctx.Err().
+	// ctx.Err() and nothing more. A request without messages is an error.
 	Chat(ctx context.Context, req ChatRequest) iter.Seq2[Chunk, error]
-	// Embed returns one L2-normalised vector per text.
+	// Embed returns one L2-normalised vector per text (none for none).
+	// Without CapEmbed it fails with ErrUnsupported.
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 	// Tokenize returns the model's token ids for text (no special tokens).
 	Tokenize(text string) ([]int, error)

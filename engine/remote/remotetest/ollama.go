@@ -43,6 +43,20 @@ func ollamaError(w http.ResponseWriter, status int, format string, args ...any) 
 	writeJSON(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
 }
 
+// ollamaDecode reads a request for the server's model into req (model
+// points at its model field); otherwise it answers as Ollama does.
+func (s *Server) ollamaDecode(w http.ResponseWriter, body []byte, req any, model *string) bool {
+	if err := json.Unmarshal(body, req); err != nil {
+		ollamaError(w, http.StatusBadRequest, "%v", err)
+		return false
+	}
+	if *model != s.Name {
+		ollamaError(w, http.StatusNotFound, "model \"%s\" not found, try pulling it first", *model)
+		return false
+	}
+	return true
+}
+
 func (s *Server) ollamaShow(w http.ResponseWriter, body []byte) {
 	var req api.ShowRequest
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -89,12 +103,7 @@ func (s *Server) ollamaShow(w http.ResponseWriter, body []byte) {
 
 func (s *Server) ollamaEmbed(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req api.EmbedRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		ollamaError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	if req.Model != s.Name {
-		ollamaError(w, http.StatusNotFound, "model \"%s\" not found, try pulling it first", req.Model)
+	if !s.ollamaDecode(w, body, &req, &req.Model) {
 		return
 	}
 	in, ok := texts(req.Input)
@@ -186,12 +195,7 @@ func fromOllama(req api.ChatRequest) (engine.ChatRequest, error) {
 
 func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request, body []byte) {
 	var req api.ChatRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		ollamaError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	if req.Model != s.Name {
-		ollamaError(w, http.StatusNotFound, "model \"%s\" not found, try pulling it first", req.Model)
+	if !s.ollamaDecode(w, body, &req, &req.Model) {
 		return
 	}
 	caps := s.Model.Info().Capabilities

@@ -47,6 +47,20 @@ func (s *Server) openAI(w http.ResponseWriter, r *http.Request, body []byte, seq
 	}
 }
 
+// openAIDecode reads a request for the server's model into req (model
+// points at its model field); otherwise it answers as OpenAI does.
+func (s *Server) openAIDecode(w http.ResponseWriter, body []byte, req any, model *string) bool {
+	if err := json.Unmarshal(body, req); err != nil {
+		openAIError(w, http.StatusBadRequest, "invalid_json", "%v", err)
+		return false
+	}
+	if *model != s.Name {
+		openAIError(w, http.StatusNotFound, "model_not_found", "The model `%s` does not exist.", *model)
+		return false
+	}
+	return true
+}
+
 // openAIModels lists the model with the meta llama.cpp's server adds.
 func (s *Server) openAIModels(w http.ResponseWriter) {
 	info := s.Model.Info()
@@ -61,12 +75,7 @@ func (s *Server) openAIEmbed(w http.ResponseWriter, r *http.Request, body []byte
 		Model string `json:"model"`
 		Input any    `json:"input"`
 	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		openAIError(w, http.StatusBadRequest, "invalid_json", "%v", err)
-		return
-	}
-	if req.Model != s.Name {
-		openAIError(w, http.StatusNotFound, "model_not_found", "The model `%s` does not exist.", req.Model)
+	if !s.openAIDecode(w, body, &req, &req.Model) {
 		return
 	}
 	in, ok := texts(req.Input)
@@ -191,12 +200,7 @@ func (b *chatBody) request() (engine.ChatRequest, error) {
 
 func (s *Server) openAIChat(w http.ResponseWriter, r *http.Request, body []byte, seq *atomic.Int64) {
 	var b chatBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		openAIError(w, http.StatusBadRequest, "invalid_json", "%v", err)
-		return
-	}
-	if b.Model != s.Name {
-		openAIError(w, http.StatusNotFound, "model_not_found", "The model `%s` does not exist.", b.Model)
+	if !s.openAIDecode(w, body, &b, &b.Model) {
 		return
 	}
 	if !b.Stream {
