@@ -3,39 +3,32 @@ package assistant
 import (
 	"context"
 	"errors"
-	"iter"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/engine/enginetest"
 	"github.com/nook-ai/nook/vault"
 )
 
-// scripted is a fake engine: it records the request and streams canned
-// tokens. Tokenize counts whitespace-separated words.
-type scripted struct {
-	ctxLen int
-	tokens []string
-	got    *engine.ChatRequest
+// scripted is a scripted engine with the given context length that
+// answers tokens; its Tokenize counts whitespace-separated words.
+func scripted(ctxLen int, tokens ...string) *enginetest.Engine {
+	e := enginetest.New(enginetest.Reply{Tokens: tokens})
+	e.Model.ContextLength = ctxLen
+	return e
 }
 
-func (s *scripted) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
-	s.got = &req
-	return func(yield func(engine.Chunk, error) bool) {
-		for _, t := range s.tokens {
-			if !yield(engine.Chunk{Text: t}, nil) {
-				return
-			}
-		}
-		yield(engine.Chunk{Done: true, DoneReason: "stop", Stats: &engine.Stats{DecodeTokens: len(s.tokens)}}, nil)
+// lastRequest is the last chat request e received.
+func lastRequest(t *testing.T, e *enginetest.Engine) engine.ChatRequest {
+	t.Helper()
+	reqs := e.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("the engine was not asked")
 	}
+	return reqs[len(reqs)-1]
 }
-
-func (s *scripted) Tokenize(text string) ([]int, error) {
-	return make([]int, len(strings.Fields(text))), nil
-}
-func (s *scripted) Info() engine.ModelInfo { return engine.ModelInfo{ContextLength: s.ctxLen} }
 
 // fakeStore returns fixed hits and keeps facts in memory.
 type fakeStore struct {
@@ -108,7 +101,7 @@ func TestAsk(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			eng := &scripted{ctxLen: tc.ctxLen, tokens: []string{"The key ", "is under the pot [1]", " and [3]."}}
+			eng := scripted(tc.ctxLen, "The key ", "is under the pot [1]", " and [3].")
 			st := &fakeStore{hits: tc.hits, facts: tc.facts}
 			a := New(eng, st)
 			ans, err := a.Ask(context.Background(), Input{Text: tc.input, History: tc.history}, nil)
@@ -136,7 +129,7 @@ func TestAsk(t *testing.T) {
 			if !equal(cited, tc.wantCited) {
 				t.Errorf("cited %v, want %v", cited, tc.wantCited)
 			}
-			req := eng.got
+			req := lastRequest(t, eng)
 			sys, user := req.Messages[0], req.Messages[len(req.Messages)-1]
 			if sys.Role != engine.RoleSystem || user.Role != engine.RoleUser {
 				t.Fatalf("roles %s … %s", sys.Role, user.Role)
@@ -168,7 +161,7 @@ func TestAsk(t *testing.T) {
 
 func TestRememberInTurn(t *testing.T) {
 	t.Parallel()
-	eng := &scripted{ctxLen: 2048, tokens: []string{"Noted."}}
+	eng := scripted(2048, "Noted.")
 	st := &fakeStore{}
 	a := New(eng, st)
 	tr, err := a.Turn(context.Background(), Input{Text: "Remember that the spare key is under the blue pot"})
@@ -180,7 +173,7 @@ func TestRememberInTurn(t *testing.T) {
 	if tr.Remembered == nil || tr.Remembered.Text != "the spare key is under the blue pot" {
 		t.Fatalf("remembered %+v", tr.Remembered)
 	}
-	if !strings.Contains(eng.got.Messages[0].Content, "spare key is under the blue pot") {
+	if !strings.Contains(lastRequest(t, eng).Messages[0].Content, "spare key is under the blue pot") {
 		t.Error("the new fact is not in the system prompt")
 	}
 }
@@ -200,7 +193,7 @@ func TestAskWithVault(t *testing.T) {
 	if _, err := v.Add(context.Background(), []string{notes}, vault.AddOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eng := &scripted{ctxLen: 2048, tokens: []string{"Under the blue flowerpot [1]."}}
+	eng := scripted(2048, "Under the blue flowerpot [1].")
 	ans, err := New(eng, v).Ask(context.Background(), Input{Text: "where is the spare house key?"}, nil)
 	if err != nil {
 		t.Fatal(err)
