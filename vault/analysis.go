@@ -30,7 +30,7 @@ import (
 // analyzerVersion names the analysis and field weights below. The index
 // snapshot records it; a snapshot made with another version has its
 // postings rebuilt from the stored unit texts when it is loaded.
-const analyzerVersion = 1
+const analyzerVersion = 2
 
 var stopwords = map[string]bool{}
 

@@ -430,7 +430,7 @@ func (x *index) bm25(qterms []string, n int, f filter) []ranked {
 	}
 	h := topK{x: x, n: n}
 	for _, s := range touched {
-		if sc := float64(acc[s]); len(h.items) < n || h.better(sc, s, h.items[0]) {
+		if sc := float64(acc[s]); sc > 0 && (len(h.items) < n || h.better(sc, s, h.items[0])) {
 			h.push(s, sc)
 		}
 		acc[s] = 0

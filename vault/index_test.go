@@ -210,7 +210,7 @@ func TestAddOfAMissingPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := v.Add(context.Background(), []string{notes}, AddOptions{})
-	if err != nil || rep.Removed != 32 {
-		t.Errorf("a deleted folder: %+v, %v; want its 32 documents removed", rep, err)
+	if err != nil || rep.Removed != corpusNotes {
+		t.Errorf("a deleted folder: %+v, %v; want its %d documents removed", rep, err, corpusNotes)
 	}
 }

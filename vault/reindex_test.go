@@ -99,7 +99,7 @@ func TestLexicalAddThenReindexAddsVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	notes := copyCorpus(t)
-	if rep, err := v.Add(context.Background(), []string{notes}, AddOptions{}); err != nil || rep.Added != 32 {
+	if rep, err := v.Add(context.Background(), []string{notes}, AddOptions{}); err != nil || rep.Added != corpusNotes {
 		t.Fatalf("lexical Add: %+v, %v", rep, err)
 	}
 	if hs := search(t, v, "sourdough starter", SearchOptions{K: 1}); len(hs) != 1 {
@@ -112,13 +112,13 @@ func TestLexicalAddThenReindexAddsVectors(t *testing.T) {
 		t.Fatalf("vector hits before reindex: %+v", hs)
 	}
 	rep, err := w.Reindex(context.Background(), ReindexOptions{})
-	if err != nil || rep.Reindexed != 32 || rep.Units < 32 || rep.EmbedTime <= 0 {
+	if err != nil || rep.Reindexed != corpusNotes || rep.Units < corpusNotes || rep.EmbedTime <= 0 {
 		t.Fatalf("Reindex: %+v, %v", rep, err)
 	}
 	if hs := search(t, w, "sourdough starter", SearchOptions{K: 1, Mode: Vector}); len(hs) != 1 || filepath.Base(hs[0].Source) != "sourdough.md" {
 		t.Errorf("vector search after reindex: %+v", hs)
 	}
-	if rep, _ := w.Add(context.Background(), []string{notes}, AddOptions{}); rep.Unchanged != 32 {
+	if rep, _ := w.Add(context.Background(), []string{notes}, AddOptions{}); rep.Unchanged != corpusNotes {
 		t.Errorf("Add after reindex: %+v, want all unchanged", rep)
 	}
 	w.Close()
@@ -128,7 +128,7 @@ func TestLexicalAddThenReindexAddsVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep, _ := l.Add(context.Background(), []string{notes}, AddOptions{}); rep.Unchanged != 32 {
+		if rep, _ := l.Add(context.Background(), []string{notes}, AddOptions{}); rep.Unchanged != corpusNotes {
 			t.Errorf("lexical Add over embedded documents: %+v, want all unchanged", rep)
 		}
 		if rep, _ := l.Reindex(context.Background(), ReindexOptions{}); rep.Reindexed != 0 {
@@ -139,7 +139,7 @@ func TestLexicalAddThenReindexAddsVectors(t *testing.T) {
 	t.Run("another model embeds everything again", func(t *testing.T) {
 		m := reopen(t, dir, WithEmbedder(vaulttest.HashEmbedder{Dim: 128}), WithEmbedModel("hash-128"))
 		rep, err := m.Reindex(context.Background(), ReindexOptions{})
-		if err != nil || rep.Reindexed != 32 {
+		if err != nil || rep.Reindexed != corpusNotes {
 			t.Fatalf("Reindex with another model: %+v, %v", rep, err)
 		}
 		if hs := search(t, m, "sourdough starter", SearchOptions{K: 1, Mode: Vector}); len(hs) != 1 || filepath.Base(hs[0].Source) != "sourdough.md" {

@@ -29,7 +29,7 @@ var corpora = []corpus{
 		return vaulttest.LoadEvidence(tb, "../testdata/conversations.tsv", "../testdata/conversations")
 	}},
 	{"notes", "../testdata/corpus", func(tb testing.TB) []vaulttest.BudgetQuestion {
-		return vaulttest.FileEvidence(vaulttest.LoadQuestions(tb, "../testdata/questions.tsv"))
+		return vaulttest.LoadEvidence(tb, "../testdata/questions.tsv", "../testdata/corpus")
 	}},
 }
 
@@ -44,6 +44,42 @@ func openStories(tb testing.TB) *llama.Engine {
 	}
 	tb.Cleanup(func() { e.Close() })
 	return e
+}
+
+// memo caches an Embedder's vectors by text: the table asks each question
+// at five budgets in two modes, and the model gives the same vector each
+// time.
+type memo struct {
+	mu   sync.Mutex
+	e    vault.Embedder
+	vecs map[string][]float32
+}
+
+func (m *memo) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([][]float32, len(texts))
+	var miss []string
+	for i, t := range texts {
+		if v, ok := m.vecs[t]; ok {
+			out[i] = v
+		} else {
+			miss = append(miss, t)
+		}
+	}
+	if len(miss) > 0 {
+		vs, err := m.e.Embed(ctx, miss)
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range miss {
+			m.vecs[t] = vs[i]
+		}
+		for i, t := range texts {
+			out[i] = m.vecs[t]
+		}
+	}
+	return out, nil
 }
 
 func retriever(t *testing.T, v *vault.Vault, name string, mode vault.Mode) vaulttest.Retriever {
@@ -69,7 +105,7 @@ func retriever(t *testing.T, v *vault.Vault, name string, mode vault.Mode) vault
 // more than a question or two. The table is logged; docs/retrieval.md
 // holds a copy.
 func TestRecallWithinBudgetRealEmbedder(t *testing.T) {
-	e := openStories(t)
+	e := &memo{e: openStories(t), vecs: map[string][]float32{}}
 	for _, c := range corpora {
 		t.Run(c.name, func(t *testing.T) {
 			v, err := vault.Init(filepath.Join(t.TempDir(), "vault"), []byte("pass"), vault.WithScryptWorkFactor(10), vault.WithEmbedder(e), vault.WithEmbedModel("stories260K"))

@@ -40,7 +40,7 @@ type BudgetQuestion struct {
 // LoadEvidence reads "EVIDENCE<TAB>QUESTION" lines. EVIDENCE is pieces
 // joined by " & ", each piece alternatives joined by " OR ", each alternative
 // FILE:NEEDLE, where NEEDLE must occur on exactly one line of FILE in
-// corpus; that line is the evidence.
+// corpus (that line is the evidence), or FILE alone (any line of it is).
 func LoadEvidence(tb testing.TB, path, corpus string) []BudgetQuestion {
 	tb.Helper()
 	f, err := os.Open(path)
@@ -73,7 +73,9 @@ func LoadEvidence(tb testing.TB, path, corpus string) []BudgetQuestion {
 			for _, alt := range strings.Split(piece, " OR ") {
 				file, needle, ok := strings.Cut(alt, ":")
 				if !ok {
-					tb.Fatalf("%s:%d: evidence %q is not FILE:NEEDLE", path, n, alt)
+					fileLines(file) // it must exist
+					e = append(e, Span{File: file})
+					continue
 				}
 				at := 0
 				for i, l := range fileLines(file) {
@@ -97,16 +99,6 @@ func LoadEvidence(tb testing.TB, path, corpus string) []BudgetQuestion {
 		tb.Fatal(err)
 	}
 	return qs
-}
-
-// FileEvidence turns note questions (the whole note is the answer) into
-// budget questions.
-func FileEvidence(qs []Question) []BudgetQuestion {
-	out := make([]BudgetQuestion, len(qs))
-	for i, q := range qs {
-		out[i] = BudgetQuestion{Text: q.Text, Evidence: []Evidence{{{File: q.Want}}}}
-	}
-	return out
 }
 
 // Passage is retrieved text: where it comes from and what it says.
