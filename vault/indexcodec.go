@@ -264,12 +264,13 @@ func decodeIndex(b []byte) (*index, error) {
 	return x, nil
 }
 
-// reanalyze rebuilds the postings from the units (a snapshot of another
-// analyzer version).
+// reanalyze rebuilds the postings and token counts from the units (a
+// snapshot of another analyzer version).
 func (x *index) reanalyze() {
 	x.terms, x.post, x.df, x.dfb = map[string]int32{}, nil, nil, nil
 	x.alive, x.totalLen = 0, 0
 	for s := range x.chunks {
+		x.chunks[s].Tokens = int32(min(EstimateTokens(x.chunks[s].Text), math.MaxInt32))
 		x.addPostings(int32(s))
 	}
 }
@@ -318,10 +319,8 @@ func (x *index) decodeChunks(d *decoder, n int, legacy bool) error {
 			}
 		}
 		c.Len = int32(min(d.uvarint(), math.MaxInt32))
-		if legacy {
-			c.Tokens = int32(min(EstimateTokens(c.Text), math.MaxInt32))
-		} else {
-			c.Tokens = int32(min(d.uvarint(), math.MaxInt32))
+		if !legacy {
+			c.Tokens = int32(min(d.uvarint(), math.MaxInt32)) // legacy: reanalyze counts them
 		}
 		if d.err != nil {
 			return d.err

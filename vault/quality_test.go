@@ -23,38 +23,24 @@ func retriever(t testing.TB, v *Vault, name string, mode Mode) vaulttest.Retriev
 	}}
 }
 
-// budgetCorpus is a retrieval corpus and its questions.
-type budgetCorpus struct {
-	name string
-	dir  string
-	qs   func(testing.TB) []vaulttest.BudgetQuestion
-}
-
-var budgetCorpora = []budgetCorpus{
-	{"conversations", "testdata/conversations", func(tb testing.TB) []vaulttest.BudgetQuestion {
-		return vaulttest.LoadEvidence(tb, "testdata/conversations.tsv", "testdata/conversations")
-	}},
-	{"notes", "testdata/corpus", func(tb testing.TB) []vaulttest.BudgetQuestion {
-		return vaulttest.LoadEvidence(tb, "testdata/questions.tsv", "testdata/corpus")
-	}},
-}
+var budgetCorpora = vaulttest.Corpora("testdata")
 
 // budgetTable ingests a corpus into a fresh vault and measures nook fused,
 // lexical and vector, and the single-paragraph BM25 baseline, at every
 // budget.
-func budgetTable(t *testing.T, c budgetCorpus, opts ...Option) []vaulttest.Row {
+func budgetTable(t *testing.T, c vaulttest.Corpus, opts ...Option) []vaulttest.Row {
 	v, _ := newTestVault(t, opts...)
-	if _, err := v.Add(context.Background(), []string{vaulttest.CopyDir(t, c.dir)}, AddOptions{}); err != nil {
+	if _, err := v.Add(context.Background(), []string{vaulttest.CopyDir(t, c.Dir)}, AddOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	rows := vaulttest.Table(c.qs(t), []vaulttest.Retriever{
+	rows := vaulttest.Table(c.Load(t), []vaulttest.Retriever{
 		retriever(t, v, "nook fused", Fused),
 		retriever(t, v, "nook lexical", Lexical),
 		retriever(t, v, "nook vector", Vector),
-		vaulttest.Baseline(t, c.dir),
+		vaulttest.Baseline(t, c.Dir),
 	}, EstimateTokens)
 	var b strings.Builder
-	vaulttest.PrintTable(&b, c.name+" (HashEmbedder)", rows)
+	vaulttest.PrintTable(&b, c.Name+" (HashEmbedder)", rows)
 	t.Log("\n" + b.String())
 	return rows
 }
@@ -74,11 +60,11 @@ func TestRetrievalWithinBudgetHashEmbedder(t *testing.T) {
 		"notes":         {[]float64{0.95, 1, 1, 1, 1}, []float64{0.9, 0.95, 0.95, 0.95, 0.95}},
 	}
 	for _, c := range budgetCorpora {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
 			rows := budgetTable(t, c)
 			fused, lexical, vector, base := rows[0].Recall, rows[1].Recall, rows[2].Recall, rows[3].Recall
-			bar := bars[c.name]
+			bar := bars[c.Name]
 			for i, b := range vaulttest.Budgets {
 				if fused[i] < bar.fused[i] || lexical[i] < bar.lexical[i] {
 					t.Errorf("within %d tokens: fused %.3f (want ≥ %.2f), lexical %.3f (want ≥ %.2f)", b, fused[i], bar.fused[i], lexical[i], bar.lexical[i])

@@ -21,7 +21,7 @@ import (
 //	go test -run '^$' -bench RetrievalParams -benchtime 1x -v ./vault
 func BenchmarkRetrievalParams(b *testing.B) {
 	type corpus struct {
-		c  budgetCorpus
+		c  vaulttest.Corpus
 		v  *Vault
 		qs []vaulttest.BudgetQuestion
 	}
@@ -33,10 +33,10 @@ func BenchmarkRetrievalParams(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer v.Close()
-		if _, err := v.Add(context.Background(), []string{vaulttest.CopyDir(b, c.dir)}, AddOptions{}); err != nil {
+		if _, err := v.Add(context.Background(), []string{vaulttest.CopyDir(b, c.Dir)}, AddOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		cs = append(cs, corpus{c, v, c.qs(b)})
+		cs = append(cs, corpus{c, v, c.Load(b)})
 	}
 	// eval returns the objective and the rows: fused then lexical, per corpus.
 	eval := func(p rankParams) (mean float64, per [][]float64) {

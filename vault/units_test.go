@@ -199,7 +199,7 @@ func TestEstimateTokens(t *testing.T) {
 	for in, want := range map[string]int{
 		"":                     0,
 		"the cat sat":          3,
-		"extraordinarily":      4, // 15 letters: 1 + ceil(9/4)
+		"extraordinarily":      6, // 15 letters: 1 + ceil(10/2)
 		"rent is 852.80 euros": 3 + 5 + 1,
 		"Hi!\nBye.":            5,
 		"日本語":                  3,

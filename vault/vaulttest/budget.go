@@ -332,3 +332,22 @@ func Baseline(tb testing.TB, corpus string) Retriever {
 	p := NewParagraphs(tb, corpus)
 	return Retriever{Name: "BM25, single paragraphs", Search: func(q string, _ int) []Passage { return p.Search(q) }}
 }
+
+// Corpus is one of the retrieval corpora in vault/testdata.
+type Corpus struct {
+	Name      string
+	Dir       string // the files
+	Questions string // EVIDENCE<TAB>QUESTION lines (LoadEvidence)
+}
+
+// Corpora are the retrieval corpora under testdata (vault/testdata):
+// conversations (chats, a journal, meeting notes, transcripts) and notes.
+func Corpora(testdata string) []Corpus {
+	return []Corpus{
+		{"conversations", filepath.Join(testdata, "conversations"), filepath.Join(testdata, "conversations.tsv")},
+		{"notes", filepath.Join(testdata, "corpus"), filepath.Join(testdata, "questions.tsv")},
+	}
+}
+
+// Load reads the corpus's questions.
+func (c Corpus) Load(tb testing.TB) []BudgetQuestion { return LoadEvidence(tb, c.Questions, c.Dir) }
