@@ -3,7 +3,6 @@ package vault
 import (
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -48,14 +47,16 @@ func init() {
 	}
 }
 
-// stemCache maps a lowercased word to its stem. Words longer than
+// stems maps a lowercased word to its stem. Words longer than
 // stemCacheWordLen, and words after the first stemCacheMax, are stemmed
-// without being kept (ids, hashes and the like would only fill it).
-var (
-	stemCache     sync.Map
-	stemCacheSize atomic.Int64
-	stemEnvs      = sync.Pool{New: func() any { return snowballstem.NewEnv("") }}
-)
+// without being kept (ids, hashes and the like would only fill it). A
+// lookup with the word's bytes allocates nothing.
+var stems = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+var stemEnvs = sync.Pool{New: func() any { return snowballstem.NewEnv("") }}
 
 const (
 	stemCacheWordLen = 24
@@ -65,27 +66,33 @@ const (
 // stem returns the Snowball English stem of a lowercased word. Words with
 // digits or non-ASCII letters are returned as they are (the English rules
 // would only mangle them).
-func stem(w string) string {
+func stem(w []byte) string {
 	if len(w) < 3 {
-		return w
+		return string(w)
 	}
-	for i := 0; i < len(w); i++ {
-		if c := w[i]; c < 'a' || c > 'z' {
-			return w
+	for _, c := range w {
+		if c < 'a' || c > 'z' {
+			return string(w)
 		}
 	}
-	if s, ok := stemCache.Load(w); ok {
-		return s.(string)
+	stems.RLock()
+	s, ok := stems.m[string(w)]
+	stems.RUnlock()
+	if ok {
+		return s
 	}
+	word := string(w)
 	env := stemEnvs.Get().(*snowballstem.Env)
-	env.SetCurrent(w)
+	env.SetCurrent(word)
 	english.Stem(env)
-	s := env.Current()
+	s = env.Current()
 	stemEnvs.Put(env)
-	if len(w) <= stemCacheWordLen && stemCacheSize.Load() < stemCacheMax {
-		if _, loaded := stemCache.LoadOrStore(strings.Clone(w), s); !loaded {
-			stemCacheSize.Add(1)
+	if len(word) <= stemCacheWordLen {
+		stems.Lock()
+		if len(stems.m) < stemCacheMax {
+			stems.m[word] = s
 		}
+		stems.Unlock()
 	}
 	return s
 }
@@ -96,7 +103,11 @@ const maxTermLen = 40
 // analyze calls fn with each term of s and its position, counted over all
 // words including stop words (so that positions measure distance in the
 // text).
-func analyze(s string, fn func(term string, pos int)) {
+func analyze(s string, fn func(term string, pos int)) { analyzeIf(s, nil, fn) }
+
+// analyzeIf is analyze for the words whose lowercase form keep accepts
+// (nil: all), saving the stemming of the others.
+func analyzeIf(s string, keep func(lower []byte) bool, fn func(term string, pos int)) {
 	start, pos := -1, 0
 	var lower []byte
 	flush := func(end int) {
@@ -111,19 +122,33 @@ func analyze(s string, fn func(term string, pos int)) {
 			return
 		}
 		lower = appendLower(lower[:0], w)
-		if stopwords[string(lower)] {
+		if keep != nil && !keep(lower) || stopwords[string(lower)] {
 			return
 		}
-		fn(stem(string(lower)), p)
+		fn(stem(lower), p)
 	}
-	for i, r := range s {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf { // ASCII: no rune decoding
+			if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+				if start < 0 {
+					start = i
+				}
+			} else {
+				flush(i)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			if start < 0 {
 				start = i
 			}
-			continue
+		} else {
+			flush(i)
 		}
-		flush(i)
+		i += n
 	}
 	flush(len(s))
 }

@@ -15,8 +15,8 @@ import (
 // other merge into one hit.
 
 // mmrWindow is how many of the next units in fused order MMR weighs at each
-// step: a unit more than this far down is never pulled up, which keeps the
-// cost linear in what is taken.
+// step (2k+4 when only k are wanted): a unit further down is never pulled
+// up, which keeps the cost linear in what is taken.
 const mmrWindow = 24
 
 // duplicate is the overlap from which a unit counts as a copy of one
@@ -27,39 +27,67 @@ const duplicate = 0.8
 // mmrIter yields ranked units in maximal-marginal-relevance order.
 type mmrIter struct {
 	x      *index
-	rest   []ranked  // fused order, not yet yielded
-	top    float64   // the best fused score (relevance is score/top)
-	chosen [][]int32 // term sets of the units yielded
-	sets   map[int32][]int32
+	rest   []ranked          // fused order, not yet yielded
+	top    float64           // the best fused score (relevance is score/top)
+	window int               // how many of rest are weighed at each step
+	chosen [][]uint64        // word sets of the units yielded
 	redund map[int32]float64 // largest overlap with a chosen unit, by slot
 }
 
-func (x *index) mmr(list []ranked) *mmrIter {
-	it := &mmrIter{x: x, rest: list, sets: map[int32][]int32{}, redund: map[int32]float64{}}
+// mmr returns an iterator over list; k, when > 0, is how many units will
+// be wanted (a narrower window suffices).
+func (x *index) mmr(list []ranked, k int) *mmrIter {
+	it := &mmrIter{x: x, rest: list, window: mmrWindow, redund: map[int32]float64{}}
+	if k > 0 {
+		it.window = min(mmrWindow, 2*k+4)
+	}
 	if len(list) > 0 {
 		it.top = list[0].score
 	}
 	return it
 }
 
-// termSet is the sorted set of a unit's text term ids.
-func (it *mmrIter) termSet(slot int32) []int32 {
-	if s, ok := it.sets[slot]; ok {
+// termSet is the sorted set of a unit's words, hashed (lowercased, not
+// stemmed: copies share their spelling), kept for the rest of the query.
+func (it *mmrIter) termSet(slot int32) []uint64 {
+	if s, ok := it.x.wordSets[slot]; ok {
 		return s
 	}
-	var s []int32
-	analyze(it.x.chunks[slot].Text, func(t string, _ int) {
-		if id, ok := it.x.terms[t]; ok {
-			s = append(s, id)
-		}
-	})
-	slices.Sort(s)
-	s = slices.Compact(s)
-	it.sets[slot] = s
+	s := wordSet(it.x.chunks[slot].Text)
+	it.x.wordSets[slot] = s
 	return s
 }
 
-func jaccard(a, b []int32) float64 {
+// wordSet hashes the words of s (FNV-1a of their lowercase ASCII letters
+// and digits; other runes as they are) into a sorted set.
+func wordSet(s string) []uint64 {
+	var out []uint64
+	const offset, prime = 14695981039346656037, 1099511628211
+	h, n := uint64(offset), 0
+	for i := 0; i <= len(s); i++ {
+		c := byte(' ')
+		if i < len(s) {
+			c = s[i]
+		}
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+			fallthrough
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c >= 0x80:
+			h = (h ^ uint64(c)) * prime
+			n++
+			continue
+		}
+		if n > 0 {
+			out = append(out, h)
+		}
+		h, n = offset, 0
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func jaccard(a, b []uint64) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
@@ -90,10 +118,13 @@ func (it *mmrIter) next() (r ranked, value float64, ok bool) {
 		return r, r.score / max(it.top, 1e-12), true
 	}
 	best, bestV := -1, 0.0
-	for i := range min(len(it.rest), mmrWindow) {
+	for i := range min(len(it.rest), it.window) {
 		c := it.rest[i]
+		if best >= 0 && lambda*c.score/it.top <= bestV {
+			break // rest is by score: no unit further down can do better
+		}
 		red, ok := it.redund[c.slot]
-		if !ok {
+		if !ok && len(it.chosen) > 0 {
 			set := it.termSet(c.slot)
 			for _, s := range it.chosen {
 				red = max(red, jaccard(set, s))
@@ -273,7 +304,11 @@ func (x *index) assemble(list []ranked, o *SearchOptions) []Hit {
 	for _, r := range list {
 		a.score[r.slot] = r.score
 	}
-	it := x.mmr(list)
+	k := 0
+	if a.unlimited {
+		k = o.K
+	}
+	it := x.mmr(list, k)
 	var wq wideningQueue
 	widen := !a.unlimited && x.p.widenDecay > 0
 	misses := 0
@@ -306,10 +341,10 @@ func (x *index) assemble(list []ranked, o *SearchOptions) []Hit {
 		}
 		if widen {
 			if n := a.neighbour(s, 1); n >= 0 && !a.isChosen(n) {
-				heap.Push(&wq, ranked{n, v * x.p.widenDecay})
+				heap.Push(&wq, ranked{slot: n, score: v * x.p.widenDecay})
 			}
 			if n := a.neighbour(s, -1); n >= 0 && !a.isChosen(n) {
-				heap.Push(&wq, ranked{n, v * x.p.widenDecay * x.p.widenBack})
+				heap.Push(&wq, ranked{slot: n, score: v * x.p.widenDecay * x.p.widenBack})
 			}
 		}
 		if a.unlimited && a.groups >= o.K || !a.unlimited && a.left <= 0 {

@@ -118,14 +118,16 @@ type index struct {
 	nvec   int       // live units with a vector
 
 	// scratch for queries (callers hold the vault's lock)
-	norm    []float32 // by slot: k1·(1-b+b·len/avg), < 0 for a removed unit
-	normLen int64     // totalLen and alive that norm was computed for
-	normN   int
-	acc     []float32
-	touched []int32
-	scores  []float32
-	tf      map[string]uint16 // addPostings' term counts
-	inText  map[string]bool   // and which of the terms are in the unit's own text
+	norm     []float32 // by slot: k1·(1-b+b·len/avg), < 0 for a removed unit
+	normLen  int64     // totalLen and alive that norm was computed for
+	normN    int
+	acc      []float32
+	mask     []uint32 // by slot: query terms seen, for bm25
+	touched  []int32
+	wordSets map[int32][]uint64 // this query's units: their words, for MMR
+	scores   []float32
+	tf       map[string]uint16 // addPostings' term counts
+	inText   map[string]bool   // and which of the terms are in the unit's own text
 
 	p *rankParams // defaultParams but in tuning runs
 }
@@ -340,7 +342,7 @@ func (x *index) compact() {
 	if x.nvec == 0 && x.dim != 0 {
 		x.setDim(0)
 	}
-	x.acc, x.norm, x.scores = nil, nil, nil
+	x.acc, x.mask, x.norm, x.scores = nil, nil, nil, nil
 }
 
 // filter selects chunks by folder and tag.
@@ -368,6 +370,7 @@ func (f filter) match(c *idxChunk) bool {
 
 type ranked struct {
 	slot  int32
+	mask  uint32 // bm25: which of the first 32 query terms the unit has
 	score float64
 }
 
@@ -409,13 +412,18 @@ func (x *index) bm25(qterms []string, n int, f filter) []ranked {
 		x.acc = make([]float32, len(x.chunks), cap(x.norm))
 	}
 	acc, touched := x.acc[:len(x.chunks)], x.touched[:0]
+	if len(x.mask) < len(x.chunks) {
+		x.mask = make([]uint32, len(x.chunks), cap(x.acc))
+	}
+	mask := x.mask[:len(x.chunks)]
 	filtered := !f.empty()
-	for _, t := range qterms {
+	for j, t := range qterms {
 		id, ok := x.terms[t]
 		if !ok || x.df[id] == 0 {
 			continue
 		}
 		w := float32(x.idf(id) * (x.p.k1 + 1))
+		bit := uint32(1) << min(j, 31)
 		for _, p := range x.post[id] {
 			nm := norm[p.slot]
 			if nm < 0 || filtered && !f.match(&x.chunks[p.slot]) {
@@ -426,6 +434,7 @@ func (x *index) bm25(qterms []string, n int, f filter) []ranked {
 			}
 			tf := float32(p.tf)
 			acc[p.slot] += w * tf / (tf + nm)
+			mask[p.slot] |= bit
 		}
 	}
 	h := topK{x: x, n: n}
@@ -433,10 +442,16 @@ func (x *index) bm25(qterms []string, n int, f filter) []ranked {
 		if sc := float64(acc[s]); sc > 0 && (len(h.items) < n || h.better(sc, s, h.items[0])) {
 			h.push(s, sc)
 		}
-		acc[s] = 0
+	}
+	out := h.sorted()
+	for i := range out {
+		out[i].mask = mask[out[i].slot]
+	}
+	for _, s := range touched {
+		acc[s], mask[s] = 0, 0
 	}
 	x.touched = touched
-	return h.sorted()
+	return out
 }
 
 // vectorBlock is how many rows one goroutine scores at a time.
@@ -510,7 +525,7 @@ func (h *topK) better(score float64, slot int32, than ranked) bool {
 
 func (h *topK) push(slot int32, score float64) {
 	if len(h.items) < h.n {
-		h.items = append(h.items, ranked{slot, score})
+		h.items = append(h.items, ranked{slot: slot, score: score})
 		for i := len(h.items) - 1; i > 0; {
 			p := (i - 1) / 2
 			if !h.better(h.items[p].score, h.items[p].slot, h.items[i]) {
@@ -524,7 +539,7 @@ func (h *topK) push(slot int32, score float64) {
 	if !h.better(score, slot, h.items[0]) {
 		return
 	}
-	h.items[0] = ranked{slot, score}
+	h.items[0] = ranked{slot: slot, score: score}
 	for i := 0; ; {
 		l, m := 2*i+1, i
 		if l < len(h.items) && h.better(h.items[m].score, h.items[m].slot, h.items[l]) {

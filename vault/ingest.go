@@ -31,7 +31,8 @@ type AddOptions struct {
 	MaxFileSize int64
 	// Tags are attached to every document added by this call.
 	Tags []string
-	// ChunkChars is the target chunk size (default DefaultChunkChars).
+	// ChunkChars is the largest unit in bytes (default DefaultChunkChars);
+	// longer paragraphs are cut at sentence ends.
 	ChunkChars int
 	// BatchFiles is how many changed files go into one log entry (default 16).
 	BatchFiles int
@@ -55,7 +56,7 @@ type AddReport struct {
 	Unchanged int     `json:"unchanged"`
 	Removed   int     `json:"removed"`
 	Skipped   int     `json:"skipped"` // unsupported, excluded by size, unreadable
-	Chunks    int     `json:"chunks"`  // chunks written
+	Chunks    int     `json:"chunks"`  // units written
 	Bytes     int64   `json:"bytes"`   // bytes of changed files read
 	Errors    []error `json:"-"`       // per-file problems; Add goes on past them
 	// Time spent, summed over the files (they overlap, so the sum may

@@ -133,10 +133,14 @@ func unitContext(source string, c *Chunk) string {
 // is noise to them), so a unit and a question are embedded alike.
 func embedText(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// proximity re-scores the lexical list: each unit gains, for every pair of
-// query terms adjacent in the query that occur close together in the unit
-// (its headings or its text), prox·min(idf)/distance. It returns the list
-// re-sorted.
+// proxDepth is how far down the lexical list proximity looks: it reorders
+// the head of the list, where the budget is spent.
+const proxDepth = 16
+
+// proximity re-scores the lexical list: each of its first proxDepth units
+// gains, for every pair of query terms adjacent in the query that occur
+// close together in the unit (its headings or its text),
+// prox·min(idf)/distance. It returns the list re-sorted.
 func (x *index) proximity(list []ranked, qterms []string) []ranked {
 	if x.p.prox == 0 || len(qterms) < 2 || len(list) < 2 {
 		return list
@@ -152,14 +156,29 @@ func (x *index) proximity(list []ranked, qterms []string) []ranked {
 	if known < 2 {
 		return list
 	}
+	// Snowball changes only the ends of words, so a word can stem to a
+	// query term only if it starts as the term does: the others are not
+	// stemmed at all.
+	keep := func(w []byte) bool {
+		for _, q := range qterms {
+			k := min(len(q), 3)
+			if len(w) >= k && string(w[:k]) == q[:k] {
+				return true
+			}
+		}
+		return false
+	}
 	pos := make([][]int, len(qterms))
-	for i := range list {
+	for i := range list[:min(len(list), proxDepth)] {
+		if list[i].mask&(list[i].mask>>1) == 0 {
+			continue // no two terms adjacent in the query are both in it
+		}
 		c := &x.chunks[list[i].slot]
 		for j := range pos {
 			pos[j] = pos[j][:0]
 		}
 		collect := func(s string, base int) {
-			analyze(s, func(t string, p int) {
+			analyzeIf(s, keep, func(t string, p int) {
 				for j, q := range qterms {
 					if q == t {
 						pos[j] = append(pos[j], base+p)

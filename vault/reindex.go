@@ -171,7 +171,7 @@ func (v *Vault) reindexDoc(ctx context.Context, key, ref string, o ReindexOption
 		nd.Chunks = append([]Chunk(nil), d.Chunks...)
 	} else {
 		for _, c := range d.Chunks {
-			nd.Chunks = append(nd.Chunks, unitsOfChunk(c, o.ChunkChars)...)
+			nd.Chunks = append(nd.Chunks, unitsOfChunk(c, d.Format, o.ChunkChars)...)
 		}
 	}
 	if err := v.embedUnits(ctx, nd, embedTime); err != nil {
@@ -227,16 +227,21 @@ func sameFile(d *docObject) ([]byte, bool) {
 	return data, hex.EncodeToString(sum[:]) == d.Hash
 }
 
-// unitsOfChunk cuts a coarse chunk of an old object into units. Its
-// paragraphs were joined with one blank line, so their lines are counted
-// back from the chunk's last line; its headings and their date carry over.
-func unitsOfChunk(c Chunk, maxChars int) []Chunk {
+// unitsOfChunk cuts a coarse chunk of an old object (of format) into
+// units. Its paragraphs were joined with one blank line, so their lines are
+// counted back from the chunk's last line; its headings and their date
+// carry over.
+func unitsOfChunk(c Chunk, format string, maxChars int) []Chunk {
 	var bs []block
 	paras := strings.Split(c.Text, "\n\n")
 	line := c.EndLine - strings.Count(c.Text, "\n")
+	kind := blockPara
+	if format == fmtCode {
+		kind = blockCode
+	}
 	for _, p := range paras {
 		n := strings.Count(p, "\n")
-		bs = append(bs, block{kind: blockPara, start: line, end: line + n, text: p})
+		bs = append(bs, block{kind: kind, start: line, end: line + n, text: p})
 		line += n + 2
 	}
 	us := units(structured(bs), maxChars)

@@ -97,6 +97,10 @@ func (v *Vault) Search(ctx context.Context, query string, o SearchOptions) ([]Hi
 // hits from them.
 func (x *index) search(query string, qv []float32, o *SearchOptions, f filter) []Hit {
 	n := candidates(o)
+	if x.wordSets == nil {
+		x.wordSets = map[int32][]uint64{}
+	}
+	clear(x.wordSets)
 	var lex, vec []ranked
 	if o.Mode != Vector {
 		qterms := queryTerms(query)

@@ -234,8 +234,9 @@ func (a *Assistant) answerTokens() int {
 const perMessage = 8
 
 // perSource approximates the tokens formatSource puts before a source's
-// text ("[3] /home/me/notes/file.md:12-18" and line breaks).
-const perSource = 20
+// text ("[3] /home/me/notes/chats.md:12-18 (Chats > 2 March 2024)" and
+// line breaks).
+const perSource = 32
 
 // maxSourceTokens bounds retrieval on long-context models: past a few
 // thousand tokens more passages cost prompt time and dilute the evidence
@@ -329,6 +330,20 @@ func (a *Assistant) buildPrompt(question string, facts []vault.Fact, hits []vaul
 	return msgs, len(srcTexts), nil
 }
 
+// formatSource numbers a passage and heads it with where it comes from and
+// its context: the headings above it and the date in force (a chat turn
+// rarely says when it was written).
 func formatSource(n int, h vault.Hit) string {
-	return fmt.Sprintf("[%d] %s:%d-%d\n%s", n, h.Source, h.StartLine, h.EndLine, strings.TrimSpace(h.Text))
+	head := fmt.Sprintf("[%d] %s:%d-%d", n, h.Source, h.StartLine, h.EndLine)
+	var ctx []string
+	if h.Heading != "" {
+		ctx = append(ctx, h.Heading)
+	}
+	if h.Date != "" && !strings.Contains(h.Heading, h.Date) {
+		ctx = append(ctx, h.Date)
+	}
+	if len(ctx) > 0 {
+		head += " (" + strings.Join(ctx, ", ") + ")"
+	}
+	return head + "\n" + strings.TrimSpace(h.Text)
 }

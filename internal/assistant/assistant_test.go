@@ -265,3 +265,21 @@ func equal(a, b []int) bool {
 	}
 	return true
 }
+
+func TestSourcesSayWhereAndWhen(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		hit  vault.Hit
+		want string
+	}{
+		{vault.Hit{Source: "/n/a.md", StartLine: 1, EndLine: 3, Text: "plain note\n"}, "[1] /n/a.md:1-3\nplain note"},
+		{vault.Hit{Source: "/n/chat.md", StartLine: 7, EndLine: 8, Heading: "Chats > Spring", Date: "2024-03-02", Text: "Tom: see you at six"},
+			"[1] /n/chat.md:7-8 (Chats > Spring, 2024-03-02)\nTom: see you at six"},
+		{vault.Hit{Source: "/n/log.md", StartLine: 2, EndLine: 2, Heading: "Standup 2024-04-09", Date: "2024-04-09", Text: "Leo: blocked"},
+			"[1] /n/log.md:2-2 (Standup 2024-04-09)\nLeo: blocked"},
+	} {
+		if got := formatSource(1, tc.hit); got != tc.want {
+			t.Errorf("formatSource = %q, want %q", got, tc.want)
+		}
+	}
+}
