@@ -10,17 +10,11 @@ import (
 
 // retriever wraps Search in a mode as a budget retriever for vaulttest.
 func retriever(t testing.TB, v *Vault, name string, mode Mode) vaulttest.Retriever {
-	return vaulttest.Retriever{Name: name, Search: func(q string, budget int) []vaulttest.Passage {
-		hs, err := v.Search(context.Background(), q, SearchOptions{Budget: budget, Mode: mode})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps := make([]vaulttest.Passage, len(hs))
-		for i, h := range hs {
-			ps[i] = vaulttest.Passage{File: h.Source, Start: h.StartLine, End: h.EndLine, Text: h.Text}
-		}
-		return ps
-	}}
+	return vaulttest.Hits(t, name, func(q string, budget int) ([]Hit, error) {
+		return v.Search(context.Background(), q, SearchOptions{Budget: budget, Mode: mode})
+	}, func(h Hit) vaulttest.Passage {
+		return vaulttest.Passage{File: h.Source, Start: h.StartLine, End: h.EndLine, Text: h.Text}
+	})
 }
 
 var budgetCorpora = vaulttest.Corpora("testdata")

@@ -69,17 +69,11 @@ func (m *memo) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 }
 
 func retriever(t *testing.T, v *vault.Vault, name string, mode vault.Mode) vaulttest.Retriever {
-	return vaulttest.Retriever{Name: name, Search: func(q string, budget int) []vaulttest.Passage {
-		hs, err := v.Search(context.Background(), q, vault.SearchOptions{Budget: budget, Mode: mode})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ps := make([]vaulttest.Passage, len(hs))
-		for i, h := range hs {
-			ps[i] = vaulttest.Passage{File: h.Source, Start: h.StartLine, End: h.EndLine, Text: h.Text}
-		}
-		return ps
-	}}
+	return vaulttest.Hits(t, name, func(q string, budget int) ([]vault.Hit, error) {
+		return v.Search(context.Background(), q, vault.SearchOptions{Budget: budget, Mode: mode})
+	}, func(h vault.Hit) vaulttest.Passage {
+		return vaulttest.Passage{File: h.Source, Start: h.StartLine, End: h.EndLine, Text: h.Text}
+	})
 }
 
 // TestRecallWithinBudgetRealEmbedder is the quality bar with the

@@ -351,3 +351,19 @@ func Corpora(testdata string) []Corpus {
 
 // Load reads the corpus's questions.
 func (c Corpus) Load(tb testing.TB) []BudgetQuestion { return LoadEvidence(tb, c.Questions, c.Dir) }
+
+// Hits adapts a search that returns hits of some type to a Retriever;
+// passage says where a hit comes from and what it says.
+func Hits[H any](tb testing.TB, name string, search func(q string, budget int) ([]H, error), passage func(H) Passage) Retriever {
+	return Retriever{Name: name, Search: func(q string, budget int) []Passage {
+		hs, err := search(q, budget)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ps := make([]Passage, len(hs))
+		for i, h := range hs {
+			ps[i] = passage(h)
+		}
+		return ps
+	}}
+}
