@@ -55,6 +55,7 @@ type Engine struct {
 	nBatch  int
 	cache   []int // tokens whose keys/values are in the KV cache (sequence 0)
 	special map[string]bool
+	embed   embedPlan // how Embed works (embed.go)
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -93,15 +94,26 @@ func Open(path string, opts Options) (*Engine, error) {
 			nCtx = min(nCtx, trained)
 		}
 	}
+	// An embedding model decodes whole batches of texts (embed.go): the
+	// work per decode is the batch's, not one token's.
+	plan := planEmbed(f, opts)
+	work := f.Parameters()
+	if plan.only {
+		work *= uint64(plan.batch)
+	}
 	threads := opts.Threads
 	if threads <= 0 {
-		threads = defaultThreads(f.Parameters())
+		threads = defaultThreads(work)
 	}
 	nBatch := opts.BatchSize
 	if nBatch <= 0 {
 		nBatch = 512
 	}
 	nBatch = min(nBatch, nCtx)
+	nSeq := 1
+	if plan.only {
+		nCtx, nBatch, nSeq = plan.ctx, plan.batch, plan.maxSeqs
+	}
 
 	backend := "CPU"
 	progress := opts.Progress
@@ -126,7 +138,7 @@ func Open(path string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, badModel(path, err)
 	}
-	lctx, err := llama.NewContextWithModel(model, llama.NewContextParams(nCtx, nBatch, 1, threads, ml.FlashAttentionAuto, ""))
+	lctx, err := llama.NewContextWithModel(model, llama.NewContextParams(nCtx, nBatch, nSeq, threads, ml.FlashAttentionAuto, ""))
 	if err != nil {
 		llama.FreeModel(model)
 		return nil, hint.New(fmt.Errorf("llama: %s: context of %d tokens: %w", path, nCtx, err), "try a smaller context length (context_length in the config)")
@@ -149,6 +161,11 @@ func Open(path string, opts Options) (*Engine, error) {
 			EmbeddingSize: model.NEmbd(), Backend: backend, Template: tmpl.Name,
 		},
 		special: map[string]bool{},
+		embed:   plan,
+	}
+	if err := e.finishEmbed(); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("llama: %s: %w", path, err)
 	}
 	e.info.LoadDuration = time.Since(start)
 	return e, nil
@@ -191,7 +208,7 @@ func baseName(p string) string {
 func (e *Engine) Info() engine.ModelInfo {
 	i := e.info
 	// Tool calls go through Format: the engine does not parse calls out of text.
-	i.Capabilities = engine.CapChat | engine.CapEmbed | engine.CapFormat | engine.CapTokenize
+	i.Capabilities = e.capabilities()
 	return i
 }
 
@@ -237,53 +254,6 @@ func (e *Engine) CachedTokens() int {
 	return len(e.cache)
 }
 
-// Embed returns one L2-normalised vector per text: the model's pooled
-// embedding where it has one, otherwise the mean of its hidden states.
-// Texts longer than the batch are cut to it. It clears the chat cache.
-func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil, engine.ErrClosed
-	}
-	out := make([][]float32, len(texts))
-	for i, text := range texts {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		toks, err := e.model.Tokenize(text, true, false)
-		if err != nil {
-			return nil, fmt.Errorf("llama: embed: %w", err)
-		}
-		if len(toks) == 0 {
-			toks = []int{0}
-		}
-		toks = toks[:min(len(toks), e.nBatch)]
-		e.lctx.KvCacheClear()
-		e.cache = nil
-		e.batch.Clear()
-		for p, t := range toks {
-			e.batch.Add(t, nil, p, true, 0)
-		}
-		if err := e.lctx.Decode(e.batch); err != nil {
-			return nil, fmt.Errorf("llama: embed: %w", err)
-		}
-		vec := e.lctx.GetEmbeddingsSeq(0)
-		if vec == nil {
-			vec = make([]float32, e.model.NEmbd())
-			for p := range toks {
-				h := e.lctx.GetEmbeddingsIth(p)
-				for j := range vec {
-					vec[j] += h[j]
-				}
-			}
-		}
-		out[i] = engine.Normalize(vec)
-	}
-	e.lctx.KvCacheClear()
-	return out, nil
-}
-
 // Chat streams the answer to req; see engine.Engine.
 func (e *Engine) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
 	return func(yield func(engine.Chunk, error) bool) {
@@ -291,6 +261,10 @@ func (e *Engine) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[eng
 		defer e.mu.Unlock()
 		if e.closed {
 			yield(engine.Chunk{}, engine.ErrClosed)
+			return
+		}
+		if e.embed.only {
+			yield(engine.Chunk{}, e.errEmbeddingOnly())
 			return
 		}
 		if err := e.chat(ctx, req, yield); err != nil {
