@@ -14,7 +14,11 @@ import (
 	"github.com/nook-ai/nook/engine/llama"
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/internal/testmodels"
+	"github.com/nook-ai/nook/vault"
 )
+
+// The vault embeds search queries through EmbedQuery.
+var _ vault.QueryEmbedder = (*llama.Engine)(nil)
 
 // embedTexts are of several lengths; the longest is more than the tiny
 // models' 64-token context.
