@@ -17,14 +17,17 @@ import (
 // of the BERT family) gets a context made for it: several sequences per
 // decode, one sequence id per text, and the model's own pooling (mean,
 // CLS, last) applied by llama.cpp to each sequence. Texts are packed in
-// order into decodes of at most embedPlan.batch tokens and maxSeqs
-// sequences. Such a model does not chat.
+// order into decodes of about embedPlan.pack tokens (512 unless
+// Options.BatchSize says otherwise) and at most maxSeqs sequences; a
+// window longer than that (up to the model's context) goes alone. Such a
+// model does not chat.
 //
 // A chat model used as an embedder keeps its chat context: one text per
 // decode, the mean of its hidden states.
 //
 // A text longer than the model's context (embedPlan.seqLimit tokens,
-// counting the special tokens and the prefix) is split, never cut: it is
+// counting the special tokens and the prefix; at most maxEmbedWindow,
+// or Options.ContextLength when smaller) is split, never cut: it is
 // embedded as consecutive windows, each with the model's special tokens
 // and the prefix around its part of the text, and the window vectors are
 // averaged weighted by their token counts (for mean pooling, about the
@@ -37,10 +40,19 @@ import (
 // <arch>.embedding.document_prefix when present, else from the models
 // catalog by the model's name (Options.Name, general.name, the file name).
 
-// defaultEmbedBatch is how many tokens one embedding decode holds unless
-// Options.BatchSize says otherwise: enough for the matrix products to run
-// at full speed, small enough for a quick first result.
-const defaultEmbedBatch = 2048
+// defaultEmbedPack is how many tokens one embedding decode packs unless
+// Options.BatchSize says otherwise. An encoder attends over the whole
+// decode (llama.cpp masks the other sequences out, but computes the
+// n×n scores), so the cost per token grows with the decode: 512 keeps
+// that overhead small against the matrix products (measured on the
+// MiniLM shape: 2,048-token decodes ran at under half the speed of
+// 512-token ones) while still filling them.
+const defaultEmbedPack = 512
+
+// maxEmbedWindow bounds the tokens of one sequence whatever the model's
+// context (8,192 for some embedders): the attention scores of one window
+// grow with its square. Longer texts are split (see the top of the file).
+const maxEmbedWindow = 2048
 
 // maxEmbedSeqs bounds the sequences of one decode (llama.cpp allows 256).
 const maxEmbedSeqs = 128
@@ -59,7 +71,8 @@ type embedPlan struct {
 	encoder  bool // no KV cache
 	pooling  int  // the context's pooling (poolNone: nook averages hidden states)
 	seqLimit int  // tokens per sequence, special tokens and prefix included
-	batch    int  // tokens per decode
+	pack     int  // tokens packed into one decode (a longer window goes alone)
+	batch    int  // tokens one decode may hold (the context's n_ubatch)
 	maxSeqs  int  // sequences per decode
 	ctx      int  // context size to create
 
@@ -80,9 +93,9 @@ func planEmbed(f *gguf.File, o Options) embedPlan {
 		return p
 	}
 	p.only = true
-	p.batch = o.BatchSize
-	if p.batch <= 0 {
-		p.batch = defaultEmbedBatch
+	p.pack = o.BatchSize
+	if p.pack <= 0 {
+		p.pack = defaultEmbedPack
 	}
 	p.seqLimit = f.ContextLength()
 	if p.seqLimit <= 0 {
@@ -91,14 +104,19 @@ func planEmbed(f *gguf.File, o Options) embedPlan {
 	if o.ContextLength > 0 {
 		p.seqLimit = min(p.seqLimit, o.ContextLength)
 	}
-	p.seqLimit = min(p.seqLimit, p.batch)
 	if p.encoder {
-		p.maxSeqs = min(maxEmbedSeqs, max(1, p.batch/8))
+		// A window of the model's whole context fits one decode; short
+		// texts are packed pack tokens at a time.
+		p.seqLimit = min(p.seqLimit, max(maxEmbedWindow, p.pack))
+		p.batch = max(p.pack, p.seqLimit)
+		p.maxSeqs = min(maxEmbedSeqs, max(1, p.pack/8))
 		p.ctx = p.batch
 	} else {
 		// Each sequence gets its own n_ctx/n_seq_max cells of the KV
 		// cache: bound the cache at about twice the batch.
-		p.maxSeqs = max(1, min(16, 2*p.batch/p.seqLimit))
+		p.seqLimit = min(p.seqLimit, p.pack)
+		p.batch = p.pack
+		p.maxSeqs = max(1, min(16, 2*p.pack/p.seqLimit))
 		p.ctx = p.maxSeqs * p.seqLimit
 	}
 	return p
@@ -138,7 +156,7 @@ func (e *Engine) finishEmbed() error {
 		e.info.ContextLength = p.seqLimit
 	} else {
 		p.seqLimit = min(e.nBatch, e.nCtx)
-		p.batch, p.maxSeqs = p.seqLimit, 1
+		p.pack, p.batch, p.maxSeqs = p.seqLimit, p.seqLimit, 1
 	}
 	// The tokens the tokenizer adds around any text ([CLS] … [SEP], <s> …).
 	const probe = "hello world"
@@ -182,7 +200,8 @@ type EmbedInfo struct {
 	// MaxTokens is the longest sequence, special tokens and prefix
 	// included; longer texts are split into windows of this size.
 	MaxTokens int
-	// BatchTokens and BatchSequences bound one decode.
+	// BatchTokens and BatchSequences bound what one decode packs (a
+	// window longer than BatchTokens, up to MaxTokens, goes alone).
 	BatchTokens, BatchSequences int
 	// QueryPrefix and DocumentPrefix go before query and document texts;
 	// PrefixSource is "gguf", "catalog" or "" (none known).
@@ -197,7 +216,7 @@ func (e *Engine) EmbedInfo() EmbedInfo {
 	if pool == "" {
 		pool = fmt.Sprint(p.pooling)
 	}
-	return EmbedInfo{Pooling: pool, Batched: p.only, MaxTokens: p.seqLimit, BatchTokens: p.batch, BatchSequences: p.maxSeqs,
+	return EmbedInfo{Pooling: pool, Batched: p.only, MaxTokens: p.seqLimit, BatchTokens: p.pack, BatchSequences: p.maxSeqs,
 		QueryPrefix: p.query, DocumentPrefix: p.document, PrefixSource: p.prefixFrom}
 }
 
@@ -247,9 +266,10 @@ func (e *Engine) embedWith(ctx context.Context, texts []string, prefix string) (
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		// Pack windows in order while they fit the decode.
+		// Pack windows in order while they fit the decode; a window
+		// longer than the packing goes alone (it fits: seqLimit <= batch).
 		end, tokens := start, 0
-		for end < len(wins) && end-start < e.embed.maxSeqs && tokens+len(wins[end].toks) <= e.embed.batch {
+		for end < len(wins) && end-start < e.embed.maxSeqs && (end == start || tokens+len(wins[end].toks) <= e.embed.pack) {
 			tokens += len(wins[end].toks)
 			end++
 		}

@@ -166,6 +166,31 @@ func TestManyTextsInOneDecodeEmbedAsEachAlone(t *testing.T) {
 	}
 }
 
+func TestABatchSmallerThanTheContextStillEmbedsWholeWindows(t *testing.T) {
+	vocab := testmodels.Path(t, testmodels.VocabBertBGE)
+	cfg := synth.TinyBERT(vocab, synth.PoolMean)
+	path := testmodels.Synth(t, cfg)
+	// 16 tokens a decode against a 64-token context: each text that is
+	// longer goes alone, whole, rather than split at 16.
+	small := open(t, path, llama.Options{Threads: 1, BatchSize: 16})
+	if i := small.EmbedInfo(); i.MaxTokens != cfg.Context || i.BatchTokens != 16 {
+		t.Fatalf("EmbedInfo %+v: want %d tokens a sequence, 16 a decode", i, cfg.Context)
+	}
+	got, err := small.Embed(context.Background(), embedTexts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := open(t, path, llama.Options{Threads: 1}).Embed(context.Background(), embedTexts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range embedTexts {
+		if c := cosine(got[i], f64(want[i])); c < 0.9999 {
+			t.Errorf("text %d: cosine %.6f between a 16-token and a 512-token batch", i, c)
+		}
+	}
+}
+
 func TestTextsLongerThanTheContextAreSplitNotCut(t *testing.T) {
 	vocab := testmodels.Path(t, testmodels.VocabBertBGE)
 	e := open(t, testmodels.Synth(t, synth.TinyBERT(vocab, synth.PoolMean)), llama.Options{Threads: 1})
@@ -245,4 +270,12 @@ func TestAChatModelStillEmbedsLongTexts(t *testing.T) {
 	if dot > 0.999999 {
 		t.Fatal("text past the context made no difference: it was cut")
 	}
+}
+
+func f64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
 }
