@@ -121,6 +121,9 @@ type Stats struct {
 	Dropped         int           // messages dropped to fit the context
 	ContextUsed     int           // tokens in the context after the answer
 	ContextLength   int
+	// Drafted and Accepted count prompt-lookup draft tokens: proposed, and
+	// confirmed by the model (engines without speculative decoding: 0).
+	Drafted, Accepted int
 }
 
 // PromptRate is prompt tokens evaluated per second.
@@ -149,6 +152,10 @@ type ModelInfo struct {
 	Backend       string // "CPU", "CUDA", "Metal", "remote"
 	Template      string // the chat template in use (Go template text)
 	LoadDuration  time.Duration
+	// Threads is the CPU threads in use now, ThreadsWhy the reason (the
+	// measured load, or the pinned count); 0 and "" for remote engines.
+	Threads    int
+	ThreadsWhy string
 }
 
 // Normalize scales v to unit length in place (a zero vector stays zero) and

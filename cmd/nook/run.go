@@ -70,6 +70,9 @@ from stdin when it is not a terminal; otherwise nook opens a chat prompt.`,
 					info := e.Info()
 					fmt.Fprintf(a.stderr, "model: %s (%s, %s params, %s, context %d) on %s, template %s, loaded in %s\n",
 						info.Name, info.Architecture, humanCount(info.Parameters), info.Quantization, info.ContextLength, info.Backend, info.Template, info.LoadDuration.Round(time.Millisecond))
+					if info.Threads > 0 {
+						fmt.Fprintf(a.stderr, "threads: %s\n", info.ThreadsWhy)
+					}
 				}
 				if interactive {
 					return chatLoop(a, e, f.system, opts)
