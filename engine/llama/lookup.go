@@ -34,49 +34,64 @@ const (
 	lookupMaxN     = 4  // longest n-gram matched (tried first)
 	lookupMaxDraft = 10 // most tokens drafted in one step
 	// Learned estimates start from these.
-	priorAccept   = 0.5
+	priorAccept   = 0.6
+	priorWeight   = 2    // in tested tokens
 	priorPerDraft = 0.25 // a drafted token's share of a one-token step
-	// Evidence decays by this per step, so the estimates follow the text
-	// (a quoted span starts or ends).
+	// Evidence decays by this per verifying step, so the estimates follow
+	// the text (a quoted span starts or ends).
 	evidenceDecay = 0.85
-	// probeFirst, probeMost: plain steps between probes while off.
-	probeFirst = 8
+	// probeFirst, probeMost: steps with a match between probes while off.
+	probeFirst = 4
 	probeMost  = 256
 	// gainNeeded: a draft must promise this much more tokens per second
 	// than plain decoding.
 	gainNeeded = 1.05
 )
 
-// lookup drafts tokens and learns whether drafting pays.
+// lookup drafts tokens and learns whether drafting pays. Acceptance is
+// learned per match length: a 4-token match predicts better than a
+// 2-token one, and one may pay while the other does not.
 type lookup struct {
-	// Acceptance evidence: accepted draft tokens and tokens tested, both
-	// decayed (a token is tested when all before it were accepted).
-	hits, tests float64
+	by [lookupMaxN + 1]evidence // by match length
 	// step is the seconds of a one-token decode; perDraft the extra
 	// seconds per drafted token in a verifying decode (EWMAs).
 	step, perDraft float64
-	off            bool
-	sinceProbe     int
-	probeEvery     int
 	// fixed > 0 drafts that many tokens whenever a match allows, without
 	// learning (tests: every step exercises verification).
 	fixed int
+	last  int // match length of the pending draft
 
 	Drafted, Accepted int // totals, for Stats
 }
 
-func newLookup() *lookup { return &lookup{probeEvery: probeFirst} }
+// evidence about drafts from matches of one length.
+type evidence struct {
+	// hits and tests: accepted draft tokens and tokens tested, decayed (a
+	// token is tested when all before it were accepted).
+	hits, tests float64
+	off         bool
+	sinceProbe  int
+	probeEvery  int
+}
+
+func newLookup() *lookup {
+	l := &lookup{}
+	for i := range l.by {
+		l.by[i].probeEvery = probeFirst
+	}
+	return l
+}
 
 // rate is the estimated chance that a drafted token is accepted, given
 // that the ones before it were.
-func (l *lookup) rate() float64 {
-	const weight = 2 // prior weight in tests
-	return (l.hits + priorAccept*weight) / (l.tests + weight)
+func (v *evidence) rate() float64 {
+	return (v.hits + priorAccept*priorWeight) / (v.tests + priorWeight)
 }
 
-// draftLen is how many tokens to draft when a match of avail tokens exists
-// and at most limit fit: the k that maximises expected tokens per second.
-func (l *lookup) draftLen(avail, limit int) int {
+// draftLen is how many tokens to draft from a match of size tokens with
+// avail tokens after it, when at most limit fit: the k that maximises the
+// expected tokens per second, 0 when none beats plain decoding.
+func (l *lookup) draftLen(size, avail, limit int) int {
 	kmax := min(avail, limit, lookupMaxDraft)
 	if kmax <= 0 {
 		return 0
@@ -84,14 +99,15 @@ func (l *lookup) draftLen(avail, limit int) int {
 	if l.fixed > 0 {
 		return min(kmax, l.fixed)
 	}
-	if l.off {
-		if l.sinceProbe++; l.sinceProbe < l.probeEvery {
+	v := &l.by[size]
+	if v.off {
+		if v.sinceProbe++; v.sinceProbe < v.probeEvery {
 			return 0
 		}
-		l.sinceProbe = 0
+		v.sinceProbe = 0
 		return min(kmax, 2) // a cheap probe
 	}
-	a := l.rate()
+	a := v.rate()
 	step, per := l.step, l.perDraft
 	if step <= 0 {
 		step, per = 1, priorPerDraft
@@ -109,7 +125,7 @@ func (l *lookup) draftLen(avail, limit int) int {
 		}
 	}
 	if bestK == 0 {
-		l.off, l.sinceProbe = true, 0
+		v.off, v.sinceProbe = true, 0
 	}
 	return bestK
 }
@@ -131,10 +147,11 @@ func (l *lookup) draft(hist []int, limit int) []int {
 				continue
 			}
 			from := i + size
-			k := l.draftLen(n-from, limit)
+			k := l.draftLen(size, n-from, limit)
 			if k == 0 {
-				return nil
+				return nil // a shorter match would predict worse
 			}
+			l.last = size
 			return hist[from : from+k : from+k]
 		}
 	}
@@ -157,23 +174,23 @@ func (l *lookup) observePlain(d time.Duration) {
 	l.step = blend(l.step, d.Seconds())
 }
 
-// observeDraft records a verifying step that drafted k tokens, of which
-// accepted were kept, and took d.
+// observeDraft records a verifying step for the last draft, which drafted
+// k tokens, of which accepted were kept, and took d.
 func (l *lookup) observeDraft(k, accepted int, d time.Duration) {
 	l.Drafted += k
 	l.Accepted += accepted
-	tested := min(accepted+1, k)
-	l.hits = l.hits*evidenceDecay + float64(accepted)
-	l.tests = l.tests*evidenceDecay + float64(tested)
 	if l.step > 0 {
 		l.perDraft = blend(l.perDraft, max(0, d.Seconds()-l.step)/float64(k))
 	}
-	if l.off {
+	v := &l.by[l.last]
+	v.hits = v.hits*evidenceDecay + float64(accepted)
+	v.tests = v.tests*evidenceDecay + float64(min(accepted+1, k))
+	if v.off {
 		if accepted == k {
-			// The probe paid: draft again, probe soon next time.
-			l.off, l.probeEvery = false, probeFirst
+			// The probe paid: draft again, and probe soon next time.
+			v.off, v.probeEvery = false, probeFirst
 		} else {
-			l.probeEvery = min(l.probeEvery*2, probeMost)
+			v.probeEvery = min(v.probeEvery*2, probeMost)
 		}
 	}
 }

@@ -35,7 +35,9 @@ func TestLookupDraftsWhatFollowedTheLongestRecentMatch(t *testing.T) {
 			t.Parallel()
 			l := newLookup()
 			l.step, l.perDraft = 0.010, 0.0005 // cheap drafts: draft all that is found
-			l.hits, l.tests = 100, 100
+			for i := range l.by {
+				l.by[i].hits, l.by[i].tests = 100, 100
+			}
 			got := l.draft(tc.hist, tc.limit)
 			if !slices.Equal(got, tc.want) {
 				t.Fatalf("draft = %v, want %v", got, tc.want)
@@ -60,9 +62,9 @@ func TestLookupDraftsAsManyTokensAsPay(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			l := newLookup()
-			l.hits, l.tests, l.step, l.perDraft = tc.hits, tc.tests, tc.step, tc.perDraft
-			if k := l.draftLen(100, 100); k < tc.lo || k > tc.hi {
-				t.Fatalf("draftLen = %d, want %d..%d (rate %.2f)", k, tc.lo, tc.hi, l.rate())
+			l.by[4].hits, l.by[4].tests, l.step, l.perDraft = tc.hits, tc.tests, tc.step, tc.perDraft
+			if k := l.draftLen(4, 100, 100); k < tc.lo || k > tc.hi {
+				t.Fatalf("draftLen = %d, want %d..%d (rate %.2f)", k, tc.lo, tc.hi, l.by[4].rate())
 			}
 		})
 	}
@@ -73,12 +75,13 @@ func TestLookupTurnsOffWhenItDoesNotPayAndProbesLessOften(t *testing.T) {
 	l := newLookup()
 	l.observePlain(30 * time.Millisecond)
 	hist := []int{1, 2, 3, 4, 5, 6, 1, 2, 3}
-	// Every draft is rejected, and verifying costs time.
+	// Every draft from this 3-token match is rejected, and verifying costs
+	// time.
 	drafts := 0
-	for step := 0; step < 40 && !l.off; step++ {
+	for step := 0; step < 40 && !l.by[3].off; step++ {
 		d := l.draft(hist, 8)
 		if len(d) == 0 {
-			if !l.off {
+			if !l.by[3].off {
 				t.Fatalf("step %d: no draft, yet on", step)
 			}
 			break
@@ -86,7 +89,7 @@ func TestLookupTurnsOffWhenItDoesNotPayAndProbesLessOften(t *testing.T) {
 		drafts++
 		l.observeDraft(len(d), 0, 40*time.Millisecond)
 	}
-	if !l.off {
+	if !l.by[3].off {
 		t.Fatal("still drafting after 40 rejected drafts")
 	}
 	if drafts > 8 {
@@ -103,16 +106,36 @@ func TestLookupTurnsOffWhenItDoesNotPayAndProbesLessOften(t *testing.T) {
 			l.observeDraft(len(d), 0, 32*time.Millisecond)
 		}
 	}
-	if want := []int{8, 24, 56, 120}; !slices.Equal(probesAt, want) {
+	if want := []int{4, 12, 28, 60, 124}; !slices.Equal(probesAt, want) {
 		t.Fatalf("probes at steps %v, want %v", probesAt, want)
 	}
 	// A probe that is accepted in full switches drafting back on.
-	for l.off {
+	for l.by[3].off {
 		if d := l.draft(hist, 8); len(d) > 0 {
 			l.observeDraft(len(d), len(d), 31*time.Millisecond)
 		}
 	}
 	if l.Drafted == 0 || l.Accepted == 0 {
 		t.Fatalf("totals drafted %d accepted %d", l.Drafted, l.Accepted)
+	}
+}
+
+func TestLookupLearnsPerMatchLength(t *testing.T) {
+	t.Parallel()
+	l := newLookup()
+	l.observePlain(30 * time.Millisecond)
+	// Drafts from 2-token matches keep failing; from 4-token matches they
+	// keep passing. A drafted token costs a quarter of a step.
+	for range 10 {
+		l.last = 2
+		l.observeDraft(2, 0, 45*time.Millisecond)
+		l.last = 4
+		l.observeDraft(4, 4, 60*time.Millisecond)
+	}
+	if k := l.draftLen(2, 10, 10); k != 0 {
+		t.Fatalf("after failures, a 2-token match drafts %d", k)
+	}
+	if k := l.draftLen(4, 10, 10); k < 6 {
+		t.Fatalf("after successes, a 4-token match drafts only %d", k)
 	}
 }
