@@ -226,7 +226,7 @@ func newThreadCtl(params uint64, pin int, set func(int) bool) *threadCtl {
 	// On tiny models the threads' barrier at every operation costs more
 	// than the work they share: no more threads than ~16M weights each.
 	if tiny := max(1, int(params/16_000_000)); tiny < most {
-		most, why = tiny, fmt.Sprintf("a %s-parameter model gains nothing from more", humanParams(params))
+		most, why = tiny, fmt.Sprintf("a %.2gM-parameter model gains nothing from more", float64(params)/1e6)
 	}
 	c := &threadCtl{plan: newThreadPlan(cores, most, why, pin), set: set}
 	if pin <= 0 {
@@ -314,17 +314,6 @@ func (c *threadCtl) current() (int, string) {
 // restart forgets the history: the next sample decides alone.
 func (p *threadPlan) restart() {
 	p.samples, p.up, p.down = 0, 0, 0
-}
-
-func humanParams(n uint64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1fB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	default:
-		return fmt.Sprintf("%.0fK", float64(n)/1e3)
-	}
 }
 
 // ChooseThreads is the thread count an engine opened now would start with,
