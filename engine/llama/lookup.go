@@ -130,8 +130,8 @@ func (l *lookup) draftLen(size, avail, limit int) int {
 	return bestK
 }
 
-// draft returns up to limit tokens that followed the longest recent n-gram
-// of hist that occurred before, or nil.
+// draft returns up to limit tokens that followed the most recent earlier
+// occurrence of the longest n-gram that ends hist, or nil.
 func (l *lookup) draft(hist []int, limit int) []int {
 	if limit <= 0 {
 		return nil
@@ -146,13 +146,24 @@ func (l *lookup) draft(hist []int, limit int) []int {
 			if hist[i+size-1] != last || !equalInts(hist[i:i+size-1], pat[:size-1]) {
 				continue
 			}
+			// What followed the match is a draft; where the match is
+			// recent (a loop), what follows it reaches the end of hist and
+			// repeats with the loop's period.
 			from := i + size
-			k := l.draftLen(size, n-from, limit)
+			period := n - from
+			k := l.draftLen(size, lookupMaxDraft, limit)
 			if k == 0 {
 				return nil // a shorter match would predict worse
 			}
 			l.last = size
-			return hist[from : from+k : from+k]
+			if k <= period {
+				return hist[from : from+k : from+k]
+			}
+			out := make([]int, k)
+			for j := range out {
+				out[j] = hist[from+j%period]
+			}
+			return out
 		}
 	}
 	return nil
