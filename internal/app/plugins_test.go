@@ -277,7 +277,7 @@ func TestCloseEndsPluginsLedgerVaultAndEnginesInOrderOnce(t *testing.T) {
 	sc.mu.Unlock()
 	l.onClose = func(app.Spec) {
 		// The vault (and its snapshot) is done before the engines go.
-		if _, err := v.Facts(); !errors.Is(err, vault.ErrLocked) {
+		if _, err := v.Status(); !errors.Is(err, vault.ErrLocked) {
 			t.Errorf("an engine closed before the vault (vault: %v)", err)
 		}
 		note("engine")
