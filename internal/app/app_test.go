@@ -158,7 +158,7 @@ func TestNothingIsPulledThatNobodyNamed(t *testing.T) {
 			t.Errorf("doctor: a missing chat model is no problem: %+v", c)
 		}
 	}
-	if n := reg.hits.Load(); n != 0 {
+	if n := reg.Hits.Load(); n != 0 {
 		t.Fatalf("the registry saw %d requests", n)
 	}
 }
@@ -170,8 +170,8 @@ func TestAPullIsReportedWithNameSizeAndProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.add(t, "tinystories", "latest", model)
-	reg.pieces, reg.pause = 8, 80*time.Millisecond
+	reg.Add(t, "tinystories", "latest", model)
+	reg.Slow(8, 80*time.Millisecond)
 	cfg := newConfig(t, reg)
 	a := app.New(cfg)
 	defer a.Close()
@@ -227,11 +227,11 @@ func TestAPullIsReportedWithNameSizeAndProgress(t *testing.T) {
 		t.Fatalf("pulled model: %+v", info)
 	}
 	// Named again, it is installed: no second pull.
-	before := reg.hits.Load()
+	before := reg.Hits.Load()
 	if err := a.UseModel(t.Context(), "tinystories", app.PullIfMissing(nil)); err != nil {
 		t.Fatal(err)
 	}
-	if reg.hits.Load() != before {
+	if reg.Hits.Load() != before {
 		t.Fatal("an installed model was pulled again")
 	}
 }
@@ -289,7 +289,7 @@ func TestAConfiguredEmbeddingModelThatIsMissingFailsUnlockUnlessOptional(t *test
 	if why := a.SearchMode(); !errors.Is(why, models.ErrNotFound) {
 		t.Fatalf("search mode: %v", why)
 	}
-	if reg.hits.Load() != 0 {
+	if reg.Hits.Load() != 0 {
 		t.Fatal("the registry was asked")
 	}
 }
