@@ -12,13 +12,22 @@ import (
 	"github.com/nook-ai/nook/internal/testmodels"
 )
 
+// newPool is a pool over the counting loader; gated: loads wait for
+// close(l.gate).
+func newPool(t *testing.T, gated bool, opts ...app.PoolOption) (*app.Pool, *loads) {
+	t.Helper()
+	l := newLoads(newConfig(t, newRegistry(t)))
+	if gated {
+		l.gate = make(chan struct{})
+	}
+	p := app.NewPool(l.load, opts...)
+	t.Cleanup(func() { p.Close() })
+	return p, l
+}
+
 func TestConcurrentCallersShareOneLoad(t *testing.T) {
 	t.Parallel()
-	cfg := newConfig(t, newRegistry(t))
-	l := newLoads(cfg)
-	l.gate = make(chan struct{})
-	p := app.NewPool(l.load)
-	defer p.Close()
+	p, l := newPool(t, true)
 	spec := app.Spec{Name: "stories", Path: stories(t)}
 
 	const callers = 8
@@ -70,10 +79,7 @@ func TestConcurrentCallersShareOneLoad(t *testing.T) {
 
 func TestTwoModelsLoadSeparatelyAndUnloadOnTheirOwn(t *testing.T) {
 	t.Parallel()
-	cfg := newConfig(t, newRegistry(t))
-	l := newLoads(cfg)
-	p := app.NewPool(l.load)
-	defer p.Close()
+	p, l := newPool(t, false)
 	a, err := p.Acquire(t.Context(), app.Spec{Name: "stories", Path: stories(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -105,11 +111,7 @@ func TestTwoModelsLoadSeparatelyAndUnloadOnTheirOwn(t *testing.T) {
 
 func TestAWaiterThatGivesUpLeavesTheLoadToTheOthers(t *testing.T) {
 	t.Parallel()
-	cfg := newConfig(t, newRegistry(t))
-	l := newLoads(cfg)
-	l.gate = make(chan struct{})
-	p := app.NewPool(l.load)
-	defer p.Close()
+	p, l := newPool(t, true)
 	spec := app.Spec{Name: "stories", Path: stories(t)}
 
 	ctx, cancel := context.WithCancel(t.Context())
@@ -138,10 +140,7 @@ func TestAWaiterThatGivesUpLeavesTheLoadToTheOthers(t *testing.T) {
 
 func TestKeepAliveHoldsAnIdleEngineUntilUnload(t *testing.T) {
 	t.Parallel()
-	cfg := newConfig(t, newRegistry(t))
-	l := newLoads(cfg)
-	p := app.NewPool(l.load, app.KeepAlive(time.Hour))
-	defer p.Close()
+	p, l := newPool(t, false, app.KeepAlive(time.Hour))
 	spec := app.Spec{Name: "stories", Path: stories(t)}
 	h, err := p.Acquire(t.Context(), spec)
 	if err != nil {
@@ -225,10 +224,7 @@ func TestChatsOnALocalEngineRunOneAtATime(t *testing.T) {
 
 func TestAFailedLoadIsNotKept(t *testing.T) {
 	t.Parallel()
-	cfg := newConfig(t, newRegistry(t))
-	l := newLoads(cfg)
-	p := app.NewPool(l.load)
-	defer p.Close()
+	p, l := newPool(t, false)
 	bad := app.Spec{Name: "vocab", Path: testmodels.Path(t, testmodels.VocabPhi3)}
 	for range 2 {
 		if _, err := p.Acquire(t.Context(), bad); !errors.Is(err, engine.ErrBadModel) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"iter"
-	"strings"
 	"sync"
 
 	"github.com/nook-ai/nook/engine"
@@ -54,23 +53,55 @@ type Turn struct {
 // installed plugins when their host opens (when it does not, a notice says
 // why, once).
 func (a *App) Turn(ctx context.Context, in TurnInput) (*Turn, error) {
+	ctx, as, notices, release, err := a.assistant(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	t, err := as.Turn(ctx, assistant.Input{Text: in.Text, History: in.History, Session: in.Session})
+	if err != nil {
+		release()
+		return nil, err
+	}
+	var started sync.Once
+	stop := context.AfterFunc(ctx, func() {
+		started.Do(release) // never iterated: give everything back
+	})
+	chunks := func(yield func(engine.Chunk, error) bool) {
+		began := false
+		started.Do(func() { began = true })
+		if !began {
+			yield(engine.Chunk{}, ctx.Err())
+			return
+		}
+		defer release()
+		defer stop()
+		for c, err := range t.Chunks {
+			if !yield(c, err) {
+				return
+			}
+		}
+	}
+	return &Turn{Sources: t.Sources, Remembered: t.Remembered, Notices: notices, Chunks: chunks}, nil
+}
+
+// assistant builds the turn's assistant over references to the chat model,
+// the vault and the plugin host; release gives them back (and ends ctx).
+func (a *App) assistant(ctx context.Context, in TurnInput) (_ context.Context, _ *assistant.Assistant, notices []string, release func(), _ error) {
 	ctx, cancel := a.bind(ctx)
 	var rels []func()
-	release := sync.OnceFunc(func() {
+	release = sync.OnceFunc(func() {
 		for _, r := range rels {
 			r()
 		}
 		cancel()
 	})
-	fail := func(err error) (*Turn, error) { release(); return nil, err }
-
 	eng, err := a.ChatModel(ctx)
 	if err != nil {
-		return fail(err)
+		release()
+		return nil, nil, nil, nil, err
 	}
 	rels = append(rels, func() { eng.Close() })
 	var store assistant.Store
-	var notices []string
 	if v, vrel, err := a.Vault(); err == nil {
 		store = v
 		rels = append(rels, vrel)
@@ -97,30 +128,7 @@ func (a *App) Turn(ctx context.Context, in TurnInput) (*Turn, error) {
 			opts = append(opts, assistant.WithTools(host, assistant.ToolOptions{Confirm: in.Confirm, OnCall: in.OnCall}))
 		}
 	}
-	t, err := assistant.New(eng, store, opts...).Turn(ctx, assistant.Input{Text: in.Text, History: in.History, Session: in.Session})
-	if err != nil {
-		return fail(err)
-	}
-	var started sync.Once
-	stop := context.AfterFunc(ctx, func() {
-		started.Do(release) // never iterated: give everything back
-	})
-	chunks := func(yield func(engine.Chunk, error) bool) {
-		began := false
-		started.Do(func() { began = true })
-		if !began {
-			yield(engine.Chunk{}, ctx.Err())
-			return
-		}
-		defer release()
-		defer stop()
-		for c, err := range t.Chunks {
-			if !yield(c, err) {
-				return
-			}
-		}
-	}
-	return &Turn{Sources: t.Sources, Remembered: t.Remembered, Notices: notices, Chunks: chunks}, nil
+	return ctx, assistant.New(eng, store, opts...), notices, release, nil
 }
 
 // lexicalNotice is the one line saying search is lexical, and why.
@@ -142,28 +150,14 @@ type Answer struct {
 // Ask runs a turn and collects the answer, marking the cited sources;
 // onText (if set) gets the text as it streams.
 func (a *App) Ask(ctx context.Context, in TurnInput, onText func(string)) (*Answer, error) {
-	t, err := a.Turn(ctx, in)
+	ctx, as, notices, release, err := a.assistant(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	var sb strings.Builder
-	ans := &Answer{Notices: t.Notices}
-	for c, err := range t.Chunks {
-		if err != nil {
-			return nil, err
-		}
-		sb.WriteString(c.Text)
-		if onText != nil && c.Text != "" {
-			onText(c.Text)
-		}
-		if c.Stats != nil {
-			ans.Stats = c.Stats
-		}
+	defer release()
+	ans, err := as.Ask(ctx, assistant.Input{Text: in.Text, History: in.History, Session: in.Session}, onText)
+	if err != nil {
+		return nil, err
 	}
-	ans.Answer.Answer = sb.String()
-	ans.Sources = assistant.MarkCited(ans.Answer.Answer, t.Sources)
-	if ans.Sources == nil {
-		ans.Sources = []assistant.Source{}
-	}
-	return ans, nil
+	return &Answer{Answer: *ans, Notices: notices}, nil
 }

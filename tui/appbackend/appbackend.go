@@ -67,10 +67,15 @@ func (b *Backend) Unlock(ctx context.Context, pass []byte) error {
 	return err
 }
 
-// LoadModel loads the chat model; a name that is not installed is pulled
-// first, with its progress in the status bar.
+// LoadModel loads the chat model; a model the user named (/model NAME, or
+// model in the config or NOOK_MODEL) that is not installed is pulled
+// first, with its progress in the status bar. With none named, nothing is
+// pulled: the error says what to do.
 func (b *Backend) LoadModel(ctx context.Context, name string) (engine.ModelInfo, error) {
 	defer b.pull.Store("")
+	if cfg := b.a.Config(); name == "" && cfg.Remote.Kind == "" {
+		name = cfg.Model
+	}
 	info, err := b.a.LoadModel(ctx, name, app.PullIfMissing(func(ev app.PullEvent) { b.pull.Store(ev.String()) }))
 	if errors.Is(err, app.ErrNoModel) {
 		return info, hint.New(err, "pick one with /model NAME (it is pulled if needed), or "+hint.Of(err))
