@@ -435,3 +435,17 @@ func TestChecksReportTheSetUpWithoutLoadingAnything(t *testing.T) {
 		t.Fatal("Checks created the vault folder")
 	}
 }
+
+func TestANamedModelTheRegistryLacksIsNotFoundWithAHint(t *testing.T) {
+	t.Parallel()
+	reg := newRegistry(t)
+	a := app.New(newConfig(t, reg))
+	defer a.Close()
+	err := a.UseModel(t.Context(), "no-such-model:7b", app.PullIfMissing(nil))
+	if !errors.Is(err, models.ErrNotFound) || !strings.Contains(err.Error(), "not found") || !strings.Contains(hint.Of(err), "nook models") {
+		t.Fatalf("a name nobody has: %v (hint %q)", err, hint.Of(err))
+	}
+	if reg.Hits.Load() == 0 {
+		t.Fatal("the registry was not asked for a named model")
+	}
+}

@@ -164,6 +164,10 @@ func (a *App) resolveChat(ctx context.Context, name string, opts []ModelOption) 
 		return s, err
 	}
 	if _, err := a.Pull(ctx, name, o.pull); err != nil {
+		if errors.Is(err, models.ErrNotFound) {
+			return Spec{}, hint.New(fmt.Errorf("app: model %q not found, installed or in the registry: %w", name, err),
+				"check the name (`nook models` lists what is installed; ollama.com/library, or hf.co/ORG/REPO, what can be pulled)")
+		}
 		return Spec{}, err
 	}
 	return a.Resolve(name, models.RoleChat)
