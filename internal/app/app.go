@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -269,5 +268,3 @@ func hinted(err error, h string) error {
 	}
 	return hint.New(err, h)
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf("app: "+format, args...) }

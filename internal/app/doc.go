@@ -19,10 +19,13 @@
 //
 // Entry points: [New], [App.Close], [App.UseModel] / [App.ChatModel],
 // [App.Unlock] / [App.Vault], [App.Turn] / [App.Ask], [App.Ledger],
-// [App.Plugins], [App.Status] and [App.Checks].
+// [App.Plugins], [App.Status] and [App.Checks]; [Pool] on its own for
+// callers that manage engines themselves. Tests build on
+// internal/app/apptest.
 //
-// A new service (the sync host is next) is one more [service] field opened
-// over the vault lease, and one more entry in Close's order.
+// A new service (the sync host is next) is one more service field (a lazy,
+// reference-counted part with a kept failure, see service.go) opened over
+// the vault, and one more entry in Close's order.
 //
 // This package must not do terminal I/O (no prompts, no progress bars: it
 // reports events to callbacks), nor import cobra, bubbletea or the tui
