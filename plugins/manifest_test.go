@@ -11,13 +11,20 @@ import (
 	"github.com/nook-ai/nook/plugins"
 )
 
-func baseManifest() plugins.Manifest {
-	return plugins.Manifest{ID: "units", Version: "0.1.0", Description: "unit converter", Scopes: []string{"tool"}, Run: plugins.Run{Command: "./units"}}
+// baseManifest is a manifest for a program ./units in a folder of its own.
+func baseManifest(t *testing.T) plugins.Manifest {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "units"), []byte("#!/bin/sh\necho units\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return plugins.Manifest{ID: "units", Version: "0.1.0", Description: "unit converter", Scopes: []string{"tool"},
+		Run: plugins.Run{Command: "./units"}, Dir: dir}
 }
 
 func TestSignedManifestVerifies(t *testing.T) {
 	t.Parallel()
-	m := baseManifest()
+	m := baseManifest(t)
 	key := newKey(t)
 	if err := m.Sign(key); err != nil {
 		t.Fatal(err)
@@ -53,14 +60,14 @@ func TestManifestWithABadSignatureIsRefused(t *testing.T) {
 	for name, f := range tamper {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			m := baseManifest()
+			m := baseManifest(t)
 			if err := m.Sign(newKey(t)); err != nil {
 				t.Fatal(err)
 			}
 			if f != nil {
 				f(&m)
 			} else {
-				other := baseManifest()
+				other := baseManifest(t)
 				other.Sign(newKey(t))
 				m.Signature = other.Signature
 			}
@@ -111,7 +118,7 @@ func TestManifestValidation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m := baseManifest()
+			m := baseManifest(t)
 			m.Publisher = "0x00000000000000000000000000000000000000aa"
 			tc.edit(&m)
 			err := m.Validate()
