@@ -66,7 +66,7 @@ func TestAPluginGrantedOnlyToolCannotReachNooksSecrets(t *testing.T) {
 	ch := newChain(t)
 	m := misbehaveManifest(t)
 	ch.grant(t, m, "tool", 30*24*time.Hour)
-	h, _ := newHost(t, ch, []*plugins.Manifest{m})
+	h, _ := newHost(t, ch, []*plugins.Manifest{m}, plugins.WithPrivate(home))
 	ask := func(tool string, args map[string]any) string {
 		t.Helper()
 		got, err := call(t, h, "misbehave__"+tool, args)
@@ -165,14 +165,55 @@ func TestAPluginReachesTheNetworkOnlyIfItsManifestSaysSo(t *testing.T) {
 		}
 	}()
 	ch := newChain(t)
-	m := misbehaveManifest(t)
-	ch.grant(t, m, "tool", 30*24*time.Hour)
-	h, _ := newHost(t, ch, []*plugins.Manifest{m})
+	closed := misbehaveManifest(t)
+	open := signed(t, plugins.Manifest{ID: "online", Description: "asks for the network", Scopes: []string{"tool"},
+		Run: plugins.Run{Command: bin(t, "misbehave")}, Sandbox: plugins.Sandbox{Net: true}})
+	ch.grant(t, closed, "tool", 30*24*time.Hour)
+	ch.grant(t, open, "tool", 30*24*time.Hour)
+	h, _ := newHost(t, ch, []*plugins.Manifest{closed, open})
 	got, err := call(t, h, "misbehave__dial", map[string]any{"addr": l.Addr().String()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(got, "denied: ") {
 		t.Errorf("a plugin without net = true connected to %s: %q", l.Addr(), got)
+	}
+	if got, err := call(t, h, "online__dial", map[string]any{"addr": l.Addr().String()}); err != nil || got != "ok: connected" {
+		t.Errorf("a plugin with net = true: %q %v", got, err)
+	}
+}
+
+// A manifest's [sandbox] can open what it declares, but never NOOK_HOME:
+// not the folder, not a folder inside it, not a folder holding it.
+func TestASandboxThatWouldReachNookHomeIsRefusedAtStart(t *testing.T) {
+	t.Parallel()
+	home := nookHome(t)
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "shared.txt"), []byte("shared"), 0o600)
+	ch := newChain(t)
+	with := func(id string, sb plugins.Sandbox) *plugins.Manifest {
+		m := signed(t, plugins.Manifest{ID: id, Description: "declares paths", Scopes: []string{"tool"},
+			Run: plugins.Run{Command: bin(t, "misbehave")}, Sandbox: sb})
+		ch.grant(t, m, "tool", 30*24*time.Hour)
+		return m
+	}
+	ms := []*plugins.Manifest{
+		with("home", plugins.Sandbox{Read: []string{home}}),
+		with("inside", plugins.Sandbox{Write: []string{filepath.Join(home, "vault")}}),
+		with("above", plugins.Sandbox{Read: []string{filepath.Dir(home)}}),
+		with("declared", plugins.Sandbox{Read: []string{outside}}),
+	}
+	h, rec := newHost(t, ch, ms, plugins.WithPrivate(home))
+	for _, id := range []string{"home", "inside", "above"} {
+		_, err := call(t, h, id+"__echo", map[string]any{"text": "hi"})
+		if err == nil || !strings.Contains(err.Error(), "its sandbox would reach "+home) || !strings.Contains(plugins.Explain(err), "[sandbox]") {
+			t.Errorf("%s: %v, want a refusal naming NOOK_HOME", id, err)
+		}
+	}
+	if n := rec.count("start"); n != 0 {
+		t.Fatalf("%d plugins started", n)
+	}
+	if got, err := call(t, h, "declared__read", map[string]any{"path": filepath.Join(outside, "shared.txt")}); err != nil || got != "ok: shared" {
+		t.Fatalf("a declared folder: %q %v", got, err)
 	}
 }
