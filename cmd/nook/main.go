@@ -15,6 +15,7 @@ import (
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/config"
+	"github.com/nook-ai/nook/internal/harden"
 	"github.com/nook-ai/nook/internal/hint"
 )
 
@@ -101,8 +102,10 @@ func printError(w io.Writer, err error) {
 }
 
 func main() {
+	harden.Process()                            // non-dumpable: /proc/<nook>/mem and environ closed to the user's other programs
+	getenv := harden.TakeEnv("NOOK_PASSPHRASE") // read once, then out of the environment children inherit
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: getenv}
 	os.Exit(execute(ctx, a, os.Args[1:]))
 }

@@ -82,6 +82,7 @@ func pluginsOn(ctx context.Context, a *app, v *vault.Vault, owned bool) (*plugin
 	h := plugins.NewHost(id, l.c, ms,
 		plugins.WithLogDir(filepath.Join(a.cfg.LogsDir(), "plugins")),
 		plugins.WithSettings(settings),
+		plugins.WithPrivate(a.cfg.Home, filepath.Dir(a.cfg.Path)),
 		plugins.WithVault(l.v),
 		plugins.WithEvents(func(e plugins.Event) {
 			if e.Kind == "crash" || e.Kind == "timeout" || a.verbose {
@@ -182,6 +183,7 @@ func plugShow(a *app) *cobra.Command {
 			} else {
 				fmt.Fprintf(w, "runs\t%s\n", strings.Join(append([]string{m.Run.Command}, m.Run.Args...), " "))
 			}
+			fmt.Fprintf(w, "sandbox\t%s\n", plugins.Protection(m))
 			w.Flush()
 			l, err := mustLedger(cmd.Context(), a)
 			if err != nil {
@@ -343,7 +345,7 @@ func plugSign(a *app) *cobra.Command {
 	var keyFile string
 	c := &cobra.Command{
 		Use:   "sign PATH --key FILE",
-		Short: "set publisher and signature of a plugin.toml (or a plugin folder) with your publisher key",
+		Short: "sign a plugin.toml (or a plugin folder) with your publisher key: records the program's SHA-256 (or the https server's key) and sets publisher and signature",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if keyFile == "" {
@@ -353,29 +355,14 @@ func plugSign(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			path := args[0]
-			if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-				path = filepath.Join(path, plugins.ManifestFile)
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return fmt.Errorf("plugins: %w", err)
-			}
-			m, err := plugins.ParseManifest(data)
+			m, err := plugins.SignFile(cmd.Context(), args[0], k.k)
 			if err != nil {
 				return err
-			}
-			if err := m.Sign(k.k); err != nil {
-				return err
-			}
-			out, err := m.Encode()
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(path, out, 0o644); err != nil {
-				return fmt.Errorf("plugins: %w", err)
 			}
 			fmt.Fprintf(a.stdout, "signed %s as %s\n", m.ID, m.Publisher)
+			if pin := m.Run.SHA256 + m.Run.TLSKey; pin != "" {
+				fmt.Fprintf(a.stderr, "nook: the signature covers sha256 %s\n", pin)
+			}
 			return nil
 		},
 	}
