@@ -189,7 +189,7 @@ func (h *Host) checkPrivate(m *Manifest, path string) error {
 		own := m.Dir != "" && within(path, m.Dir)
 		if within(priv, path) || within(path, priv) && !own {
 			return hint.New(fmt.Errorf("plugins: %s: its sandbox would reach %s, which no plugin may: refusing to start it", m.ID, priv),
-				"ask the plugin's publisher to narrow its [sandbox] paths, or move NOOK_HOME out of them")
+				"ask the plugin's publisher to narrow its [sandbox] paths, or keep NOOK_HOME and the config file out of them and out of the system folders plugins read (/usr, /etc…)")
 		}
 	}
 	return nil

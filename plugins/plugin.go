@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,14 +42,14 @@ type plugin struct {
 // running is one start of a plugin.
 type running struct {
 	sess   *mcp.ClientSession
-	cmd    *exec.Cmd     // nil over HTTP
-	exited chan struct{} // closed when the process has exited (never over HTTP)
+	cmd    *exec.Cmd        // nil over HTTP
+	exited chan struct{}    // closed when the process has exited (never over HTTP)
 	status error            // cmd.Wait's error, once exited is closed
 	log    *logfile.Writer  // nil without a log dir
 	stderr *termsafe.Writer // the process's stderr on its way to log
 	tmp    string           // its private temp folder, removed after it
 	pipes  []io.Closer      // nook's ends of the process's stdin and stdout
-	tools  []ToolInfo    // listed once per start
+	tools  []ToolInfo       // listed once per start
 	listed bool
 	killed string // why nook stopped it, if it did
 }
@@ -401,7 +402,7 @@ func (p *plugin) tools(ctx context.Context) ([]ToolInfo, error) {
 		if params == nil {
 			params = map[string]any{"type": "object"}
 		}
-		ti := ToolInfo{Name: p.m.ID + ToolSep + t.Name, Plugin: p.m.ID, Tool: t.Name, Description: termsafe.Line(t.Description), Parameters: params}
+		ti := ToolInfo{Name: p.m.ID + ToolSep + t.Name, Plugin: p.m.ID, Tool: t.Name, Description: termsafe.String(t.Description), Parameters: params}
 		ti.Consent = p.h.settings.needsConsent(p.m.ID, t.Name) || (t.Annotations != nil && t.Annotations.DestructiveHint != nil && *t.Annotations.DestructiveHint)
 		out = append(out, ti)
 		if len(out) > 256 {
@@ -459,7 +460,7 @@ func (p *plugin) sandboxSpec(program string) (sandbox.Spec, string, error) {
 	}
 	spec.Read = append(spec.Read, read...)
 	spec.Write = append(spec.Write, write...)
-	for _, a := range append(append([]string{program}, spec.Read...), spec.Write...) {
+	for _, a := range slices.Concat([]string{program}, spec.Read, spec.Write, sandbox.SystemRead()) {
 		if err := p.h.checkPrivate(p.m, a); err != nil {
 			return spec, "", err
 		}

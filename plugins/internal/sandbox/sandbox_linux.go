@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"syscall"
 
 	"github.com/landlock-lsm/go-landlock/landlock"
@@ -65,11 +66,18 @@ func Command(spec Spec, args ...string) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
+// systemDirs are the folders every confined program may read and execute.
+var systemDirs = []string{"/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/nix/store",
+	"/proc/self", "/sys/devices/system/cpu"}
+
+// SystemRead lists the folders every confined program may read, so that a
+// caller can check that none of them holds what must stay private.
+func SystemRead() []string { return slices.Clone(systemDirs) }
+
 // rules are the Landlock rules for spec.
 func rules(spec Spec) ([]landlock.Rule, error) {
 	system := []landlock.Rule{
-		landlock.RODirs("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/nix/store",
-			"/proc/self", "/sys/devices/system/cpu").IgnoreIfMissing(),
+		landlock.RODirs(systemDirs...).IgnoreIfMissing(),
 		landlock.ROFiles("/proc/cpuinfo", "/proc/meminfo", "/dev/urandom", "/dev/random", "/dev/zero").IgnoreIfMissing(),
 		landlock.RWFiles("/dev/null", "/dev/full").IgnoreIfMissing(),
 		landlock.ROFiles(spec.Exec),

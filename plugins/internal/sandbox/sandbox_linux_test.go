@@ -1,3 +1,5 @@
+//go:build linux
+
 package sandbox_test
 
 import (
@@ -5,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,21 +157,5 @@ func TestAMissingDeclaredPathIsALaunchErrorNotASilentGap(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "nook plugin sandbox: read") {
 		t.Fatalf("err %v, output %q", err, out)
-	}
-}
-
-func TestProtectionSaysWhatIsEnforced(t *testing.T) {
-	t.Parallel()
-	p := sandbox.Current()
-	s := p.String()
-	switch {
-	case runtime.GOOS != "linux":
-		if p.Confined() || !strings.HasPrefix(s, "none (") {
-			t.Fatalf("%s: %q", runtime.GOOS, s)
-		}
-	case p.Confined():
-		if !strings.HasPrefix(s, "Landlock ABI ") || !strings.Contains(s, "files") {
-			t.Fatalf("%q", s)
-		}
 	}
 }
