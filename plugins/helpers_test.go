@@ -174,3 +174,18 @@ func call(t *testing.T, h *plugins.Host, name string, args map[string]any) (stri
 	defer cancel()
 	return h.Call(ctx, name, args)
 }
+
+// waitForLog reads the log at path until it holds want: the process
+// writes stderr on its own schedule and nook copies it over a pipe. It
+// gives up after 15 s (a loaded machine) and returns what it read.
+func waitForLog(t *testing.T, path, want string) []byte {
+	t.Helper()
+	var data []byte
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		data, _ = os.ReadFile(path)
+		if strings.Contains(string(data), want) {
+			break
+		}
+	}
+	return data
+}

@@ -232,14 +232,7 @@ func TestAPluginsTextReachesTheTerminalSafe(t *testing.T) {
 	if _, err := call(t, h, "misbehave__stderr", map[string]any{"text": "log \x1b]2;title\x07 line"}); err != nil {
 		t.Fatal(err)
 	}
-	var data []byte
-	for range 50 {
-		data, _ = os.ReadFile(filepath.Join(logDir, "misbehave.log"))
-		if strings.Contains(string(data), "log ") {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	data := waitForLog(t, filepath.Join(logDir, "misbehave.log"), " line")
 	if strings.ContainsAny(string(data), "\x1b\x07") || !strings.Contains(string(data), "log ␛]2;title␇ line") {
 		t.Fatalf("log:\n%q", data)
 	}
@@ -266,14 +259,7 @@ func TestAPluginLogRotatesWhileThePluginWrites(t *testing.T) {
 	}
 	log := filepath.Join(logDir, "misbehave.log")
 	var total int64
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		data, _ := os.ReadFile(log)
-		if strings.Contains(string(data), "the last line") || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForLog(t, log, "the last line")
 	for _, p := range []string{log, log + ".1", log + ".2"} {
 		fi, err := os.Stat(p)
 		if err != nil {
