@@ -3,6 +3,8 @@ package plugins_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,4 +190,25 @@ func waitForLog(t *testing.T, path, want string) []byte {
 		}
 	}
 	return data
+}
+
+// misbehaving is the misbehave plugin, granted "tool", behind a host that
+// logs to a folder of its own (returned).
+func misbehaving(t *testing.T, opts ...plugins.HostOption) (*plugins.Host, *recorder, string) {
+	t.Helper()
+	ch := newChain(t)
+	m := misbehaveManifest(t)
+	ch.grant(t, m, "tool", time.Hour)
+	logDir := filepath.Join(t.TempDir(), "logs")
+	h, rec := newHost(t, ch, []*plugins.Manifest{m}, append([]plugins.HostOption{plugins.WithLogDir(logDir)}, opts...)...)
+	return h, rec, logDir
+}
+
+// listen is a TCP listener on loopback that accepts and closes, for
+// plugins to dial.
+func listen(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
 }

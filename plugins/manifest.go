@@ -147,22 +147,35 @@ func ParseManifest(data []byte) (*Manifest, error) {
 // LoadManifest reads path (a plugin.toml, or a folder holding one),
 // validates it and verifies its signature.
 func LoadManifest(path string) (*Manifest, error) {
+	m, _, err := readManifest(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Verify(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// readManifest reads and validates path (a plugin.toml, or a folder
+// holding one) without checking its signature, and sets Dir. It returns
+// the manifest file's path.
+func readManifest(path string) (*Manifest, string, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = filepath.Join(path, ManifestFile)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("plugins: %w", err)
+		return nil, "", fmt.Errorf("plugins: %w", err)
 	}
 	m, err := ParseManifest(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w (in %s)", err, path)
+		return nil, "", fmt.Errorf("%w (in %s)", err, path)
 	}
-	if err := m.Verify(); err != nil {
-		return nil, err
+	if m.Dir, err = filepath.Abs(filepath.Dir(path)); err != nil {
+		return nil, "", fmt.Errorf("plugins: %w", err)
 	}
-	m.Dir, _ = filepath.Abs(filepath.Dir(path))
-	return m, nil
+	return m, path, nil
 }
 
 // ValidTag checks a vault tag named in a scope.

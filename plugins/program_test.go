@@ -214,11 +214,7 @@ func selfSigned(t *testing.T) tls.Certificate {
 // visible placeholder, and so does what it writes to its log.
 func TestAPluginsTextReachesTheTerminalSafe(t *testing.T) {
 	t.Parallel()
-	ch := newChain(t)
-	m := misbehaveManifest(t)
-	ch.grant(t, m, "tool", time.Hour)
-	logDir := filepath.Join(t.TempDir(), "logs")
-	h, _ := newHost(t, ch, []*plugins.Manifest{m}, plugins.WithLogDir(logDir))
+	h, _, logDir := misbehaving(t)
 	got, err := call(t, h, "misbehave__escape", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -243,11 +239,7 @@ func TestAPluginsTextReachesTheTerminalSafe(t *testing.T) {
 // rotates while the plugin runs.
 func TestAPluginLogRotatesWhileThePluginWrites(t *testing.T) {
 	t.Parallel()
-	ch := newChain(t)
-	m := misbehaveManifest(t)
-	ch.grant(t, m, "tool", time.Hour)
-	logDir := filepath.Join(t.TempDir(), "logs")
-	h, _ := newHost(t, ch, []*plugins.Manifest{m}, plugins.WithLogDir(logDir))
+	h, _, logDir := misbehaving(t)
 	chunk := strings.Repeat("z", 300<<10)
 	for range 12 { // 3.6 MiB of stderr from one process
 		if _, err := call(t, h, "misbehave__stderr", map[string]any{"text": chunk}); err != nil {

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -150,20 +149,7 @@ func TestAPluginGrantedOnlyToolCannotReachNooksSecrets(t *testing.T) {
 // connection, even to loopback; one that asks can.
 func TestAPluginReachesTheNetworkOnlyIfItsManifestSaysSo(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	addr := listen(t)
 	ch := newChain(t)
 	closed := misbehaveManifest(t)
 	open := signed(t, plugins.Manifest{ID: "online", Description: "asks for the network", Scopes: []string{"tool"},
@@ -171,14 +157,14 @@ func TestAPluginReachesTheNetworkOnlyIfItsManifestSaysSo(t *testing.T) {
 	ch.grant(t, closed, "tool", 30*24*time.Hour)
 	ch.grant(t, open, "tool", 30*24*time.Hour)
 	h, _ := newHost(t, ch, []*plugins.Manifest{closed, open})
-	got, err := call(t, h, "misbehave__dial", map[string]any{"addr": l.Addr().String()})
+	got, err := call(t, h, "misbehave__dial", map[string]any{"addr": addr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(got, "denied: ") {
-		t.Errorf("a plugin without net = true connected to %s: %q", l.Addr(), got)
+		t.Errorf("a plugin without net = true connected to %s: %q", addr, got)
 	}
-	if got, err := call(t, h, "online__dial", map[string]any{"addr": l.Addr().String()}); err != nil || got != "ok: connected" {
+	if got, err := call(t, h, "online__dial", map[string]any{"addr": addr}); err != nil || got != "ok: connected" {
 		t.Errorf("a plugin with net = true: %q %v", got, err)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -60,19 +59,9 @@ func (m *Manifest) PinServer(ctx context.Context) error {
 // the program the manifest runs (or the https server's key) so that the
 // signature covers it.
 func SignFile(ctx context.Context, path string, key *ecdsa.PrivateKey) (*Manifest, error) {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = filepath.Join(path, ManifestFile)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("plugins: %w", err)
-	}
-	m, err := ParseManifest(data)
+	m, path, err := readManifest(path)
 	if err != nil {
 		return nil, err
-	}
-	if m.Dir, err = filepath.Abs(filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("plugins: %w", err)
 	}
 	if err := m.PinServer(ctx); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package termsafe
 
 import (
+	"encoding/binary"
 	"io"
 	"unicode/utf8"
 	"unsafe"
@@ -48,11 +49,11 @@ func sanitize(s string, keepLayout bool) string {
 // firstUnsafe is the index of the first byte of s that is replaced, or -1.
 func firstUnsafe(s string, keepLayout bool) int {
 	for i := 0; i < len(s); {
-		b := s[i]
-		if b >= 0x20 && b < 0x7f { // the common case first
-			i++
+		if i+8 <= len(s) && printableWord(s[i:i+8]) { // the common case: 8 at once
+			i += 8
 			continue
 		}
+		b := s[i]
 		if b < utf8.RuneSelf {
 			if !safeASCII(s, i, keepLayout) {
 				return i
@@ -67,6 +68,16 @@ func firstUnsafe(s string, keepLayout bool) int {
 		i += size
 	}
 	return -1
+}
+
+// printableWord reports whether the 8 bytes of w are all printable ASCII
+// (0x20 to 0x7e), testing them together.
+func printableWord(w string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(w), 8))
+	below := (x - 0x20*ones) &^ x & highs // a byte under 0x20
+	above := ((x + ones) | x) & highs     // a byte over 0x7e
+	return below|above == 0
 }
 
 func safeASCII(s string, i int, keepLayout bool) bool {
@@ -99,27 +110,24 @@ func unsafeRune(r rune, size int) bool {
 
 // appendSafe appends s to dst with its unsafe characters replaced.
 func appendSafe(dst []byte, s string, keepLayout bool) []byte {
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			switch {
-			case safeASCII(s, i, keepLayout):
-				dst = append(dst, b)
-			case b == 0x7f:
+	for len(s) > 0 {
+		i := firstUnsafe(s, keepLayout)
+		if i < 0 {
+			return append(dst, s...)
+		}
+		dst = append(dst, s[:i]...)
+		if b := s[i]; b < utf8.RuneSelf {
+			if b == 0x7f {
 				dst = utf8.AppendRune(dst, pictureDEL)
-			default:
+			} else {
 				dst = utf8.AppendRune(dst, rune(pictureBase+int(b)))
 			}
-			i++
+			s = s[i+1:]
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if unsafeRune(r, size) {
-			dst = utf8.AppendRune(dst, Replacement)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
+		_, size := utf8.DecodeRuneInString(s[i:])
+		dst = utf8.AppendRune(dst, Replacement)
+		s = s[i+size:]
 	}
 	return dst
 }

@@ -142,36 +142,23 @@ func FuzzString(f *testing.F) {
 	})
 }
 
-func BenchmarkStringClean(b *testing.B) {
-	text := strings.Repeat("A clean line of text, with ünïcödé and a tab\there.\n", 20000)
-	b.SetBytes(int64(len(text)))
-	for b.Loop() {
-		_ = termsafe.String(text)
+// BenchmarkSanitise compares String with its peer,
+// charmbracelet/x/ansi.Strip (which the TUI's stack uses to drop escape
+// sequences), on 1 MiB of clean and of dirty text.
+func BenchmarkSanitise(b *testing.B) {
+	texts := map[string]string{
+		"clean": strings.Repeat("A clean line of text, with ünïcödé and a tab\there.\n", 20000),
+		"dirty": strings.Repeat("A line with \x1b[31mcolour\x1b[0m and a bell\x07.\n", 20000),
 	}
-}
-
-// The peer: charmbracelet/x/ansi.Strip, which the TUI's stack uses to drop
-// escape sequences from text.
-func BenchmarkPeerAnsiStripClean(b *testing.B) {
-	text := strings.Repeat("A clean line of text, with ünïcödé and a tab\there.\n", 20000)
-	b.SetBytes(int64(len(text)))
-	for b.Loop() {
-		_ = ansi.Strip(text)
-	}
-}
-
-func BenchmarkPeerAnsiStripDirty(b *testing.B) {
-	text := strings.Repeat("A line with \x1b[31mcolour\x1b[0m and a bell\x07.\n", 20000)
-	b.SetBytes(int64(len(text)))
-	for b.Loop() {
-		_ = ansi.Strip(text)
-	}
-}
-
-func BenchmarkStringDirty(b *testing.B) {
-	text := strings.Repeat("A line with \x1b[31mcolour\x1b[0m and a bell\x07.\n", 20000)
-	b.SetBytes(int64(len(text)))
-	for b.Loop() {
-		_ = termsafe.String(text)
+	funcs := map[string]func(string) string{"termsafe.String": termsafe.String, "peer=ansi.Strip": ansi.Strip}
+	for _, text := range []string{"clean", "dirty"} {
+		for _, f := range []string{"termsafe.String", "peer=ansi.Strip"} {
+			b.Run(text+"/"+f, func(b *testing.B) {
+				b.SetBytes(int64(len(texts[text])))
+				for b.Loop() {
+					_ = funcs[f](texts[text])
+				}
+			})
+		}
 	}
 }

@@ -5,6 +5,8 @@ package sandbox_test
 import (
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -112,24 +114,13 @@ func TestTheNetworkIsOpenOnlyWhenTheSpecSaysSo(t *testing.T) {
 		t.Skipf("Landlock ABI %d cannot restrict TCP", p.ABI)
 	}
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	if got := try(t, sandbox.Spec{}, "dial", l.Addr().String()); !strings.HasPrefix(got, "denied") {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	addr := srv.Listener.Addr().String()
+	if got := try(t, sandbox.Spec{}, "dial", addr); !strings.HasPrefix(got, "denied") {
 		t.Errorf("without Net: %q", got)
 	}
-	if got := try(t, sandbox.Spec{Net: true}, "dial", l.Addr().String()); got != "ok" {
+	if got := try(t, sandbox.Spec{Net: true}, "dial", addr); got != "ok" {
 		t.Errorf("with Net: %q", got)
 	}
 }
