@@ -114,6 +114,15 @@ func TestManifestValidation(t *testing.T) {
 		{"no scopes is refused", func(m *plugins.Manifest) { m.Scopes = nil }, "asks for no scopes"},
 		{"a data tag without its write scope is refused", func(m *plugins.Manifest) { m.Data.Tag = "calendar" }, `needs the scope "vault:write:calendar"`},
 		{"a receive tool without a read scope is refused", func(m *plugins.Manifest) { m.Data.Receive = "to_ics" }, "needs a vault:read"},
+		{"plain http to another machine is refused", func(m *plugins.Manifest) { m.Run = plugins.Run{URL: "http://plugins.example/mcp"} }, "use https"},
+		{"a description with an escape sequence is refused", func(m *plugins.Manifest) { m.Description = "units\x1b]0;pwned\x07" }, "control characters"},
+		{"a sandbox path leaving the plugin's folder is refused", func(m *plugins.Manifest) { m.Sandbox.Read = []string{"../../vault"} }, "leaves the plugin's folder"},
+		{"a secret among the sandbox's variables is refused", func(m *plugins.Manifest) { m.Sandbox.Env = []string{"OPENAI_API_KEY"} }, "looks like a secret"},
+		{"nook's own variables are refused", func(m *plugins.Manifest) { m.Sandbox.Env = []string{"NOOK_PASSPHRASE"} }, "looks like a secret"},
+		{"a sandbox for a url is refused", func(m *plugins.Manifest) {
+			m.Run = plugins.Run{URL: "http://127.0.0.1:1/mcp"}
+			m.Sandbox.Net = true
+		}, "goes with command"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
