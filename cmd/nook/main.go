@@ -16,6 +16,7 @@ import (
 
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/config"
+	"github.com/nook-ai/nook/internal/harden"
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/plugins"
 )
@@ -123,8 +124,10 @@ func (c *cli) pluginEvent(e plugins.Event) {
 }
 
 func main() {
+	harden.Process()                            // non-dumpable: /proc/<nook>/mem and environ closed to the user's other programs
+	getenv := harden.TakeEnv("NOOK_PASSPHRASE") // read once, then out of the environment children inherit
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: getenv}
 	os.Exit(execute(ctx, c, os.Args[1:]))
 }

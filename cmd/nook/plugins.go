@@ -112,6 +112,7 @@ func plugShow(c *cli) *cobra.Command {
 			} else {
 				fmt.Fprintf(w, "runs\t%s\n", strings.Join(append([]string{m.Run.Command}, m.Run.Args...), " "))
 			}
+			fmt.Fprintf(w, "sandbox\t%s\n", plugins.Protection(m))
 			w.Flush()
 			l, release, err := openLedger(cmd.Context(), c)
 			if err != nil {
@@ -253,14 +254,17 @@ func plugSign(c *cli) *cobra.Command {
 	var keyFile string
 	sc := &cobra.Command{
 		Use:   "sign PATH --key FILE",
-		Short: "set publisher and signature of a plugin.toml (or a plugin folder) with your publisher key",
+		Short: "sign a plugin.toml (or a plugin folder) with your publisher key: records the program's SHA-256 (or the https server's key) and sets publisher and signature",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := app.SignPlugin(args[0], keyFile)
+			m, err := app.SignPlugin(cmd.Context(), args[0], keyFile)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "signed %s as %s\n", m.ID, m.Publisher)
+			if pin := m.Run.SHA256 + m.Run.TLSKey; pin != "" {
+				fmt.Fprintf(c.stderr, "nook: the signature covers sha256 %s\n", pin)
+			}
 			return nil
 		},
 	}

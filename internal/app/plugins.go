@@ -68,6 +68,7 @@ func (a *App) openPlugins(ctx context.Context, retry bool) (*plugins.Host, func(
 	h := plugins.NewHost(id, l.Client, ms,
 		plugins.WithLogDir(filepath.Join(a.cfg.LogsDir(), "plugins")),
 		plugins.WithSettings(settings),
+		plugins.WithPrivate(a.cfg.Home, filepath.Dir(a.cfg.Path)),
 		plugins.WithVault(l.v),
 		plugins.WithEvents(events))
 	return h, func(h *plugins.Host) error {
@@ -176,7 +177,7 @@ func NewPublisherKey(path string) (common.Address, error) {
 
 // SignPlugin sets the publisher and signature of the plugin.toml at path
 // (or in the folder path) with the publisher key in keyFile.
-func SignPlugin(path, keyFile string) (*plugins.Manifest, error) {
+func SignPlugin(ctx context.Context, path, keyFile string) (*plugins.Manifest, error) {
 	if keyFile == "" {
 		return nil, hint.New(errors.New("plugins: sign needs --key"), "make a key with `nook plug keygen FILE`")
 	}
@@ -184,26 +185,5 @@ func SignPlugin(path, keyFile string) (*plugins.Manifest, error) {
 	if err != nil {
 		return nil, hint.New(fmt.Errorf("plugins: key %s: %w", keyFile, err), "make one with `nook plug keygen FILE`")
 	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = filepath.Join(path, plugins.ManifestFile)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("plugins: %w", err)
-	}
-	m, err := plugins.ParseManifest(data)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.Sign(k); err != nil {
-		return nil, err
-	}
-	out, err := m.Encode()
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		return nil, fmt.Errorf("plugins: %w", err)
-	}
-	return m, nil
+	return plugins.SignFile(ctx, path, k)
 }
