@@ -25,6 +25,23 @@ func (s slowEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, e
 // TestMain lets the test binary act as the ingest process (the same
 // vault.Add that `nook add` calls) for the SIGKILL test.
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("NOOK_TEST_MIGRATE_VAULT"); dir != "" {
+		// Open migrates; die by SIGKILL at the named step.
+		at := os.Getenv("NOOK_TEST_CRASH_AT")
+		crashHook = func(step string) {
+			if step == at {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			}
+		}
+		v, err := Open(dir, testPass, WithScryptWorkFactor(10))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		v.Close()
+		os.Exit(0)
+	}
 	if dir := os.Getenv("NOOK_TEST_ADD_VAULT"); dir != "" {
 		v, err := Open(dir, testPass, WithEmbedder(slowEmbedder{}), WithEmbedModel("hash-test"))
 		if err != nil {

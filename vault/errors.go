@@ -21,4 +21,10 @@ var (
 	// truncated, or a log entry out of chain). The error names the file; the
 	// rest of the vault stays readable.
 	ErrCorrupt = errors.New("corrupt or tampered file")
+	// ErrFork: another device offered an entry that differs from the one
+	// held at the same sequence number of the same device's log. Only the
+	// holder of that device's key can sign entries: it may be compromised.
+	ErrFork = errors.New("forked log (possible key compromise)")
+	// ErrGap: an entry that does not follow the device's last entry here.
+	ErrGap = errors.New("sequence gap")
 )

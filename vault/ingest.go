@@ -17,6 +17,8 @@ import (
 	"time"
 
 	ignore "github.com/sabhiram/go-gitignore"
+
+	"github.com/nook-ai/nook/vault/internal/format"
 )
 
 // DefaultMaxFileSize is the largest file Add ingests unless told otherwise.
@@ -31,7 +33,8 @@ type AddOptions struct {
 	MaxFileSize int64
 	// Tags are attached to every document added by this call.
 	Tags []string
-	// ChunkChars is the target chunk size (default DefaultChunkChars).
+	// ChunkChars is the largest unit in bytes (default DefaultChunkChars);
+	// longer paragraphs are cut at sentence ends.
 	ChunkChars int
 	// BatchFiles is how many changed files go into one log entry (default 16).
 	BatchFiles int
@@ -55,13 +58,15 @@ type AddReport struct {
 	Unchanged int     `json:"unchanged"`
 	Removed   int     `json:"removed"`
 	Skipped   int     `json:"skipped"` // unsupported, excluded by size, unreadable
-	Chunks    int     `json:"chunks"`  // chunks written
+	Chunks    int     `json:"chunks"`  // units written
 	Bytes     int64   `json:"bytes"`   // bytes of changed files read
 	Errors    []error `json:"-"`       // per-file problems; Add goes on past them
 	// Time spent, summed over the files (they overlap, so the sum may
 	// exceed the wall time): in the Embedder, and in age encryption.
 	EmbedTime   time.Duration `json:"embed_ns"`
 	EncryptTime time.Duration `json:"encrypt_ns"`
+	// Erased: previous versions and removed documents, erased from disk.
+	Erased Erased `json:"erased"`
 }
 
 type pendingDoc struct {
@@ -144,7 +149,8 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 		if len(pending) == 0 {
 			return nil
 		}
-		err := v.commitDocs(pending)
+		erased, err := v.commitDocs(pending)
+		rep.Erased.add(erased)
 		pending = nil
 		return err
 	}
@@ -202,8 +208,9 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 		return rep, err
 	}
 	if len(removals) > 0 {
-		n, err := v.removeDocs(removals)
+		n, erased, err := v.removeDocs(removals)
 		rep.Removed = n
+		rep.Erased.add(erased)
 		if err != nil {
 			return rep, err
 		}
@@ -298,7 +305,7 @@ func (v *Vault) docsUnder(root string, keep map[string]bool) []string {
 	defer v.mu.Unlock()
 	var out []string
 	prefix := strings.TrimSuffix(root, string(filepath.Separator)) + string(filepath.Separator)
-	for k := range v.state[nsDoc] {
+	for _, k := range v.st.keys(nsDoc) {
 		if (k == root || strings.HasPrefix(k, prefix)) && !keep[k] {
 			out = append(out, k)
 		}
@@ -307,31 +314,28 @@ func (v *Vault) docsUnder(root string, keep map[string]bool) []string {
 	return out
 }
 
-func (v *Vault) removeDocs(keys []string) (int, error) {
+func (v *Vault) removeDocs(keys []string) (int, Erased, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	ops := make([]op, 0, len(keys))
+	ops := make([]format.Op, 0, len(keys))
 	for _, k := range keys {
-		if _, ok := v.state[nsDoc][k]; ok {
-			ops = append(ops, op{Op: "del", NS: nsDoc, Key: k})
+		if _, ok := v.st.get(nsDoc, k); ok {
+			ops = append(ops, format.Op{Op: "del", NS: nsDoc, Key: k})
 		}
 	}
 	if len(ops) == 0 {
-		return 0, nil
+		return 0, Erased{}, nil
 	}
-	if err := v.commit(ops); err != nil {
-		return 0, err
+	erased, err := v.commit(ops)
+	if err != nil {
+		return 0, erased, err
 	}
-	for _, o := range ops {
-		v.idx.removeDoc(o.Key)
-	}
-	v.dirty = true
-	return len(ops), nil
+	return len(ops), erased, nil
 }
 
 // commitDocs publishes the batch's objects, then appends one log entry
 // that points at them.
-func (v *Vault) commitDocs(pending []pendingDoc) error {
+func (v *Vault) commitDocs(pending []pendingDoc) (Erased, error) {
 	var staged []*stagedObject
 	for _, p := range pending {
 		if p.staged != nil {
@@ -340,25 +344,23 @@ func (v *Vault) commitDocs(pending []pendingDoc) error {
 	}
 	// Published outside the lock: preparing the next files goes on meanwhile.
 	if err := syncStaged(staged); err != nil {
-		return err
+		return Erased{}, err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := v.check(); err != nil {
-		return err
+		return Erased{}, err
 	}
-	ops := make([]op, len(pending))
+	ops := make([]format.Op, len(pending))
 	for i, p := range pending {
-		ops[i] = op{Op: "put", NS: nsDoc, Key: p.key, Ref: p.ref, Hash: p.doc.Hash + ":" + p.doc.Model}
+		ops[i] = format.Op{Op: "put", NS: nsDoc, Key: p.key, Ref: p.ref, Hash: p.doc.Hash + ":" + p.doc.Model}
+		v.fresh[p.ref] = p.doc
 	}
-	if err := v.commit(ops); err != nil {
-		return err
+	erased, err := v.commit(ops)
+	if err != nil {
+		return erased, err
 	}
-	for _, p := range pending {
-		v.idx.putDoc(p.key, p.ref, p.doc)
-	}
-	v.dirty = true
-	return nil
+	return erased, nil
 }
 
 // prepare reads one file and, if it changed, builds and stores its doc
@@ -444,48 +446,30 @@ func walkFolder(ctx context.Context, root string, excludes []string) ([]walkFile
 	return out, nil
 }
 
-// docFor parses, chunks and embeds data (the content of source, in
-// format) into a document object and its JSON, or reports that the vault
-// already holds this version with this embedding model (unchanged). had
-// says whether source was in the vault before. Embedding time is added to
-// *embedTime.
+// docFor parses data (the content of source, in format), cuts it into
+// units and embeds them into a document object and its JSON, or reports
+// that the vault already holds this version (unchanged): with an embedder,
+// the same content embedded by the same model; without one, the same
+// content, whatever vectors it has (a lexical-only Add never drops
+// vectors a model made). had says whether source was in the vault before.
+// Embedding time is added to *embedTime.
 func (v *Vault) docFor(ctx context.Context, source string, data []byte, format string, chunkChars int, tags []string, embedTime *time.Duration) (d *docObject, payload []byte, had, unchanged bool, err error) {
 	sum := sha256.Sum256(data)
 	hash := hex.EncodeToString(sum[:])
 	v.mu.Lock()
-	prev, had := v.state[nsDoc][source]
+	prev, had := v.st.get(nsDoc, source)
 	v.mu.Unlock()
-	if had && prev.Hash == hash+":"+v.opts.embedModel {
+	if had && (prev.Hash == hash+":"+v.embedModel() || v.opts.embedder == nil && strings.HasPrefix(prev.Hash, hash+":")) {
 		return nil, nil, had, true, nil
 	}
 	blocks, err := parse(format, data)
 	if err != nil {
 		return nil, nil, had, false, fmt.Errorf("vault: add %s: %w", source, err)
 	}
-	chunks := chunkBlocks(blocks, chunkChars)
-	if v.opts.embedder != nil && len(chunks) > 0 {
-		const batch = 32
-		for i := 0; i < len(chunks); i += batch {
-			j := min(i+batch, len(chunks))
-			texts := make([]string, 0, j-i)
-			for _, c := range chunks[i:j] {
-				texts = append(texts, embedText(indexText(source, c.Heading, c.Text)))
-			}
-			t0 := time.Now()
-			vecs, err := v.opts.embedder.Embed(ctx, texts)
-			*embedTime += time.Since(t0)
-			if err != nil {
-				return nil, nil, had, false, fmt.Errorf("vault: embed %s: %w", source, err)
-			}
-			if len(vecs) != len(texts) {
-				return nil, nil, had, false, fmt.Errorf("vault: embed %s: %d vectors for %d texts", source, len(vecs), len(texts))
-			}
-			for k := range vecs {
-				chunks[i+k].Vec = vecs[k]
-			}
-		}
+	d = &docObject{Path: source, Hash: hash, Model: v.embedModel(), Size: int64(len(data)), Format: format, Tags: tags, Version: docUnits, Chunks: units(blocks, chunkChars)}
+	if err := v.embedUnits(ctx, d, embedTime); err != nil {
+		return nil, nil, had, false, err
 	}
-	d = &docObject{Path: source, Hash: hash, Model: v.opts.embedModel, Size: int64(len(data)), Format: format, Tags: tags, Chunks: chunks}
 	if payload, err = json.Marshal(d); err != nil {
 		return nil, nil, had, false, fmt.Errorf("vault: add %s: %w", source, err)
 	}

@@ -1,21 +1,15 @@
 package vault
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"filippo.io/age"
+	"github.com/nook-ai/nook/vault/internal/format"
 )
 
 // Object kinds.
@@ -26,99 +20,52 @@ const (
 	kindSecret  = "secret"
 )
 
-const objectMagic = "nook-object/1 "
-
 // maxObject bounds what one object may decrypt to (a document with its
 // chunks and vectors).
 const maxObject = 1 << 30
 
-// encodeObject frames a payload: "nook-object/1 KIND\n" then the payload.
-func encodeObject(kind string, payload []byte) []byte {
-	b := make([]byte, 0, len(objectMagic)+len(kind)+1+len(payload))
-	b = append(b, objectMagic...)
-	b = append(b, kind...)
-	b = append(b, '\n')
-	return append(b, payload...)
-}
+// Objects (objects/ab/cdef…) are age files sealed to a key epoch's
+// recipient; the plaintext is format.EncodeObject's framing (kind, epoch,
+// payload) and the name is format.ObjectName under that epoch's name key.
 
-// decodeObject splits a decrypted object into its kind and payload.
-func decodeObject(plain []byte) (kind string, payload []byte, err error) {
-	rest, ok := bytes.CutPrefix(plain, []byte(objectMagic))
-	if !ok {
-		return "", nil, errors.New("not a nook object")
-	}
-	k, payload, ok := bytes.Cut(rest, []byte{'\n'})
-	if !ok || len(k) == 0 || len(k) > 16 {
-		return "", nil, errors.New("bad object kind")
-	}
-	for _, c := range k {
-		if c < 'a' || c > 'z' {
-			return "", nil, errors.New("bad object kind")
-		}
-	}
-	return string(k), payload, nil
-}
-
-// objectName is HMAC-SHA256(name key, plaintext), hex: equal contents share
-// one object, and the name reveals nothing without the key.
-func objectName(key, plain []byte) string {
-	m := hmac.New(sha256.New, key)
-	m.Write(plain)
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-func validObjectName(name string) bool {
-	if len(name) != 64 {
-		return false
-	}
-	_, err := hex.DecodeString(name)
-	return err == nil && strings.ToLower(name) == name
-}
+func validObjectName(name string) bool { return format.ValidObjectName(name) }
 
 func (v *Vault) objectPath(name string) string {
 	return filepath.Join(v.dir, "objects", name[:2], name[2:])
 }
 
-// encrypt seals plain to the vault's X25519 recipient.
-func (v *Vault) encrypt(plain []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(plain) + 256)
-	w, err := age.Encrypt(&buf, v.recipient)
-	if err != nil {
-		return nil, err
+// seal frames payload as an object of kind in the current key epoch and
+// returns its name and ciphertext.
+func (v *Vault) seal(kind string, payload []byte) (name string, plain []byte, err error) {
+	cur := v.ring().current()
+	if cur == nil {
+		return "", nil, errNoEpoch(v.dir)
 	}
-	if _, err := w.Write(plain); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	plain = format.EncodeObject(kind, cur.epoch, payload)
+	return format.ObjectName(cur.keys.Name, plain), plain, nil
 }
 
-// decrypt opens age ciphertext sealed to the vault identity.
+// encrypt seals plain to the current key epoch's recipient.
+func (v *Vault) encrypt(plain []byte) ([]byte, error) {
+	cur := v.ring().current()
+	if cur == nil {
+		return nil, errNoEpoch(v.dir)
+	}
+	return format.Seal(plain, cur.id.Recipient())
+}
+
+// decrypt opens age ciphertext sealed to any epoch this device holds.
 func (v *Vault) decrypt(data []byte, limit int64) ([]byte, error) {
-	r, err := age.Decrypt(bytes.NewReader(data), v.identity)
-	if err != nil {
-		return nil, err
-	}
-	// The plaintext is a little shorter than the ciphertext: one allocation.
-	buf := bytes.NewBuffer(make([]byte, 0, len(data)+bytes.MinRead))
-	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
-		return nil, err
-	}
-	plain := buf.Bytes()
-	if int64(len(plain)) > limit {
-		return nil, errors.New("too large")
-	}
-	return plain, nil
+	return format.Open(data, limit, v.ring().identities()...)
 }
 
 // putObject stores an object and returns its name. An object that already
 // exists is not rewritten.
 func (v *Vault) putObject(kind string, payload []byte) (string, error) {
-	plain := encodeObject(kind, payload)
-	name := objectName(v.keys.name, plain)
+	name, plain, err := v.seal(kind, payload)
+	if err != nil {
+		return "", err
+	}
 	path := v.objectPath(name)
 	if _, err := os.Stat(path); err == nil {
 		return name, nil
@@ -144,8 +91,10 @@ type stagedObject struct {
 // to a temp file and returns nil when the object already exists.
 // It adds the encryption time to enc.
 func (v *Vault) stageObject(kind string, payload []byte, enc *time.Duration) (string, *stagedObject, error) {
-	plain := encodeObject(kind, payload)
-	name := objectName(v.keys.name, plain)
+	name, plain, err := v.seal(kind, payload)
+	if err != nil {
+		return "", nil, err
+	}
 	path := v.objectPath(name)
 	if _, err := os.Stat(path); err == nil {
 		return name, nil, nil
@@ -266,10 +215,7 @@ func (v *Vault) openObject(name, want string, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if !hmac.Equal([]byte(objectName(v.keys.name, plain)), []byte(name)) {
-		return nil, fmt.Errorf("%w: contents do not match the name", ErrCorrupt)
-	}
-	kind, payload, err := decodeObject(plain)
+	kind, _, payload, err := format.VerifyObject(name, plain, v.ring().keysOf)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}

@@ -39,7 +39,7 @@ func (v *Vault) AddDocument(ctx context.Context, source string, text []byte, tag
 	if err != nil {
 		return false, err
 	}
-	if err := v.commitDocs([]pendingDoc{{key: source, ref: ref, doc: d, new: !had}}); err != nil {
+	if _, err := v.commitDocs([]pendingDoc{{key: source, ref: ref, doc: d, new: !had}}); err != nil {
 		return false, err
 	}
 	v.mu.Lock()

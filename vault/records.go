@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/vault/internal/format"
 )
 
 func (v *Vault) loadDoc(ref string) (*docObject, error) {
@@ -15,9 +18,18 @@ func (v *Vault) loadDoc(ref string) (*docObject, error) {
 	if err != nil {
 		return nil, err
 	}
+	d, err := decodeDoc(b)
+	if err != nil {
+		return nil, fmt.Errorf("vault: object %s: %w: %v", v.objectPath(ref), ErrCorrupt, err)
+	}
+	return d, nil
+}
+
+// decodeDoc parses a document object's payload.
+func decodeDoc(b []byte) (*docObject, error) {
 	var d docObject
 	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("vault: object %s: %w: %v", v.objectPath(ref), ErrCorrupt, err)
+		return nil, err
 	}
 	return &d, nil
 }
@@ -33,11 +45,8 @@ func (v *Vault) putRecord(ns, kind, key string, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := v.commit([]op{{Op: "put", NS: ns, Key: key, Ref: ref}}); err != nil {
-		return err
-	}
-	v.dirty = true
-	return nil
+	_, err = v.commit([]format.Op{{Op: "put", NS: ns, Key: key, Ref: ref}})
+	return err
 }
 
 func (v *Vault) getRecord(ns, kind, key string) ([]byte, error) {
@@ -46,39 +55,39 @@ func (v *Vault) getRecord(ns, kind, key string) ([]byte, error) {
 		v.mu.Unlock()
 		return nil, err
 	}
-	ref, ok := v.state[ns][key]
+	ver, ok := v.st.get(ns, key)
+	var ref string
+	var missing bool
+	if ok {
+		ref = ver.Ref
+		_, missing = v.missing[ref]
+	}
 	v.mu.Unlock()
-	if !ok {
+	if !ok || ref == "" {
 		return nil, fmt.Errorf("vault: %s %q: %w", ns, key, ErrNotFound)
 	}
-	return v.getObject(ref.Ref, kind)
+	if missing {
+		return nil, hint.New(fmt.Errorf("vault: %s %q: %w: its object has not reached this device yet", ns, key, ErrNotFound), "sync with the device that wrote it (`nook sync now`)")
+	}
+	return v.getObject(ref, kind)
 }
 
-func (v *Vault) delRecord(ns, key string) error {
+func (v *Vault) delRecord(ns, key string) (Erased, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := v.check(); err != nil {
-		return err
+		return Erased{}, err
 	}
-	if _, ok := v.state[ns][key]; !ok {
-		return fmt.Errorf("vault: %s %q: %w", ns, key, ErrNotFound)
+	if _, ok := v.st.get(ns, key); !ok {
+		return Erased{}, fmt.Errorf("vault: %s %q: %w", ns, key, ErrNotFound)
 	}
-	if err := v.commit([]op{{Op: "del", NS: ns, Key: key}}); err != nil {
-		return err
-	}
-	v.dirty = true
-	return nil
+	return v.commit([]format.Op{{Op: "del", NS: ns, Key: key}})
 }
 
 func (v *Vault) keysOf(ns string) []string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	keys := make([]string, 0, len(v.state[ns]))
-	for k := range v.state[ns] {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return v.st.keys(ns)
 }
 
 // PutSecret stores data under name, encrypted like everything else (an
@@ -96,8 +105,11 @@ func (v *Vault) Secret(name string) ([]byte, error) {
 	return v.getRecord(nsSecret, kindSecret, name)
 }
 
-// DeleteSecret removes a secret from the vault's state.
-func (v *Vault) DeleteSecret(name string) error { return v.delRecord(nsSecret, name) }
+// DeleteSecret removes a secret from the vault's state and erases it.
+func (v *Vault) DeleteSecret(name string) error {
+	_, err := v.delRecord(nsSecret, name)
+	return err
+}
 
 // Message is one message of a saved session, shaped like engine.Message.
 type Message struct {
@@ -179,18 +191,13 @@ func (v *Vault) ListSessions() ([]SessionInfo, error) {
 	return out, nil
 }
 
-// DeleteSession removes a session.
-func (v *Vault) DeleteSession(id string) error { return v.delRecord(nsSession, id) }
+// DeleteSession removes a session and erases it from disk.
+func (v *Vault) DeleteSession(id string) (Erased, error) { return v.delRecord(nsSession, id) }
 
 func (v *Vault) addProblem(err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for _, p := range v.problems {
-		if p.Error() == err.Error() {
-			return
-		}
-	}
-	v.problems = append(v.problems, err)
+	v.addProblemLocked(err)
 }
 
 // Fact is a remembered piece of information that goes into the system prompt.
@@ -234,12 +241,13 @@ func (v *Vault) Facts() ([]Fact, error) {
 }
 
 // Forget removes facts: the one whose ID is idOrText, or else every fact
-// whose text contains idOrText (case-insensitive). It returns what it
-// removed; none is an error wrapping ErrNotFound.
-func (v *Vault) Forget(idOrText string) ([]Fact, error) {
+// whose text contains idOrText (case-insensitive), and erases them from
+// disk. It returns what it removed and erased; none is an error wrapping
+// ErrNotFound.
+func (v *Vault) Forget(idOrText string) ([]Fact, Erased, error) {
 	facts, err := v.Facts()
 	if err != nil {
-		return nil, err
+		return nil, Erased{}, err
 	}
 	var gone []Fact
 	for _, f := range facts {
@@ -252,20 +260,20 @@ func (v *Vault) Forget(idOrText string) ([]Fact, error) {
 		}
 	}
 	if len(gone) == 0 {
-		return nil, fmt.Errorf("vault: forget %q: %w", idOrText, ErrNotFound)
+		return nil, Erased{}, fmt.Errorf("vault: forget %q: %w", idOrText, ErrNotFound)
 	}
-	ops := make([]op, len(gone))
+	ops := make([]format.Op, len(gone))
 	for i, f := range gone {
-		ops[i] = op{Op: "del", NS: nsMemory, Key: f.ID}
+		ops[i] = format.Op{Op: "del", NS: nsMemory, Key: f.ID}
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := v.check(); err != nil {
-		return nil, err
+		return nil, Erased{}, err
 	}
-	if err := v.commit(ops); err != nil {
-		return nil, err
+	erased, err := v.commit(ops)
+	if err != nil {
+		return nil, erased, err
 	}
-	v.dirty = true
-	return gone, nil
+	return gone, erased, nil
 }

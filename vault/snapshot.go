@@ -2,37 +2,31 @@ package vault
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
-	"filippo.io/age"
+	"github.com/nook-ai/nook/vault/internal/format"
 )
 
-// The index snapshot, cache/index.age: age ciphertext of
-//
-//	"nook-index/2\n" | uvarint length | gob(snapshotMeta) | index section | HMAC-SHA256
-//
-// (index section: see indexcodec.go). Unlock reads it instead of replaying
-// the log and decrypting every object, then applies the log entries written
-// after it. The HMAC (key derived from the vault identity) proves the vault
-// wrote it: anyone can encrypt to the public recipient. A snapshot that is
-// missing, stale or fails any check is ignored and the index is rebuilt
-// from the log and the objects.
-
-const snapshotMagic = "nook-index/2\n"
+// The index snapshot, cache/index.age: this device's cache of the merged
+// state and the search index (format.WriteSnapshot frames it; age seals it
+// to the device's own recipient; the MAC key comes from the device's
+// identity). Unlock reads it instead of replaying every log and decrypting
+// every object, then applies the entries written after it. A snapshot that
+// is missing, stale or fails any check is ignored and everything is rebuilt
+// from the logs and the objects.
 
 type snapshotMeta struct {
-	Vault string
-	Heads map[string]head
-	State map[string]map[string]stateRef
+	Vault  string
+	Device string
+	Heads  map[string]head
+	State  *stateWire
+	// Missing: objects the state pointed at that were not on disk.
+	Missing map[string]nsKey
 }
 
 func (v *Vault) snapshotPath() string { return filepath.Join(v.dir, "cache", "index.age") }
@@ -41,29 +35,22 @@ func (v *Vault) saveSnapshotLocked() error {
 	if !v.dirty {
 		return nil
 	}
-	meta := snapshotMeta{Vault: v.id, Heads: v.heads, State: v.state}
+	meta := snapshotMeta{Vault: v.id, Device: v.device, Heads: v.heads, State: v.st.wire(), Missing: v.missing}
 	var mb bytes.Buffer
 	if err := gob.NewEncoder(&mb).Encode(&meta); err != nil {
 		return fmt.Errorf("vault: encode index: %w", err)
 	}
 	ib := encodeIndex(v.idx)
-	var ct bytes.Buffer
-	ct.Grow(len(snapshotMagic) + binary.MaxVarintLen64 + mb.Len() + len(ib) + sha256.Size + 1024)
-	aw, err := age.Encrypt(&ct, v.recipient)
+	var plain bytes.Buffer
+	plain.Grow(mb.Len() + len(ib) + 64)
+	if err := format.WriteSnapshot(&plain, v.devKeys.MAC, mb.Bytes(), ib); err != nil {
+		return fmt.Errorf("vault: encode index: %w", err)
+	}
+	ct, err := format.Seal(plain.Bytes(), v.devID.Recipient())
 	if err != nil {
 		return fmt.Errorf("vault: encrypt index: %w", err)
 	}
-	mac := hmac.New(sha256.New, v.keys.mac)
-	w := io.MultiWriter(aw, mac)
-	io.WriteString(w, snapshotMagic)
-	w.Write(binary.AppendUvarint(nil, uint64(mb.Len())))
-	w.Write(mb.Bytes())
-	w.Write(ib)
-	aw.Write(mac.Sum(nil))
-	if err := aw.Close(); err != nil {
-		return fmt.Errorf("vault: encrypt index: %w", err)
-	}
-	if err := writeFileAtomic(v.snapshotPath(), ct.Bytes()); err != nil {
+	if err := writeFileAtomic(v.snapshotPath(), ct); err != nil {
 		return fmt.Errorf("vault: write %s: %w", v.snapshotPath(), err)
 	}
 	v.dirty = false
@@ -82,42 +69,31 @@ func (v *Vault) loadSnapshot() {
 		err = v.decodeSnapshot(data)
 	}
 	if err != nil {
-		v.problems = append(v.problems, fmt.Errorf("vault: index %s: %w: %v (rebuilt from objects)", v.snapshotPath(), ErrCorrupt, err))
+		v.problems = append(v.problems, fmt.Errorf("vault: index %s: %w: %v (rebuilt from the log)", v.snapshotPath(), ErrCorrupt, err))
 		v.heads = map[string]head{}
-		v.state = map[string]map[string]stateRef{}
+		v.st = newState()
 		v.idx = newIndex()
 		v.dirty = true
 	}
 }
 
 func (v *Vault) decodeSnapshot(data []byte) error {
-	plain, err := v.decrypt(data, 16<<30)
+	plain, err := format.Open(data, 16<<30, v.devID)
 	if err != nil {
 		return err
 	}
-	if len(plain) < len(snapshotMagic)+1+sha256.Size || !bytes.HasPrefix(plain, []byte(snapshotMagic)) {
-		return errors.New("not an index snapshot of this version")
-	}
-	body, tag := plain[:len(plain)-sha256.Size], plain[len(plain)-sha256.Size:]
-	mac := hmac.New(sha256.New, v.keys.mac)
-	mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), tag) {
-		return errors.New("authentication failed")
-	}
-	rest := body[len(snapshotMagic):]
-	n, k := binary.Uvarint(rest)
-	if k <= 0 || n > uint64(len(rest)-k) {
-		return errors.New("bad length")
-	}
-	rest = rest[k:]
-	var meta snapshotMeta
-	if err := gob.NewDecoder(bytes.NewReader(rest[:n])).Decode(&meta); err != nil {
+	mb, ib, err := format.ReadSnapshot(plain, v.devKeys.MAC)
+	if err != nil {
 		return err
 	}
-	if meta.Vault != v.id {
-		return errors.New("snapshot of another vault")
+	var meta snapshotMeta
+	if err := gob.NewDecoder(bytes.NewReader(mb)).Decode(&meta); err != nil {
+		return err
 	}
-	x, err := decodeIndex(rest[n:])
+	if meta.Vault != v.id || meta.Device != v.device || meta.State == nil {
+		return errors.New("snapshot of another vault or device")
+	}
+	x, err := decodeIndex(ib)
 	if err != nil {
 		return err
 	}
@@ -126,25 +102,23 @@ func (v *Vault) decodeSnapshot(data []byte) error {
 	if v.heads == nil {
 		v.heads = map[string]head{}
 	}
-	v.state = meta.State
-	if v.state == nil {
-		v.state = map[string]map[string]stateRef{}
+	v.st = stateFromWire(meta.State)
+	for ref, k := range meta.Missing {
+		if v.st.live(ref) {
+			v.missing[ref] = k // catchUp looks again
+		}
 	}
 	return nil
 }
 
-// rebuildIndex drops the snapshot state and rebuilds everything from the log
-// and the objects.
+// rebuildIndex drops the snapshot state and rebuilds everything from the
+// logs and the objects. The caller holds v.mu.
 func (v *Vault) rebuildIndex() error {
 	v.heads = map[string]head{}
-	v.state = map[string]map[string]stateRef{}
+	v.st = newState()
 	v.idx = newIndex()
+	v.missing = map[string]nsKey{}
 	v.logBroken = nil
 	v.dirty = true
-	changed, err := v.catchUp()
-	if err != nil {
-		return err
-	}
-	v.syncIndex(changed)
-	return nil
+	return v.catchUp()
 }

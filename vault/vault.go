@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/vault/internal/format"
 )
 
 // Embedder turns texts into L2-normalised vectors. engine.Engine satisfies
@@ -28,33 +30,52 @@ type Embedder interface {
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 }
 
-// header is the plaintext VAULT file: no secrets.
+// Format is the on-disk format this package writes. Format-1 vaults are
+// migrated by Open.
+const Format = 2
+
+// header is the plaintext VAULT file: no secrets. It is this device's: sync
+// never sends it.
 type header struct {
-	Format     int       `json:"format"`
-	ID         string    `json:"id"`
-	Recipients []string  `json:"recipients"`
+	Format int    `json:"format"`
+	ID     string `json:"id"`
+	// Device is this device's address (format 2).
+	Device string `json:"device,omitempty"`
+	// MigratedFrom is the format-1 device id whose files a migration still
+	// has to remove.
+	MigratedFrom string `json:"migrated_from,omitempty"`
+	// Recipients is format 1's vault recipient.
+	Recipients []string  `json:"recipients,omitempty"`
 	Created    time.Time `json:"created"`
 }
 
 // Vault is an unlocked vault. Its methods are safe for concurrent use.
 type Vault struct {
-	dir       string
-	id        string
-	device    string
-	identity  *age.X25519Identity
-	recipient *age.X25519Recipient
-	devKey    *secp256k1.PrivateKey
-	keys      derivedKeys
-	opts      options
+	dir     string
+	id      string
+	device  string
+	devKey  *secp256k1.PrivateKey
+	devID   *age.X25519Identity
+	devKeys format.Keys
+	keys    atomic.Pointer[keyring]
+	opts    options
 
 	mu        sync.Mutex
 	closed    bool
 	heads     map[string]head
-	state     map[string]map[string]stateRef
+	st        *mstate
 	idx       *index
 	dirty     bool // the index snapshot is behind
 	problems  []error
 	logBroken error
+	// missing: object names the state points at that are not on this
+	// device (yet): sync brings them after the entries.
+	missing map[string]nsKey // object name → the key pointing at it
+	// fresh: document objects just written by this handle, so the index
+	// does not read them back.
+	fresh map[string]*docObject
+	// erased: what the current write erased (reported by its caller).
+	erased Erased
 }
 
 type options struct {
@@ -92,9 +113,23 @@ func notInit(dir string) error {
 	return hint.New(fmt.Errorf("vault: open %s: %w", dir, ErrNotInitialized), "run `nook init` first")
 }
 
-// Init creates a vault in dir (which must be absent or empty of a vault):
-// the vault's X25519 identity and this device's secp256k1 key, wrapped with
-// passphrase in keys/<device>.age. It returns the unlocked vault.
+// holdsVaultFiles reports whether dir has key, object or log files: a vault
+// whose VAULT header is gone is still a vault.
+func holdsVaultFiles(dir string) bool {
+	for _, d := range []string{"keys", "objects", "log"} {
+		ents, err := os.ReadDir(filepath.Join(dir, d))
+		if err == nil && len(ents) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Init creates a vault in dir (which must hold no vault, not even part of
+// one): this device's secp256k1 key and X25519 identity wrapped with
+// passphrase in keys/<device>.age, the first key epoch wrapped to the
+// device, and a first log entry recording that epoch. It returns the
+// unlocked vault.
 func Init(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
 	o := buildOptions(opts)
 	if len(passphrase) == 0 {
@@ -103,20 +138,67 @@ func Init(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
 	if _, err := os.Stat(filepath.Join(dir, "VAULT")); err == nil {
 		return nil, hint.New(fmt.Errorf("vault: init %s: %w", dir, ErrAlreadyInitialized), "use the existing vault, or pick another NOOK_HOME")
 	}
-	id, err := age.GenerateX25519Identity()
+	if holdsVaultFiles(dir) {
+		return nil, hint.New(fmt.Errorf("vault: init %s: %w: it holds keys, objects or a log but no VAULT header", dir, ErrAlreadyInitialized),
+			"this is a damaged vault, not an empty folder: restore vault/VAULT from a backup, or move the folder away to start a new vault")
+	}
+	vid := make([]byte, 16)
+	rand.Read(vid)
+	h := header{Format: Format, ID: hex.EncodeToString(vid), Created: time.Now().UTC()}
+	epoch1, err := age.GenerateX25519Identity()
 	if err != nil {
 		return nil, fmt.Errorf("vault: init %s: %w", dir, err)
 	}
+	v, err := newDevice(dir, passphrase, &h, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeWrap(dir, h.ID, 1, epoch1, v.device, v.devID.Recipient()); err != nil {
+		return nil, err
+	}
+	// The first entry records epoch 1, sealed to it.
+	r := &keyring{}
+	e1, err := r.add(1, epoch1)
+	if err != nil {
+		return nil, err
+	}
+	e1.trusted = true
+	v.keys.Store(r)
+	if err := v.withWriteLock(func() error {
+		_, err := v.appendEntry([]format.Op{{Op: "put", NS: nsEpoch, Key: epochRecordKey(1, e1.recipient), Val: v.device}})
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	// VAULT last: its presence means the vault is complete.
+	if err := writeHeader(dir, &h); err != nil {
+		return nil, err
+	}
+	return Open(dir, passphrase, opts...)
+}
+
+// newDevice makes this device's secrets for the vault h names, writes its
+// key files and DEVICE, and returns a Vault holding them (no keyring yet).
+// h.Device is set.
+func newDevice(dir string, passphrase []byte, h *header, o options) (*Vault, error) {
 	dk, err := secp256k1.GeneratePrivateKey()
 	if err != nil {
 		return nil, fmt.Errorf("vault: init %s: %w", dir, err)
 	}
-	vid := make([]byte, 16)
-	rand.Read(vid)
-	h := header{Format: 1, ID: hex.EncodeToString(vid), Recipients: []string{id.Recipient().String()}, Created: time.Now().UTC()}
-	dev := deviceID(dk.PubKey())
-	kf := &keyFile{Format: 1, VaultID: h.ID, Device: dev, VaultIdentity: id.String(), DeviceKey: hex.EncodeToString(dk.Serialize())}
-	sealed, err := sealKeyFile(kf, passphrase, o.workFactor)
+	return deviceFromKey(dir, passphrase, h, o, dk)
+}
+
+// deviceFromKey is newDevice with a given device key (a migration keeps
+// format 1's).
+func deviceFromKey(dir string, passphrase []byte, h *header, o options, dk *secp256k1.PrivateKey) (*Vault, error) {
+	devID, err := age.GenerateX25519Identity()
+	if err != nil {
+		return nil, fmt.Errorf("vault: init %s: %w", dir, err)
+	}
+	dev := format.AddressOf(dk.PubKey())
+	h.Device = dev
+	kf := &format.KeyFile{Format: 2, VaultID: h.ID, Device: dev, DeviceKey: hex.EncodeToString(dk.Serialize()), DeviceX25519: devID.String()}
+	sealed, err := format.SealKeyFile(kf, passphrase, o.workFactor)
 	if err != nil {
 		return nil, fmt.Errorf("vault: init %s: %w", dir, err)
 	}
@@ -125,143 +207,197 @@ func Init(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
 			return nil, fmt.Errorf("vault: init %s: %w", dir, err)
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "keys", dev+".age"), sealed); err != nil {
-		return nil, fmt.Errorf("vault: init %s: %w", dir, err)
+	if err := writeKeyFile(dir, dev, sealed); err != nil {
+		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, deviceFile), []byte(dev+"\n")); err != nil {
-		return nil, fmt.Errorf("vault: init %s: %w", dir, err)
-	}
-	hb, _ := json.MarshalIndent(h, "", "  ")
-	// VAULT last: its presence means the vault is complete.
-	if err := writeFileAtomic(filepath.Join(dir, "VAULT"), append(hb, '\n')); err != nil {
-		return nil, fmt.Errorf("vault: init %s: %w", dir, err)
-	}
-	return Open(dir, passphrase, opts...)
+	return newVault(dir, h.ID, dev, dk, devID, o)
 }
 
-// Open unlocks the vault in dir. Errors: ErrNotInitialized, ErrLocked (empty
-// passphrase), ErrWrongPassphrase, ErrCorrupt for an unreadable key file.
-// Damaged log entries, objects or a bad index snapshot do not fail Open:
-// they are listed by Problems and the rest stays readable.
-func Open(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
-	o := buildOptions(opts)
+func newVault(dir, id, dev string, dk *secp256k1.PrivateKey, devID *age.X25519Identity, o options) (*Vault, error) {
+	dks, err := format.DeviceKeys(devID)
+	if err != nil {
+		return nil, err
+	}
+	v := &Vault{
+		dir: dir, id: id, device: dev, devKey: dk, devID: devID, devKeys: dks, opts: o,
+		heads: map[string]head{}, st: newState(), idx: newIndex(),
+		missing: map[string]nsKey{}, fresh: map[string]*docObject{},
+	}
+	v.keys.Store(&keyring{})
+	return v, nil
+}
+
+func writeHeader(dir string, h *header) error {
+	hb, _ := json.MarshalIndent(h, "", "  ")
+	if err := writeFileAtomic(filepath.Join(dir, "VAULT"), append(hb, '\n')); err != nil {
+		return fmt.Errorf("vault: write %s: %w", filepath.Join(dir, "VAULT"), err)
+	}
+	if h.Device != "" {
+		if err := writeFileAtomic(filepath.Join(dir, deviceFile), []byte(h.Device+"\n")); err != nil {
+			return fmt.Errorf("vault: write %s: %w", filepath.Join(dir, deviceFile), err)
+		}
+	}
+	return nil
+}
+
+func readHeader(dir string) (*header, error) {
 	hb, err := os.ReadFile(filepath.Join(dir, "VAULT"))
 	if errors.Is(err, fs.ErrNotExist) {
+		if holdsVaultFiles(dir) {
+			return nil, hint.New(fmt.Errorf("vault: open %s: %w: the VAULT header is missing", dir, ErrCorrupt),
+				"restore vault/VAULT from a backup; do not run `nook init` over this folder")
+		}
 		return nil, notInit(dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("vault: open %s: %w", dir, err)
 	}
 	var h header
-	if err := json.Unmarshal(hb, &h); err != nil || h.Format != 1 || len(h.Recipients) == 0 {
+	if err := json.Unmarshal(hb, &h); err != nil || len(h.ID) != 32 ||
+		h.Format == 1 && len(h.Recipients) == 0 ||
+		h.Format == 2 && !format.ValidAddress(h.Device) {
 		return nil, fmt.Errorf("vault: open %s: %w", filepath.Join(dir, "VAULT"), ErrCorrupt)
+	}
+	if h.Format != 1 && h.Format != 2 {
+		return nil, hint.New(fmt.Errorf("vault: open %s: format %d: %w", dir, h.Format, ErrCorrupt), "this vault was written by a newer nook: update nook")
+	}
+	return &h, nil
+}
+
+// Open unlocks the vault in dir, migrating a format-1 vault to format 2
+// first (crash-safe: an interrupted migration leaves a format-1 vault that
+// the next Open migrates again). Errors: ErrNotInitialized, ErrLocked
+// (empty passphrase), ErrWrongPassphrase, ErrCorrupt for an unreadable
+// header or key file. Damaged log entries, objects or a bad index snapshot
+// do not fail Open: they are listed by Problems and the rest stays readable.
+func Open(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
+	o := buildOptions(opts)
+	h, err := readHeader(dir)
+	if err != nil {
+		return nil, err
 	}
 	if len(passphrase) == 0 {
 		return nil, hint.New(fmt.Errorf("vault: open %s: %w", dir, ErrLocked), "enter the passphrase, or set NOOK_PASSPHRASE for scripts")
 	}
-	dev, err := localDevice(dir)
+	if h.Format == 1 {
+		if err := migrate(dir, passphrase, o); err != nil {
+			return nil, err
+		}
+		if h, err = readHeader(dir); err != nil {
+			return nil, err
+		}
+	}
+	kf, problems, err := openKeyFile(dir, h.Device, passphrase)
 	if err != nil {
 		return nil, err
 	}
-	kpath := filepath.Join(dir, "keys", dev+".age")
-	kdata, err := os.ReadFile(kpath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, notInit(dir)
+	if kf.VaultID != h.ID {
+		return nil, fmt.Errorf("vault: open %s: %w: key file of another vault", dir, ErrCorrupt)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("vault: open %s: %w", kpath, err)
+	dkb, _ := hex.DecodeString(kf.DeviceKey)
+	devID, _ := age.ParseX25519Identity(kf.DeviceX25519)
+	dk := secp256k1.PrivKeyFromBytes(dkb)
+	if format.AddressOf(dk.PubKey()) != h.Device {
+		return nil, fmt.Errorf("vault: open %s: %w: the device key is not this device's", dir, ErrCorrupt)
 	}
-	kf, err := openKeyFile(kdata, passphrase)
-	if errors.Is(err, ErrWrongPassphrase) {
-		return nil, hint.New(fmt.Errorf("vault: open %s: %w", dir, ErrWrongPassphrase), "try again, or set NOOK_PASSPHRASE for scripts")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("vault: open %s: %w", kpath, err)
-	}
-	id, err := age.ParseX25519Identity(kf.VaultIdentity)
-	if err != nil || kf.VaultID != h.ID || kf.Device != dev {
-		return nil, fmt.Errorf("vault: open %s: %w: key file of another vault", kpath, ErrCorrupt)
-	}
-	dkb, err := hex.DecodeString(kf.DeviceKey)
-	if err != nil || len(dkb) != 32 {
-		return nil, fmt.Errorf("vault: open %s: %w: bad device key", kpath, ErrCorrupt)
-	}
-	keys, err := deriveKeys(id)
+	v, err := newVault(dir, h.ID, h.Device, dk, devID, o)
 	if err != nil {
 		return nil, fmt.Errorf("vault: open %s: %w", dir, err)
 	}
-	v := &Vault{
-		dir: dir, id: h.ID, device: dev, identity: id, recipient: id.Recipient(),
-		devKey: secp256k1.PrivKeyFromBytes(dkb), keys: keys, opts: o,
-		heads: map[string]head{}, state: map[string]map[string]stateRef{},
-		idx: newIndex(),
+	v.problems = problems
+	r := &keyring{}
+	v.problems = append(v.problems, loadWraps(dir, h.ID, h.Device, devID, r)...)
+	v.keys.Store(r)
+	if len(r.all) == 0 {
+		return nil, hint.New(fmt.Errorf("vault: open %s: %w: this device holds no vault key yet", dir, ErrLocked),
+			"finish pairing it with `nook sync join CODE`, or restore keys/epochs from a backup")
 	}
 	if err := v.load(); err != nil {
 		return nil, err
 	}
+	if h.MigratedFrom != "" {
+		if err := v.finishMigration(h); err != nil {
+			v.problems = append(v.problems, err)
+		}
+	}
+	cleanTemp(dir)
 	return v, nil
-}
-
-func localDevice(dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, deviceFile))
-	if err == nil {
-		d := strings.TrimSpace(string(b))
-		if len(d) == 16 {
-			if _, err := hex.DecodeString(d); err == nil {
-				return d, nil
-			}
-		}
-		return "", fmt.Errorf("vault: open %s: %w", filepath.Join(dir, deviceFile), ErrCorrupt)
-	}
-	// No DEVICE file: use the only key file there is.
-	ents, _ := os.ReadDir(filepath.Join(dir, "keys"))
-	var found []string
-	for _, e := range ents {
-		if n, ok := strings.CutSuffix(e.Name(), ".age"); ok {
-			found = append(found, n)
-		}
-	}
-	if len(found) == 1 {
-		return found[0], nil
-	}
-	return "", notInit(dir)
 }
 
 // load brings state and index up to date: the snapshot, then the log
 // entries after it, then the objects of documents that changed.
 func (v *Vault) load() error {
 	v.loadSnapshot()
-	changed, err := v.catchUp()
-	if err != nil {
-		return err
+	v.trustKeys()
+	return v.catchUp()
+}
+
+// ring is the current keyring (replaced, never changed in place).
+func (v *Vault) ring() *keyring { return v.keys.Load() }
+
+// trustKeys marks the keyring's epochs the state records. The caller holds
+// v.mu (or owns v alone).
+func (v *Vault) trustKeys() {
+	old := v.ring()
+	r := &keyring{all: make([]*epochKey, len(old.all))}
+	for i, e := range old.all {
+		c := *e
+		r.all[i] = &c
 	}
-	if len(changed) > 0 {
-		v.syncIndex(changed)
-		v.dirty = true
-	}
-	return nil
+	r.trust(v.st)
+	v.keys.Store(r)
 }
 
 // syncIndex makes the index match the state for the given doc keys.
 func (v *Vault) syncIndex(keys map[string]bool) {
-	docs := v.state[nsDoc]
 	for k := range keys {
-		ref, ok := docs[k]
+		ver, ok := v.st.get(nsDoc, k)
 		if !ok {
 			v.idx.removeDoc(k)
 			continue
 		}
-		if v.idx.docRef(k) == ref.Ref {
+		if v.idx.docRef(k) == ver.Ref {
 			continue
 		}
-		d, err := v.loadDoc(ref.Ref)
-		if err != nil {
-			v.problems = append(v.problems, err)
-			v.idx.removeDoc(k)
-			continue
+		d := v.fresh[ver.Ref]
+		if _, ok := v.missing[ver.Ref]; ok && d == nil {
+			continue // keep what the index has until the object arrives
 		}
-		v.idx.putDoc(k, ref.Ref, d)
+		if d == nil {
+			var err error
+			if d, err = v.loadDoc(ver.Ref); err != nil {
+				v.problems = append(v.problems, err)
+				v.idx.removeDoc(k)
+				continue
+			}
+		}
+		if d.Model != v.opts.embedModel && v.opts.embedModel != "" && hasVectors(d) {
+			// Embedded by another model (on another device): its vectors
+			// mean nothing next to this device's. Lexical until `nook
+			// reindex` embeds it here.
+			d = withoutVectors(d)
+		}
+		v.idx.putDoc(k, ver.Ref, d)
 	}
+}
+
+func hasVectors(d *docObject) bool {
+	for i := range d.Chunks {
+		if len(d.Chunks[i].Vec) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func withoutVectors(d *docObject) *docObject {
+	c := *d
+	c.Chunks = make([]Chunk, len(d.Chunks))
+	for i, ch := range d.Chunks {
+		ch.Vec = nil
+		c.Chunks[i] = ch
+	}
+	return &c
 }
 
 // Close saves the index snapshot if it changed and locks the vault.
@@ -285,7 +421,7 @@ func (v *Vault) check() error {
 
 // withWriteLock runs f holding the vault's cross-process write lock
 // (flock on vault/lock) after catching up with entries other processes
-// appended.
+// appended. The caller holds v.mu.
 func (v *Vault) withWriteLock(f func() error) error {
 	lf, err := os.OpenFile(filepath.Join(v.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
@@ -296,20 +432,22 @@ func (v *Vault) withWriteLock(f func() error) error {
 		return fmt.Errorf("vault: lock %s: %w", v.dir, err)
 	}
 	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
-	changed, err := v.catchUp()
-	if err != nil {
+	if err := v.catchUp(); err != nil {
 		return err
-	}
-	if len(changed) > 0 {
-		v.syncIndex(changed)
-		v.dirty = true
 	}
 	return f()
 }
 
-// commit appends ops to the log under the write lock.
-func (v *Vault) commit(ops []op) error {
-	return v.withWriteLock(func() error { return v.appendEntry(ops) })
+// commit appends ops to this device's log under the write lock and
+// returns what it erased. The caller holds v.mu.
+func (v *Vault) commit(ops []format.Op) (Erased, error) {
+	v.erased = Erased{}
+	err := v.withWriteLock(func() error {
+		_, err := v.appendEntry(ops)
+		return err
+	})
+	v.dirty = true
+	return v.erased, err
 }
 
 // Dir is the vault folder.
@@ -318,16 +456,34 @@ func (v *Vault) Dir() string { return v.dir }
 // ID is the vault's random id (from VAULT).
 func (v *Vault) ID() string { return v.id }
 
-// Device is this device's id: hex of the first 8 bytes of SHA-256 of its
-// compressed secp256k1 public key.
+// Device is this device's name: the Ethereum address (EIP-55) of its
+// secp256k1 key, the same string the ledger uses for its delegate.
 func (v *Vault) Device() string { return v.device }
 
 // DeviceKey returns this device's 32-byte secp256k1 private key (a copy).
 // It also signs this device's op log.
 func (v *Vault) DeviceKey() []byte { return v.devKey.Serialize() }
 
-// Recipient is the vault's public age recipient ("age1...").
-func (v *Vault) Recipient() string { return v.recipient.String() }
+// DeviceRecipient is this device's own X25519 recipient ("age1..."): other
+// devices wrap key epochs to it. The ledger publishes it with the device.
+func (v *Vault) DeviceRecipient() string { return v.devID.Recipient().String() }
+
+// Recipient is the vault's public age recipient of the current key epoch
+// ("age1...").
+func (v *Vault) Recipient() string {
+	if cur := v.ring().current(); cur != nil {
+		return cur.recipient
+	}
+	return ""
+}
+
+// Epoch is the current key epoch.
+func (v *Vault) Epoch() int {
+	if cur := v.ring().current(); cur != nil {
+		return cur.epoch
+	}
+	return 0
+}
 
 // Problems lists damaged files found so far (bad log entries, objects, a
 // snapshot that failed authentication). Each error names its file.
@@ -337,32 +493,48 @@ func (v *Vault) Problems() []error {
 	return append([]error(nil), v.problems...)
 }
 
-// ExportKey writes the vault's age identity (AGE-SECRET-KEY-1...) with a
-// comment line, for `age -d -i FILE`. Anyone holding it reads the vault.
+// ExportKey writes every vault identity this device holds (one per key
+// epoch, AGE-SECRET-KEY-1...) with comment lines, for `age -d -i FILE`,
+// which tries each. Anyone holding it reads the vault.
 func (v *Vault) ExportKey(w io.Writer) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := v.check(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "# nook vault %s\n# public key: %s\n%s\n", v.id, v.recipient, v.identity)
-	return err
+	if _, err := fmt.Fprintf(w, "# nook vault %s\n", v.id); err != nil {
+		return err
+	}
+	for _, e := range v.ring().all {
+		if !e.trusted {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "# key epoch %d, public key: %s\n%s\n", e.epoch, e.recipient, e.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Status summarises the vault.
 type Status struct {
 	Dir       string   `json:"dir"`
 	ID        string   `json:"id"`
+	Format    int      `json:"format"`
 	Device    string   `json:"device"`
 	Recipient string   `json:"recipient"`
+	Epoch     int      `json:"epoch"`
 	LogSeq    uint64   `json:"log_seq"`
+	Devices   int      `json:"devices"` // devices whose log this vault holds
 	Documents int      `json:"documents"`
 	Chunks    int      `json:"chunks"`
 	Objects   int      `json:"objects"`
 	Bytes     int64    `json:"bytes"` // on disk under objects/
+	Missing   int      `json:"missing,omitempty"`
 	Sessions  int      `json:"sessions"`
 	Memories  int      `json:"memories"`
 	Secrets   int      `json:"secrets"`
+	Conflicts int      `json:"conflicts,omitempty"`
 	Problems  []string `json:"problems,omitempty"`
 }
 
@@ -374,9 +546,10 @@ func (v *Vault) Status() (Status, error) {
 		return Status{}, err
 	}
 	s := Status{
-		Dir: v.dir, ID: v.id, Device: v.device, Recipient: v.recipient.String(),
-		LogSeq: v.heads[v.device].Seq, Documents: len(v.state[nsDoc]), Chunks: v.idx.len(),
-		Sessions: len(v.state[nsSession]), Memories: len(v.state[nsMemory]), Secrets: len(v.state[nsSecret]),
+		Dir: v.dir, ID: v.id, Format: Format, Device: v.device, Recipient: v.Recipient(), Epoch: v.Epoch(),
+		LogSeq: v.heads[v.device].Seq, Devices: len(v.heads), Documents: v.st.count(nsDoc), Chunks: v.idx.len(),
+		Sessions: v.st.count(nsSession), Memories: v.st.count(nsMemory), Secrets: v.st.count(nsSecret),
+		Missing: len(v.missing), Conflicts: len(v.conflictsLocked()),
 	}
 	filepath.WalkDir(filepath.Join(v.dir, "objects"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".tmp-") {
@@ -391,4 +564,18 @@ func (v *Vault) Status() (Status, error) {
 		s.Problems = append(s.Problems, p.Error())
 	}
 	return s, nil
+}
+
+// cleanTemp removes temp files that crashed writers left behind (older than
+// a minute, so that a live writer's are kept).
+func cleanTemp(dir string) {
+	cutoff := time.Now().Add(-time.Minute)
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), ".tmp-") {
+			if fi, err := d.Info(); err == nil && fi.ModTime().Before(cutoff) {
+				os.Remove(p)
+			}
+		}
+		return nil
+	})
 }

@@ -23,7 +23,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Added != 32 || rep.Chunks == 0 {
+	if rep.Added != corpusNotes || rep.Chunks == 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	if err := v.PutSecret("ledger/key", []byte{1, 2, 3}); err != nil {
@@ -86,8 +86,12 @@ func TestRoundTrip(t *testing.T) {
 	if hs, _ := w.Search(ctx, "inner tube patch", SearchOptions{Folder: "/elsewhere"}); len(hs) != 0 {
 		t.Errorf("folder filter let through %d hits", len(hs))
 	}
-	if _, err := w.Forget("Lena"); err != nil {
-		t.Fatal(err)
+	gone, erased, err := w.Forget("Lena")
+	if err != nil || len(gone) != 1 {
+		t.Fatal(gone, err)
+	}
+	if erased.Objects != 1 || erased.Bytes == 0 {
+		t.Errorf("forget erased %+v, want the fact's one object", erased)
 	}
 	if facts, _ := w.Facts(); len(facts) != 0 {
 		t.Errorf("facts after Forget: %+v", facts)
@@ -194,14 +198,15 @@ func TestLogOutOfChain(t *testing.T) {
 	}
 	v.Close()
 	logDir := filepath.Join(dir, "log", v.Device())
-	// Replace entry 2 by entry 3: a valid, signed entry in the wrong place.
-	e3, _ := os.ReadFile(filepath.Join(logDir, entryName(3)))
-	os.WriteFile(filepath.Join(logDir, entryName(2)), e3, 0o600)
+	// Entry 1 records the first key epoch; "one" is entry 2. Replace entry
+	// 3 by entry 4: a valid, signed entry in the wrong place.
+	e4, _ := os.ReadFile(filepath.Join(logDir, entryName(4)))
+	os.WriteFile(filepath.Join(logDir, entryName(3)), e4, 0o600)
 	os.Remove(filepath.Join(dir, "cache", "index.age")) // force a replay
 	w := reopen(t, dir)
 	probs := w.Problems()
-	if len(probs) == 0 || !errors.Is(probs[0], ErrCorrupt) || !strings.Contains(probs[0].Error(), entryName(2)) {
-		t.Fatalf("problems %v, want one naming entry 2", probs)
+	if len(probs) == 0 || !errors.Is(probs[0], ErrCorrupt) || !strings.Contains(probs[0].Error(), entryName(3)) {
+		t.Fatalf("problems %v, want one naming entry 3", probs)
 	}
 	if got, err := w.Secret("one"); err != nil || string(got) != "one" {
 		t.Errorf("entries before the break: Secret(one) = %q, %v", got, err)
@@ -239,8 +244,8 @@ func TestSnapshotRebuild(t *testing.T) {
 				t.Fatalf("Search after rebuild = %+v, %v", hits, err)
 			}
 			st, _ := w.Status()
-			if st.Documents != 32 {
-				t.Errorf("documents %d, want 32", st.Documents)
+			if st.Documents != corpusNotes {
+				t.Errorf("documents %d, want %d", st.Documents, corpusNotes)
 			}
 		})
 	}
@@ -315,7 +320,7 @@ func TestExportKeyWithStockAge(t *testing.T) {
 	if err != nil {
 		t.Fatalf("age -d: %v", err)
 	}
-	if !bytes.HasSuffix(out, []byte("interoperable")) || !bytes.HasPrefix(out, []byte("nook-object/1 secret\n")) {
+	if !bytes.HasSuffix(out, []byte("interoperable")) || !bytes.HasPrefix(out, []byte("nook-object/2 secret 1\n")) {
 		t.Errorf("age -d gave %q", out)
 	}
 	// And a log entry.

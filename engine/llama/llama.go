@@ -194,9 +194,11 @@ func baseName(p string) string {
 
 // Info describes the loaded model, with the threads in use now and why.
 func (e *Engine) Info() engine.ModelInfo {
-	info := e.info
-	info.Threads, info.ThreadsWhy = e.threads.current()
-	return info
+	i := e.info
+	// Tool calls go through Format: the engine does not parse calls out of text.
+	i.Capabilities = engine.CapChat | engine.CapEmbed | engine.CapFormat | engine.CapTokenize
+	i.Threads, i.ThreadsWhy = e.threads.current()
+	return i
 }
 
 // Template is the prompt template in use.
