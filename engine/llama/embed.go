@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/engine/gguf"
@@ -170,24 +171,12 @@ func (e *Engine) finishEmbed() error {
 	}
 	p.lead, p.trail = nil, nil
 	for i := 0; i+len(bare) <= len(with); i++ {
-		if equalInts(with[i:i+len(bare)], bare) {
+		if slices.Equal(with[i:i+len(bare)], bare) {
 			p.lead, p.trail = with[:i], with[i+len(bare):]
 			break
 		}
 	}
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // EmbedInfo says how the engine embeds (for diagnostics and tests).
@@ -332,7 +321,7 @@ func (e *Engine) embedDecode(wins []window, sums [][]float32) error {
 			e.batch.Add(t, nil, pos, true, s)
 		}
 	}
-	if err := e.lctx.Decode(e.batch); err != nil {
+	if err := e.decode(); err != nil {
 		return fmt.Errorf("llama: embed: %w", err)
 	}
 	i := 0 // the batch index of each token
