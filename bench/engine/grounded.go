@@ -42,7 +42,7 @@ func groundedBench(b *bench, model string, c config) error {
 			}
 			o, err := b.srv.round(p, gen, b.threads, k.greedy)
 			if err != nil {
-				log, _ := os.ReadFile(b.srv.logPath)
+				log, _ := os.ReadFile(b.srv.LogPath)
 				return fmt.Errorf("ollama: %w; the end of its log:\n%s", err, tail(string(log), 15))
 			}
 			same = same && w.text == pl.text
