@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/nook-ai/nook/ledgerclient"
 	"github.com/nook-ai/nook/plugins"
@@ -215,4 +218,33 @@ func verb(scope string) string {
 		return "write memory"
 	}
 	return "read the vault (" + scope + ")"
+}
+
+// LedgerGrants answers Grants from a ledger client for the user's
+// identity.
+type LedgerGrants struct {
+	Client   *ledgerclient.Client
+	Identity common.Address
+}
+
+var _ Grants = LedgerGrants{}
+
+// CheckApp asks the ledger (through its per-block cache).
+func (g LedgerGrants) CheckApp(ctx context.Context, app common.Address, scope string) (ledgerclient.Decision, error) {
+	return g.Client.CheckApp(ctx, g.Identity, app, scope)
+}
+
+// AppScopes replays the identity's events for app's active grants.
+func (g LedgerGrants) AppScopes(ctx context.Context, app common.Address) ([]string, error) {
+	st, err := g.Client.State(ctx, g.Identity)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, gr := range st.AppGrants() {
+		if gr.Plugin == app && gr.Active(st.Time) && gr.Active(time.Now()) {
+			out = append(out, gr.Scope)
+		}
+	}
+	return out, nil
 }

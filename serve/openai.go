@@ -145,15 +145,22 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 			ext = &ExtReply{Sources: o.Sources}
 		}
 		if req.Stream {
-			chunk := completionChunk{ChatCompletionChunk: openai.ToChunk(id, resp, callSent), Nook: ext}
+			chunks := openai.ToChunks(id, resp, callSent)
 			callSent = callSent || len(o.Calls) > 0
-			if err := out.send(chunk); err != nil {
-				return err
+			for i, c := range chunks {
+				chunk := completionChunk{ChatCompletionChunk: c}
+				if i == len(chunks)-1 {
+					chunk.Nook = ext
+				}
+				if err := out.send(chunk); err != nil {
+					return err
+				}
 			}
 			if o.Done && usage {
 				u := openai.ToUsage(resp)
-				return out.send(openai.ChatCompletionChunk{Id: id, Object: "chat.completion.chunk", Created: chunk.Created, Model: resp.Model,
-					SystemFingerprint: chunk.SystemFingerprint, Choices: []openai.ChunkChoice{}, Usage: &u})
+				last := chunks[len(chunks)-1]
+				return out.send(openai.ChatCompletionChunk{Id: id, Object: "chat.completion.chunk", Created: last.Created, Model: resp.Model,
+					SystemFingerprint: last.SystemFingerprint, Choices: []openai.ChunkChoice{}, Usage: &u})
 			}
 			return nil
 		}
