@@ -49,14 +49,14 @@ type ModelEntry struct {
 // ModelDetails is what /api/show tells about a model.
 type ModelDetails struct {
 	ModelEntry
-	Path          string
+	Path           string
 	ParameterCount uint64
-	ContextLength int // trained context
-	EmbeddingSize int
-	Template      string
-	System        string
-	Params        string // the Modelfile parameters (JSON), if any
-	License       string
+	ContextLength  int // trained context
+	EmbeddingSize  int
+	Template       string
+	System         string
+	Params         string // the Modelfile parameters (JSON), if any
+	License        string
 	// Embedding: an embedding-only model (it cannot chat).
 	Embedding bool
 }

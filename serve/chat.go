@@ -147,10 +147,13 @@ func (s *Server) chat(ctx context.Context, job *chatJob, emit func(chatOut) erro
 		info.Name = job.model
 	}
 
+	// Without max_tokens an answer runs to its end or the context's (the
+	// context bounds it); with one, MaxTokens caps it.
 	opts := job.options
-	if opts.NumPredict <= 0 || opts.NumPredict > s.o.MaxTokens {
-		opts.NumPredict = s.o.MaxTokens
+	if opts.NumPredict < 0 {
+		opts.NumPredict = 0
 	}
+	opts.NumPredict = min(opts.NumPredict, s.o.MaxTokens)
 	req := engine.ChatRequest{Messages: job.messages, Format: job.format, Options: opts, Raw: job.raw}
 	var sources []assistant.Source
 	if store != nil {
@@ -385,7 +388,18 @@ func (s *Server) ragRequest(ctx context.Context, eng engine.Engine, store *grant
 	if k == 0 {
 		k = s.o.Sources
 	}
-	aopts = append(aopts, assistant.WithSources(k), assistant.WithChatOptions(opts), assistant.WithAnswerTokens(min(opts.NumPredict, max(eng.Info().ContextLength/4, 64))))
+	// Room for the answer: what the client asked for, else a quarter of
+	// the context; never more than half of it.
+	ctxLen := eng.Info().ContextLength
+	answer := opts.NumPredict
+	if answer <= 0 {
+		answer = max(ctxLen/4, 64)
+	}
+	if ctxLen > 0 {
+		answer = min(answer, ctxLen/2)
+	}
+	opts.NumPredict = answer
+	aopts = append(aopts, assistant.WithSources(k), assistant.WithChatOptions(opts), assistant.WithAnswerTokens(answer))
 	a := assistant.New(eng, store, aopts...)
 	t, err := a.Turn(ctx, assistant.Input{Text: msgs[len(msgs)-1].Content, History: msgs[:len(msgs)-1]})
 	if err != nil {

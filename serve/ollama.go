@@ -2,6 +2,8 @@ package serve
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -420,7 +422,17 @@ func (s *Server) ollamaManage(w http.ResponseWriter, r *http.Request) {
 }
 
 func listEntry(m ModelEntry) api.ListModelResponse {
-	return api.ListModelResponse{Name: m.Name, Model: m.Name, ModifiedAt: m.Modified, Size: m.Size, Digest: m.Digest, Details: details(m)}
+	return api.ListModelResponse{Name: m.Name, Model: m.Name, ModifiedAt: m.Modified, Size: m.Size, Digest: digest(m), Details: details(m)}
+}
+
+// digest is the model's digest, or one made from its name, size and time
+// when the store has none (Ollama's clients show its first 12 characters).
+func digest(m ModelEntry) string {
+	if len(m.Digest) >= 12 {
+		return m.Digest
+	}
+	h := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%d", m.Name, m.Size, m.Modified.UnixNano()))
+	return hex.EncodeToString(h[:])
 }
 
 func details(m ModelEntry) api.ModelDetails {
@@ -507,7 +519,7 @@ func (s *Server) ollamaPS(w http.ResponseWriter, r *http.Request) {
 		if l.Info.Backend != "CPU" && !strings.HasPrefix(l.Info.Backend, "remote") {
 			vram = l.Size
 		}
-		resp.Models = append(resp.Models, api.ProcessModelResponse{Name: e.Name, Model: e.Name, Size: l.Size, Details: details(e),
+		resp.Models = append(resp.Models, api.ProcessModelResponse{Name: e.Name, Model: e.Name, Size: l.Size, Digest: digest(e), Details: details(e),
 			ExpiresAt: time.Now().Add(24 * time.Hour).UTC(), SizeVRAM: vram, ContextLength: l.Info.ContextLength})
 	}
 	writeJSON(w, http.StatusOK, resp)

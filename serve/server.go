@@ -323,5 +323,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeOpenAIError(w, e)
 		return
 	}
-	writeJSON(w, e.Status, map[string]string{"error": e.Error()})
+	// Ollama's clients take a 401 for "sign in to ollama.com" and say only
+	// that; a missing or unknown key is a 403 there, with its message.
+	status := e.Status
+	if status == http.StatusUnauthorized {
+		status = http.StatusForbidden
+	}
+	writeJSON(w, status, map[string]string{"error": e.Error()})
 }
