@@ -78,6 +78,7 @@ type Server struct {
 	inflight atomic.Int64
 	log      *slog.Logger
 	handler  http.Handler
+	methods  map[string][]string // by path, for 405s
 }
 
 // New checks the options and returns a server; nothing listens until
@@ -209,8 +210,23 @@ func ollamaVersion() string {
 	return "0.0.0"
 }
 
+// mux is http.ServeMux that remembers which methods each path takes, so
+// that the catch-all can answer 405 rather than 404.
+type mux struct {
+	*http.ServeMux
+	methods map[string][]string
+}
+
+func (m *mux) HandleFunc(pattern string, h http.HandlerFunc) {
+	if method, path, ok := strings.Cut(pattern, " "); ok && !strings.Contains(path, "{") {
+		m.methods[path] = append(m.methods[path], method)
+	}
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := &mux{ServeMux: http.NewServeMux(), methods: map[string][]string{}}
+	s.methods = mux.methods
 	// Ollama.
 	mux.HandleFunc("GET /{$}", s.root)
 	mux.HandleFunc("HEAD /{$}", s.root)
@@ -309,6 +325,12 @@ func (s *Server) root(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if ms := s.methods[r.URL.Path]; len(ms) > 0 {
+		w.Header().Set("Allow", strings.Join(ms, ", "))
+		s.writeError(w, r, &apiError{Status: http.StatusMethodNotAllowed, Msg: fmt.Sprintf("%s takes %s, not %s", r.URL.Path, strings.Join(ms, " or "), r.Method),
+			Type: "invalid_request_error", Code: "method_not_allowed"})
+		return
+	}
 	s.writeError(w, r, &apiError{Status: http.StatusNotFound, Msg: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path),
 		Hint: "see docs/serve.md for the endpoints nook serves", Type: "invalid_request_error", Code: "unknown_url"})
 }
