@@ -73,7 +73,11 @@ func Backends() []string {
 }
 
 // Open validates and loads the GGUF model at path.
-func Open(path string, opts Options) (*Engine, error) {
+func Open(path string, opts Options) (*Engine, error) { return open(path, opts, 1) }
+
+// open loads the model with a context of seqs sequences of
+// opts.ContextLength tokens each (parallel.go uses more than one).
+func open(path string, opts Options, seqs int) (*Engine, error) {
 	start := time.Now()
 	f, err := gguf.Inspect(path, gguf.Options{})
 	if err != nil {
@@ -126,12 +130,12 @@ func Open(path string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, badModel(path, err)
 	}
-	lctx, err := llama.NewContextWithModel(model, llama.NewContextParams(nCtx, nBatch, 1, threads, ml.FlashAttentionAuto, ""))
+	lctx, err := llama.NewContextWithModel(model, llama.NewContextParams(nCtx*seqs, nBatch, seqs, threads, ml.FlashAttentionAuto, ""))
 	if err != nil {
 		llama.FreeModel(model)
 		return nil, hint.New(fmt.Errorf("llama: %s: context of %d tokens: %w", path, nCtx, err), "try a smaller context length (context_length in the config)")
 	}
-	batch, err := llama.NewBatch(nBatch, 1, 0)
+	batch, err := llama.NewBatch(nBatch, seqs, 0)
 	if err != nil {
 		freeContext(lctx)
 		llama.FreeModel(model)
