@@ -74,20 +74,20 @@ type toolCall struct {
 	Args map[string]any
 }
 
+// toolCalls gives each call an ID (the engine's, when it named the call).
 func toolCalls(cs []engine.ToolCall) []toolCall {
 	out := make([]toolCall, len(cs))
 	for i, c := range cs {
-		out[i] = toolCall{ID: "call_" + randomID(), Name: c.Name, Args: c.Arguments}
+		out[i] = toolCall{ID: c.ID, Name: c.Name, Args: c.Arguments}
+		if out[i].ID == "" {
+			out[i].ID = "call_" + randomID()
+		}
 		if out[i].Args == nil {
 			out[i].Args = map[string]any{}
 		}
 	}
 	return out
 }
-
-// parsesTools reports whether the engine returns tool calls itself (a
-// model server); the in-process engine is driven through a JSON schema.
-func parsesTools(info engine.ModelInfo) bool { return strings.HasPrefix(info.Backend, "remote") }
 
 // errStarted wraps an error that happened after the first emit: the
 // status line is sent, so each API reports it inside the stream.
@@ -171,7 +171,7 @@ func (s *Server) chat(ctx context.Context, job *chatJob, emit func(chatOut) erro
 		tools = nil
 	}
 	if len(tools) > 0 {
-		if parsesTools(info) {
+		if info.Capabilities.Has(engine.CapTools) {
 			req.Tools = tools
 		} else {
 			return s.formatTools(ctx, eng, req, tools, job.toolChoice, st, sources)

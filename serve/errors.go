@@ -85,6 +85,8 @@ func asAPIError(err error) *apiError {
 	case errors.Is(err, ErrModelNotFound):
 		return &apiError{Status: http.StatusNotFound, Msg: err.Error(), Hint: orHint(err, "`nook models` lists the installed models"),
 			Type: "not_found_error", Code: "model_not_found", Param: "model"}
+	case errors.Is(err, engine.ErrUnsupported):
+		return &apiError{Status: http.StatusBadRequest, Msg: err.Error(), Hint: hint.Of(err), Type: "invalid_request_error", Code: "unsupported"}
 	case errors.Is(err, engine.ErrBadModel):
 		return &apiError{Status: http.StatusInternalServerError, Msg: err.Error(), Hint: hint.Of(err), Type: "api_error", Code: "bad_model"}
 	case errors.Is(err, engine.ErrClosed), errors.Is(err, vault.ErrLocked):

@@ -357,9 +357,9 @@ func fromAPIMessages(ms []api.Message) ([]engine.Message, error) {
 		default:
 			return nil, badRequest(fmt.Sprintf("messages[%d].role", i), "unknown role %q (system, user, assistant, tool)", m.Role)
 		}
-		em := engine.Message{Role: m.Role, Content: m.Content, ToolName: m.ToolName}
+		em := engine.Message{Role: m.Role, Content: m.Content, ToolName: m.ToolName, ToolCallID: m.ToolCallID}
 		for _, tc := range m.ToolCalls {
-			em.ToolCalls = append(em.ToolCalls, engine.ToolCall{Name: tc.Function.Name, Arguments: tc.Function.Arguments.ToMap()})
+			em.ToolCalls = append(em.ToolCalls, engine.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments.ToMap()})
 		}
 		out = append(out, em)
 	}

@@ -208,6 +208,10 @@ func (p *Parallel) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[e
 			j.chunks = nil
 			j.mu.Unlock()
 			for _, c := range chunks {
+				if err := ctx.Err(); err != nil {
+					yield(engine.Chunk{}, err)
+					return
+				}
 				if !yield(c, nil) {
 					return
 				}

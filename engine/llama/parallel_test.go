@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/engine/enginetest"
 	"github.com/nook-ai/nook/engine/llama"
 	"github.com/nook-ai/nook/internal/testmodels"
 )
@@ -211,3 +212,19 @@ func maxDiff(a, b []float32) float64 {
 	return d
 }
 
+
+// The batching engine keeps the same contract, with every check's chat on
+// one of its sequences.
+func TestTheBatchingEngineKeepsTheEngineContract(t *testing.T) {
+	path := testmodels.Path(t, testmodels.Stories260K)
+	enginetest.Run(t, func(t *testing.T) engine.Engine {
+		p, err := llama.OpenParallel(path, 2, llama.Options{ContextLength: 512})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return p
+	}, enginetest.Options{
+		Want: engine.CapChat | engine.CapEmbed | engine.CapFormat | engine.CapTokenize,
+	})
+}
