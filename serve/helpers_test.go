@@ -59,7 +59,7 @@ func sharedEngines(tb testing.TB) map[string]*llama.Engine {
 // with a count of the references handed out (the application layer's pool
 // does this for nook serve), and a log of every answer they gave.
 type localModels struct {
-	engines map[string]*llama.Engine
+	engines map[string]engine.Engine
 	def     string
 
 	mu      sync.Mutex
@@ -69,8 +69,16 @@ type localModels struct {
 }
 
 func newLocalModels(tb testing.TB) *localModels {
-	return &localModels{engines: sharedEngines(tb), def: storiesModel, refs: map[string]int{}, loaded: map[string]bool{}}
+	m := &localModels{engines: map[string]engine.Engine{}, def: storiesModel, refs: map[string]int{}, loaded: map[string]bool{}}
+	for name, e := range sharedEngines(tb) {
+		m.engines[name] = e
+	}
+	return m
 }
+
+// scriptedModel is engine/enginetest's scripted engine, which parses tool
+// calls itself (CapTools), as a model server does.
+const scriptedModel = "scripted"
 
 func (m *localModels) List(ctx context.Context) ([]ModelEntry, error) {
 	var out []ModelEntry
@@ -81,22 +89,40 @@ func (m *localModels) List(ctx context.Context) ([]ModelEntry, error) {
 	return out, nil
 }
 
-func (m *localModels) Show(ctx context.Context, name string) (*ModelDetails, error) {
+// add serves e as name too.
+func (m *localModels) add(name string, e engine.Engine) {
+	m.mu.Lock()
+	m.engines[name] = e
+	m.mu.Unlock()
+}
+
+func (m *localModels) get(name string) (engine.Engine, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	e, ok := m.engines[name]
+	return e, ok
+}
+
+func (m *localModels) Show(ctx context.Context, name string) (*ModelDetails, error) {
+	e, ok := m.get(name)
 	if !ok {
 		return nil, fmt.Errorf("test: %q: %w", name, ErrModelNotFound)
 	}
 	i := e.Info()
-	fi, _ := os.Stat(i.Path)
+	var size int64
+	var mod time.Time
+	if fi, err := os.Stat(i.Path); err == nil {
+		size, mod = fi.Size(), fi.ModTime()
+	}
 	return &ModelDetails{
-		ModelEntry: ModelEntry{Name: name, Size: fi.Size(), Modified: fi.ModTime(), Family: i.Architecture,
+		ModelEntry: ModelEntry{Name: name, Size: size, Modified: mod, Family: i.Architecture,
 			Parameters: paramSize(i.Parameters), Quantization: i.Quantization},
 		Path: i.Path, ParameterCount: i.Parameters, ContextLength: i.TrainedLength, EmbeddingSize: i.EmbeddingSize, Template: i.Template,
 	}, nil
 }
 
 func (m *localModels) Acquire(ctx context.Context, name string) (engine.Engine, error) {
-	e, ok := m.engines[name]
+	e, ok := m.get(name)
 	if !ok {
 		return nil, fmt.Errorf("test: %q: %w", name, ErrModelNotFound)
 	}

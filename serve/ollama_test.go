@@ -15,6 +15,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/ollama/ollama/api"
 
+	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/engine/enginetest"
 	"github.com/nook-ai/nook/internal/ollamabin"
 )
 
@@ -210,4 +212,46 @@ func TestOllamaClientLibraryChatsGeneratesAndEmbeds(t *testing.T) {
 		t.Errorf("show of an unknown model: %v, want 404", err)
 	}
 	e.idle(t)
+}
+
+func TestToolCallsOfAnEngineThatParsesThemKeepTheirIDs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{Open: []string{ScopeChat}})
+	sc := enginetest.New()
+	sc.Model.Capabilities |= engine.CapTools
+	e.models.add(scriptedModel, sc)
+	c := ollamaClient(t, e, "")
+	props := api.NewToolPropertiesMap()
+	props.Set("city", api.ToolProperty{Type: api.PropertyType{"string"}})
+	tools := api.Tools{{Type: "function", Function: api.ToolFunction{Name: "get_weather", Description: "The weather in a city.",
+		Parameters: api.ToolFunctionParameters{Type: "object", Required: []string{"city"}, Properties: props}}}}
+	msgs := []api.Message{{Role: "user", Content: "Weather in Oslo?"}}
+	_, first, err := chatOnce(t.Context(), c, &api.ChatRequest{Model: scriptedModel, Messages: msgs, Tools: tools})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls []api.ToolCall
+	stream := false
+	err = c.Chat(t.Context(), &api.ChatRequest{Model: scriptedModel, Messages: msgs, Tools: tools, Stream: &stream}, func(r api.ChatResponse) error {
+		calls = append(calls, r.Message.ToolCalls...)
+		return nil
+	})
+	if err != nil || len(calls) != 1 || calls[0].Function.Name != "get_weather" || calls[0].ID != "call_1" {
+		t.Fatalf("calls %+v, %v; want get_weather with the engine's id call_1", calls, err)
+	}
+	if !first.Done {
+		t.Errorf("the streamed answer did not end: %+v", first)
+	}
+	got := sc.Requests()[0]
+	if len(got.Tools) != 1 || got.Tools[0].Name != "get_weather" || got.Format != nil {
+		t.Errorf("the engine got tools %+v and format %v; want the tool natively, no schema", got.Tools, got.Format)
+	}
+	msgs = append(msgs, api.Message{Role: "assistant", ToolCalls: calls}, api.Message{Role: "tool", ToolName: "get_weather", ToolCallID: calls[0].ID, Content: "sunny"})
+	if _, _, err := chatOnce(t.Context(), c, &api.ChatRequest{Model: scriptedModel, Messages: msgs, Tools: tools}); err != nil {
+		t.Fatal(err)
+	}
+	last := sc.Requests()[2].Messages
+	if m := last[len(last)-1]; m.Role != engine.RoleTool || m.ToolCallID != "call_1" || m.Content != "sunny" {
+		t.Errorf("the tool result reached the engine as %+v", m)
+	}
 }
