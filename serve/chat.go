@@ -444,9 +444,27 @@ func (g *grantedStore) Remember(text string) (vault.Fact, error) {
 	return g.s.vault.Remember(text)
 }
 
+// refresh lets the vault catch up with what other processes wrote (`nook
+// add`, sync) before it answers, at most every two seconds.
+func (s *Server) refresh() {
+	r, ok := s.vault.(interface{ Refresh() error })
+	if !ok {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := s.refreshed.Load()
+	if now-last < int64(2*time.Second) || !s.refreshed.CompareAndSwap(last, now) {
+		return
+	}
+	if err := r.Refresh(); err != nil {
+		s.log.Warn("serve: vault refresh", "err", err)
+	}
+}
+
 // search runs a vault search within what access allows: one search for the
 // whole vault, or one per tag merged by score.
 func (s *Server) search(ctx context.Context, access readAccess, query string, o vault.SearchOptions) ([]vault.Hit, error) {
+	s.refresh()
 	if o.K <= 0 {
 		o.K = s.o.Sources
 	}

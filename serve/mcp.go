@@ -149,6 +149,7 @@ func (s *Server) MCPServer(caller *Caller) *mcp.Server {
 			if s.vault == nil {
 				return nil, ListSourcesOut{}, errors.New("the vault is not open in this server")
 			}
+			s.refresh()
 			out := ListSourcesOut{Sources: []vault.SourceInfo{}}
 			tags := ra.tags
 			if ra.all {

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/nook-ai/nook/vault"
+	"github.com/nook-ai/nook/vault/vaulttest"
 )
 
 // mcpSession connects the MCP Go SDK's client to e's /mcp with key.
@@ -157,5 +161,34 @@ func TestMCPOverHTTPNeedsAKnownKey(t *testing.T) {
 		if _, err := mcpSession(t, e, key); err == nil {
 			t.Errorf("connecting with key %q worked; want 401", key)
 		}
+	}
+}
+
+func TestNotesAddedByAnotherProcessAreSearchedWithoutARestart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	_, key := e.app(t, "agent", ScopeVaultRead)
+	s, err := mcpSession(t, e, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before ListSourcesOut
+	call(t, s, "list_sources", nil, &before)
+	// `nook add` in another process: a second handle on the same vault.
+	other, err := vault.Open(e.vault.Dir(), []byte("test pass"), vault.WithEmbedder(vaulttest.HashEmbedder{}), vault.WithEmbedModel("hash-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "boat.md"), []byte("# Boat\n\nThe ferry to the island leaves at noon.\n"), 0o600)
+	if _, err := other.Add(t.Context(), []string{dir}, vault.AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond) // the server catches up at most every 2 s
+	var found SearchOut
+	call(t, s, "search", map[string]any{"query": "ferry island noon"}, &found)
+	if len(found.Hits) == 0 || !strings.HasSuffix(found.Hits[0].Source, "boat.md") {
+		t.Errorf("hits %+v, want the note another process added (%d sources before)", found.Hits, len(before.Sources))
 	}
 }

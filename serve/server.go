@@ -76,9 +76,11 @@ type Server struct {
 	loopback bool
 	open     []string
 	inflight atomic.Int64
-	log      *slog.Logger
-	handler  http.Handler
-	methods  map[string][]string // by path, for 405s
+	// refreshed is when the vault last caught up (unix nanoseconds).
+	refreshed atomic.Int64
+	log       *slog.Logger
+	handler   http.Handler
+	methods   map[string][]string // by path, for 405s
 }
 
 // New checks the options and returns a server; nothing listens until
