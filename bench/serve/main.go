@@ -118,6 +118,7 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 					return fmt.Errorf("%s, %d clients, round %d: %w", s.name, n, r+1, err)
 				}
 				res[s.name][n] = append(res[s.name][n], out)
+				fmt.Fprintf(os.Stderr, "round %d, %d client(s), %-6s %6.1f tok/s, first token %s\n", r+1, n, s.name, out.rate(), out.ttft.Round(time.Millisecond))
 			}
 		}
 	}
