@@ -116,7 +116,7 @@ func (m *localModels) Show(ctx context.Context, name string) (*ModelDetails, err
 	}
 	return &ModelDetails{
 		ModelEntry: ModelEntry{Name: name, Size: size, Modified: mod, Family: i.Architecture,
-			Parameters: paramSize(i.Parameters), Quantization: i.Quantization},
+			Parameters: ParamSize(i.Parameters), Quantization: i.Quantization},
 		Path: i.Path, ParameterCount: i.Parameters, ContextLength: i.TrainedLength, EmbeddingSize: i.EmbeddingSize, Template: i.Template,
 	}, nil
 }

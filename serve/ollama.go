@@ -514,7 +514,7 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ollamaPS(w http.ResponseWriter, r *http.Request) {
 	resp := api.ProcessResponse{Models: []api.ProcessModelResponse{}}
 	for _, l := range s.models.Loaded() {
-		e := ModelEntry{Name: l.Info.Name, Family: l.Info.Architecture, Quantization: l.Info.Quantization, Parameters: paramSize(l.Info.Parameters)}
+		e := ModelEntry{Name: l.Info.Name, Family: l.Info.Architecture, Quantization: l.Info.Quantization, Parameters: ParamSize(l.Info.Parameters)}
 		vram := int64(0)
 		if l.Info.Backend != "CPU" && !strings.HasPrefix(l.Info.Backend, "remote") {
 			vram = l.Size
@@ -525,8 +525,8 @@ func (s *Server) ollamaPS(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// paramSize writes a parameter count as Ollama does: "494.03M", "7.24B".
-func paramSize(n uint64) string {
+// ParamSize writes a parameter count as Ollama does: "494.03M", "7.24B".
+func ParamSize(n uint64) string {
 	switch {
 	case n >= 1e9:
 		return fmt.Sprintf("%.2fB", float64(n)/1e9)
