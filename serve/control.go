@@ -47,7 +47,7 @@ type ControlRequest struct {
 	Op    string         `json:"op"` // "grant", "revoke", "grants"
 	App   common.Address `json:"app"`
 	Scope string         `json:"scope,omitempty"`
-	For   int64          `json:"for,omitempty"` // seconds; grant only
+	For   int64          `json:"for,omitempty"` // seconds (-1: forever); grant only
 	Time  int64          `json:"time"`          // unix seconds when signed
 	Sig   string         `json:"sig"`           // hex r||s||v over Message
 }
@@ -71,33 +71,38 @@ const controlSkew = 2 * time.Minute
 // ControlPath is the control socket under a run folder.
 func ControlPath(runDir string) string { return filepath.Join(runDir, "serve.sock") }
 
-// ServeControl answers control requests on the Unix socket at path until
-// ctx ends; ledger gives the ledger the server holds.
-func ServeControl(ctx context.Context, path string, ledger func(context.Context) (AppLedger, error)) error {
+// ListenControl makes the control socket at path (in a 0700 folder, mode
+// 0600). It refuses when a server already answers there: one server per
+// nook home.
+func ListenControl(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("serve: control socket: %w", err)
+		return nil, fmt.Errorf("serve: control socket: %w", err)
 	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
-		return hint.New(fmt.Errorf("serve: %s: another nook serve is running", path), "stop it first (one server per nook home)")
+		return nil, hint.New(fmt.Errorf("serve: %s: another nook serve is running", path), "stop it first (one server per nook home)")
 	}
 	os.Remove(path) // left by a server that crashed
 	ln, err := net.Listen("unix", path)
 	if err != nil {
-		return fmt.Errorf("serve: control socket: %w", err)
+		return nil, fmt.Errorf("serve: control socket: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
-		return fmt.Errorf("serve: control socket: %w", err)
+		return nil, fmt.Errorf("serve: control socket: %w", err)
 	}
+	return ln, nil
+}
+
+// ServeControl answers control requests on ln (from ListenControl) until
+// ctx ends, then closes it (removing the socket); ledger gives the ledger
+// the server holds.
+func ServeControl(ctx context.Context, ln net.Listener, ledger func(context.Context) (AppLedger, error)) error {
 	c := &control{ledger: ledger, seen: map[string]time.Time{}}
 	hs := &http.Server{Handler: http.HandlerFunc(c.handle), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		hs.Close()
-	}()
-	err = hs.Serve(ln)
-	os.Remove(path)
+	stop := context.AfterFunc(ctx, func() { hs.Close() })
+	defer stop()
+	err := hs.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -139,7 +144,15 @@ func (c *control) handle(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, err)
 			return
 		}
-		g, err := l.GrantApp(r.Context(), req.App, req.Scope, time.Duration(req.For)*time.Second)
+		d := time.Duration(req.For) * time.Second
+		switch {
+		case req.For < 0:
+			d = ledgerclient.Forever
+		case req.For == 0:
+			fail(http.StatusBadRequest, errors.New("serve: control: a grant needs a validity"))
+			return
+		}
+		g, err := l.GrantApp(r.Context(), req.App, req.Scope, d)
 		if err != nil {
 			fail(http.StatusBadGateway, err)
 			return

@@ -49,9 +49,13 @@ func startControl(t *testing.T, ch *ledgertest.Chain) string {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	path := ControlPath(filepath.Join(dir, "run"))
 	ctx, cancel := context.WithCancel(context.Background())
+	ln, err := ListenControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() {
-		done <- ServeControl(ctx, path, func(context.Context) (AppLedger, error) { return chainLedger{ch}, nil })
+		done <- ServeControl(ctx, ln, func(context.Context) (AppLedger, error) { return chainLedger{ch}, nil })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -144,7 +148,7 @@ func TestOneServerPerHomeAndNoneMeansErrNoServer(t *testing.T) {
 	t.Parallel()
 	ch := ledgertest.New(t)
 	path := startControl(t, ch)
-	err := ServeControl(t.Context(), path, func(context.Context) (AppLedger, error) { return chainLedger{ch}, nil })
+	_, err := ListenControl(path)
 	if err == nil || !strings.Contains(err.Error(), "another nook serve is running") {
 		t.Errorf("a second server on the same socket: %v", err)
 	}

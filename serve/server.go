@@ -136,6 +136,10 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// Addr is the address the server is to listen on (Options.Addr or
+// DefaultAddr).
+func (s *Server) Addr() string { return s.addr }
+
 func (s *Server) keysRequired() bool { return !s.loopback }
 
 // Banner says, in a few lines for the terminal, where the server listens,

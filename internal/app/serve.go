@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"log/slog"
 	"time"
@@ -81,4 +82,19 @@ func (l *Ledger) AppGrants(ctx context.Context) ([]ledgerclient.Grant, time.Time
 		return nil, now, err
 	}
 	return st.AppGrants(), now, nil
+}
+
+// IdentityKey is the identity's key from the unlocked vault: `nook apps`
+// signs its requests to a running server's control socket with it.
+func (a *App) IdentityKey() (*ecdsa.PrivateKey, error) {
+	v, rel, err := a.Vault()
+	if err != nil {
+		return nil, err
+	}
+	defer rel()
+	k, err := ledgerclient.LoadIdentity(vaultKeys{v})
+	if errors.Is(err, ledgerclient.ErrNoIdentity) {
+		return nil, hinted(err, "run `nook id create`")
+	}
+	return k, err
 }

@@ -22,6 +22,11 @@ import (
 // Backend adapts an *app.App to the server's interfaces.
 type Backend struct {
 	a *app.App
+	// PerCall opens the ledger for each grant check and gives it back
+	// after, instead of holding it for the backend's life: `nook mcp`,
+	// which has no control socket, so that other nook commands (`nook apps
+	// revoke`) can use the embedded chain between its calls.
+	PerCall bool
 
 	mu     sync.Mutex
 	ledger *app.Ledger
@@ -160,47 +165,55 @@ func (b *Backend) DefaultChat() string {
 	return s.Name
 }
 
-// ledgerNow holds the app's ledger for the server's life: the embedded
-// chain stays open while it serves. A failure is retried after a few
-// seconds.
-func (b *Backend) ledgerNow(ctx context.Context) (*app.Ledger, error) {
+// ledgerNow is the ledger and its release. Unless PerCall, it is held for
+// the server's life (the embedded chain stays open while it serves) and
+// release does nothing. A failure is retried after a few seconds.
+func (b *Backend) ledgerNow(ctx context.Context) (*app.Ledger, func(), error) {
+	if b.PerCall {
+		return b.a.Ledger(ctx, true)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.ledger != nil {
-		return b.ledger, nil
+		return b.ledger, func() {}, nil
 	}
 	if b.err != nil && time.Since(b.tried) < 5*time.Second {
-		return nil, b.err
+		return nil, nil, b.err
 	}
 	l, rel, err := b.a.Ledger(ctx, b.err != nil)
 	b.tried, b.err = time.Now(), err
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b.ledger, b.rel = l, rel
-	return l, nil
+	return l, func() {}, nil
 }
 
 // Ledger is the ledger the server holds (for `nook apps` run while it
 // serves, through serve's control socket).
-func (b *Backend) Ledger(ctx context.Context) (*app.Ledger, error) { return b.ledgerNow(ctx) }
+func (b *Backend) Ledger(ctx context.Context) (*app.Ledger, error) {
+	l, _, err := b.ledgerNow(ctx)
+	return l, err
+}
 
 // CheckApp asks the ledger whether the identity granted app scope. A ledger
 // that cannot be opened is ledgerclient.ErrUnreachable to the server.
 func (b *Backend) CheckApp(ctx context.Context, a common.Address, scope string) (ledgerclient.Decision, error) {
-	l, err := b.ledgerNow(ctx)
+	l, rel, err := b.ledgerNow(ctx)
 	if err != nil {
 		return ledgerclient.Decision{Reason: "no ledger"}, fmt.Errorf("%w: %w", ledgerclient.ErrUnreachable, err)
 	}
+	defer rel()
 	return l.CheckApp(ctx, a, scope)
 }
 
 // AppScopes lists app's active grants.
 func (b *Backend) AppScopes(ctx context.Context, a common.Address) ([]string, error) {
-	l, err := b.ledgerNow(ctx)
+	l, rel, err := b.ledgerNow(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer rel()
 	gs, now, err := l.AppGrants(ctx)
 	if err != nil {
 		return nil, err
