@@ -1,8 +1,6 @@
 package serve
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/nook-ai/nook/serve/servetest"
 	"github.com/nook-ai/nook/vault"
 	"github.com/nook-ai/nook/vault/vaulttest"
 )
@@ -21,7 +20,7 @@ func mcpSession(t *testing.T, e *env, key string) (*mcp.ClientSession, error) {
 	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "test-agent", Version: "1"}, nil)
 	tr := &mcp.StreamableClientTransport{Endpoint: e.base + "/mcp", MaxRetries: -1,
-		HTTPClient: &http.Client{Transport: withKey{key: key, base: http.DefaultTransport}}}
+		HTTPClient: &http.Client{Transport: servetest.Key{Key: key}}}
 	s, err := c.Connect(t.Context(), tr, nil)
 	if err == nil {
 		t.Cleanup(func() { s.Close() })
@@ -29,31 +28,8 @@ func mcpSession(t *testing.T, e *env, key string) (*mcp.ClientSession, error) {
 	return s, err
 }
 
-// call calls a tool; it returns the decoded structured result, or the
-// tool error's text.
-func call(t *testing.T, s *mcp.ClientSession, tool string, args map[string]any, out any) string {
-	t.Helper()
-	res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: tool, Arguments: args})
-	if err != nil {
-		t.Fatalf("%s: protocol error %v", tool, err)
-	}
-	if res.IsError {
-		var b strings.Builder
-		for _, c := range res.Content {
-			if tc, ok := c.(*mcp.TextContent); ok {
-				b.WriteString(tc.Text)
-			}
-		}
-		return b.String()
-	}
-	if out != nil {
-		raw, _ := json.Marshal(res.StructuredContent)
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s: %v", tool, err)
-		}
-	}
-	return ""
-}
+// call calls a tool (servetest.CallTool).
+var call = servetest.CallTool
 
 func TestMCPToolsFollowTheAppsGrantsAndARevokeBitesOnTheNextCall(t *testing.T) {
 	t.Parallel()

@@ -483,15 +483,8 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("model", "model is required"))
 		return
 	}
-	lookup := name
-	if name == RAGModel {
-		lookup = s.models.DefaultChat()
-	}
-	d, err := s.models.Show(r.Context(), lookup)
+	d, err := s.showModel(r.Context(), name)
 	if err != nil {
-		if errors.Is(err, ErrModelNotFound) {
-			err = errModelNotFound(name)
-		}
 		s.writeError(w, r, err)
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/engine/enginetest"
 	"github.com/nook-ai/nook/internal/ollamabin"
+	"github.com/nook-ai/nook/serve/servetest"
 )
 
 // ollamaCLI is the real ollama command, built from the module go.mod pins.
@@ -109,18 +110,6 @@ func TestTheOllamaCLIIsRefusedWhenKeylessChatIsNotOpen(t *testing.T) {
 	}
 }
 
-// bearer adds an app key to every request of a real client.
-type withKey struct {
-	key  string
-	base http.RoundTripper
-}
-
-func (b withKey) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.key)
-	return b.base.RoundTrip(r)
-}
-
 // ollamaClient is Ollama's own Go client library, with an app key when
 // key is not empty.
 func ollamaClient(t *testing.T, e *env, key string) *api.Client {
@@ -131,7 +120,7 @@ func ollamaClient(t *testing.T, e *env, key string) *api.Client {
 	}
 	hc := &http.Client{Transport: http.DefaultTransport}
 	if key != "" {
-		hc.Transport = withKey{key: key, base: http.DefaultTransport}
+		hc.Transport = servetest.Key{Key: key}
 	}
 	return api.NewClient(u, hc)
 }

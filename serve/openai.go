@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,16 +174,7 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if err != nil {
-		if r.Context().Err() != nil {
-			return
-		}
-		if out.started {
-			e := asAPIError(err)
-			out.send(openai.ErrorResponse{Error: openai.Error{Message: e.Error(), Type: e.Type}})
-			return
-		}
-		s.writeError(w, r, err)
+	if s.openaiFailed(w, r, out, err) {
 		return
 	}
 	if req.Stream {
@@ -286,16 +278,7 @@ func (s *Server) openaiCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if err != nil {
-		if r.Context().Err() != nil {
-			return
-		}
-		if out.started {
-			e := asAPIError(err)
-			out.send(openai.ErrorResponse{Error: openai.Error{Message: e.Error(), Type: e.Type}})
-			return
-		}
-		s.writeError(w, r, err)
+	if s.openaiFailed(w, r, out, err) {
 		return
 	}
 	if req.Stream {
@@ -353,19 +336,42 @@ func (s *Server) openaiModels(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) openaiModel(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("model")
-	lookup := name
-	if name == RAGModel {
-		lookup = s.models.DefaultChat()
-	}
-	d, err := s.models.Show(r.Context(), lookup)
+	d, err := s.showModel(r.Context(), name)
 	if err != nil {
-		if errors.Is(err, ErrModelNotFound) {
-			err = errModelNotFound(name)
-		}
 		s.writeError(w, r, err)
 		return
 	}
 	m := d.ModelEntry
 	m.Name = name
 	writeJSON(w, http.StatusOK, toOpenAIModel(m))
+}
+
+// openaiFailed answers a failed completion: nothing when the client left,
+// a last error event when the stream had started, else the error response.
+// It reports whether err was a failure.
+func (s *Server) openaiFailed(w http.ResponseWriter, r *http.Request, out *sse, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case r.Context().Err() != nil:
+	case out.started:
+		e := asAPIError(err)
+		out.send(openai.ErrorResponse{Error: openai.Error{Message: e.Error(), Type: e.Type}})
+	default:
+		s.writeError(w, r, err)
+	}
+	return true
+}
+
+// showModel describes the model name (nook:rag: the default chat model).
+func (s *Server) showModel(ctx context.Context, name string) (*ModelDetails, error) {
+	lookup := name
+	if name == RAGModel {
+		lookup = s.models.DefaultChat()
+	}
+	d, err := s.models.Show(ctx, lookup)
+	if errors.Is(err, ErrModelNotFound) {
+		err = errModelNotFound(name)
+	}
+	return d, err
 }

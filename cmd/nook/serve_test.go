@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/nook-ai/nook/internal/testbin"
 	"github.com/nook-ai/nook/internal/testmodels"
+	"github.com/nook-ai/nook/serve/servetest"
 )
 
 // The serve, mcp and apps commands as a user runs them: a vault with a
@@ -69,38 +69,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// keyed adds an app key to every request of a real client.
-type keyed struct{ key string }
-
-func (k keyed) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+k.key)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// toolCall calls an MCP tool: the structured result, or the tool error's
-// text.
-func toolCall(t *testing.T, s *mcp.ClientSession, tool string, args map[string]any, out any) string {
-	t.Helper()
-	res, err := s.CallTool(t.Context(), &mcp.CallToolParams{Name: tool, Arguments: args})
-	if err != nil {
-		t.Fatalf("%s: protocol error %v", tool, err)
-	}
-	if res.IsError {
-		var b strings.Builder
-		for _, c := range res.Content {
-			if tc, ok := c.(*mcp.TextContent); ok {
-				b.WriteString(tc.Text)
-			}
-		}
-		return b.String()
-	}
-	raw, _ := json.Marshal(res.StructuredContent)
-	if err := json.Unmarshal(raw, out); err != nil {
-		t.Fatalf("%s: %v: %s", tool, err, raw)
-	}
-	return ""
-}
+var toolCall = servetest.CallTool
 
 type searchResult struct {
 	Hits []struct {
@@ -156,7 +125,7 @@ func TestServeGivesAnAppWhatItsGrantsAllowAndNookAppsChangesThemWhileItRuns(t *t
 
 	// Ollama's Go client, with the app's key: no grant, no chat.
 	base, _ := url.Parse("http://" + addr)
-	oc := api.NewClient(base, &http.Client{Transport: keyed{key}})
+	oc := api.NewClient(base, &http.Client{Transport: servetest.Key{Key: key}})
 	tags, err := oc.List(t.Context())
 	if err != nil || len(tags.Models) != 1 || !strings.HasPrefix(tags.Models[0].Name, "stories") {
 		t.Fatalf("ollama list: %+v, %v", tags, err)
@@ -185,7 +154,7 @@ func TestServeGivesAnAppWhatItsGrantsAllowAndNookAppsChangesThemWhileItRuns(t *t
 	// a revoke takes effect on the next call of the same session.
 	mc := mcp.NewClient(&mcp.Implementation{Name: "cli-test", Version: "1"}, nil)
 	s, err := mc.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: "http://" + addr + "/mcp", MaxRetries: -1,
-		HTTPClient: &http.Client{Transport: keyed{key}}}, nil)
+		HTTPClient: &http.Client{Transport: servetest.Key{Key: key}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
