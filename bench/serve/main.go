@@ -93,7 +93,7 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 
 	servers := []struct {
 		name, base, model string
-		extra           map[string]any
+		extra             map[string]any
 	}{
 		{"nook", nook, "bench", nil},
 		{"ollama", ol.Base, "bench", map[string]any{"num_thread": threads, "num_ctx": ctxLen}},

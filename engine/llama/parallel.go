@@ -417,7 +417,7 @@ func (p *Parallel) step() {
 	if len(in) == 0 {
 		return
 	}
-	if err := p.e.lctx.Decode(b); err != nil {
+	if err := p.e.decodeBatch(b); err != nil {
 		for _, s := range in {
 			p.e.lctx.KvCacheSeqRm(s.id, len(s.cache), -1)
 			s.job.push(engine.Chunk{}, fmt.Errorf("llama: decode: %w", err))
@@ -506,7 +506,7 @@ func (p *Parallel) embed(j *embedJob) {
 		for pos, t := range toks {
 			b.Add(t, nil, pos, true, p.embedSeq)
 		}
-		err = p.e.lctx.Decode(b)
+		err = p.e.decodeBatch(b)
 		if err == nil {
 			vec := p.e.lctx.GetEmbeddingsSeq(p.embedSeq)
 			if vec == nil {

@@ -212,7 +212,6 @@ func maxDiff(a, b []float32) float64 {
 	return d
 }
 
-
 // The batching engine keeps the same contract, with every check's chat on
 // one of its sequences.
 func TestTheBatchingEngineKeepsTheEngineContract(t *testing.T) {

@@ -102,7 +102,8 @@ func Start(bin string, env ...string) (*Server, error) {
 	host := fmt.Sprintf("127.0.0.1:%d", port)
 	s := &Server{Bin: bin, Host: host, Base: "http://" + host, Dir: dir, LogPath: filepath.Join(dir, "serve.log")}
 	s.env = append(os.Environ(), "OLLAMA_HOST="+host, "OLLAMA_MODELS="+filepath.Join(dir, "models"),
-		"HOME="+dir, "OLLAMA_NOPRUNE=1", "OLLAMA_KEEP_ALIVE=1h")
+		"HOME="+dir, "OLLAMA_NOPRUNE=1", "OLLAMA_KEEP_ALIVE=1h",
+		"OLLAMA_NO_CLOUD=1") // v0.24 would otherwise fetch model recommendations from ollama.com
 	s.env = append(s.env, env...)
 	logf, err := os.Create(s.LogPath)
 	if err != nil {
