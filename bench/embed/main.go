@@ -20,10 +20,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nook-ai/nook/bench/internal/peer"
 	"github.com/nook-ai/nook/engine/gguf"
 	"github.com/nook-ai/nook/engine/gguf/synth"
 	"github.com/nook-ai/nook/engine/llama"
+	"github.com/nook-ai/nook/internal/ollamabin"
 	"github.com/nook-ai/nook/internal/testmodels"
 	"github.com/nook-ai/nook/vault"
 )
@@ -85,7 +85,7 @@ func run(c config) error {
 	if !c.skipCompare {
 		bin := c.ollamaBin
 		if bin == "" {
-			if bin, err = peer.Ensure(); err != nil {
+			if bin, err = ollamabin.Ensure(os.Stderr); err != nil {
 				return err
 			}
 		}
@@ -137,11 +137,14 @@ type measure struct {
 }
 
 func compare(c config, bin string, m model, short, long int) error {
-	srv, err := peer.Start(bin, m.path, "nookbench-embed")
+	srv, err := ollamabin.Start(bin, "OLLAMA_NUM_PARALLEL=1")
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
+	if err := srv.Create(ollamaModel, m.path); err != nil {
+		return err
+	}
 	eng, err := llama.Open(m.path, llama.Options{Threads: c.threads, BatchSize: c.batch})
 	if err != nil {
 		return err
@@ -162,7 +165,7 @@ func compare(c config, bin string, m model, short, long int) error {
 			}
 			o, err := ollamaRound(srv, w.texts, c.perRequest, c.threads, prefix)
 			if err != nil {
-				return fmt.Errorf("ollama: %w; the end of its log:\n%s", err, srv.LogTail(15))
+				return fmt.Errorf("ollama: %w; the end of its log:\n%s", err, srv.Log(15))
 			}
 			if r > 0 {
 				nookRuns, olRuns = append(nookRuns, n), append(olRuns, o)
@@ -203,9 +206,12 @@ func nookRound(e *llama.Engine, texts []string, perRequest int, prefix string) (
 	return m, nil
 }
 
+// ollamaModel is the name the GGUF is created under in ollama.
+const ollamaModel = "nookbench-embed"
+
 // ollamaRound embeds texts through /api/embed, perRequest at a time, each
 // text with the prefix nook adds by itself.
-func ollamaRound(s *peer.Server, texts []string, perRequest, threads int, prefix string) (measure, error) {
+func ollamaRound(s *ollamabin.Server, texts []string, perRequest, threads int, prefix string) (measure, error) {
 	var m measure
 	start := time.Now()
 	for i := 0; i < len(texts); i += perRequest {
@@ -213,7 +219,7 @@ func ollamaRound(s *peer.Server, texts []string, perRequest, threads int, prefix
 		for _, t := range texts[i:min(i+perRequest, len(texts))] {
 			in = append(in, prefix+t)
 		}
-		body, _ := json.Marshal(map[string]any{"model": s.Name, "input": in, "truncate": true,
+		body, _ := json.Marshal(map[string]any{"model": ollamaModel, "input": in, "truncate": true,
 			"options": map[string]any{"num_thread": threads}})
 		resp, err := http.Post(s.Base+"/api/embed", "application/json", bytes.NewReader(body))
 		if err != nil {

@@ -20,11 +20,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nook-ai/nook/bench/internal/peer"
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/engine/gguf"
 	"github.com/nook-ai/nook/engine/gguf/synth"
 	"github.com/nook-ai/nook/engine/llama"
+	"github.com/nook-ai/nook/internal/ollamabin"
 	"github.com/nook-ai/nook/internal/testmodels"
 )
 
@@ -114,7 +114,7 @@ func run(c config) error {
 	}
 	ollamaBin := c.ollamaBin
 	if ollamaBin == "" {
-		if ollamaBin, err = peer.Ensure(); err != nil {
+		if ollamaBin, err = ollamabin.Ensure(os.Stderr); err != nil {
 			return err
 		}
 	}
@@ -122,7 +122,7 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 
 	// Ollama's copy of the model was just written, so it sits in the page
 	// cache; read nook's file once too so that neither cold start pays a
@@ -198,8 +198,7 @@ func (b *bench) section(prompts []string, coldStart time.Time) (table, error) {
 		}
 		o, err := b.srv.round(p, b.gen, b.threads, true)
 		if err != nil {
-			log, _ := os.ReadFile(b.srv.LogPath)
-			return t, fmt.Errorf("ollama: %w; the end of its log:\n%s", err, tail(string(log), 15))
+			return t, fmt.Errorf("ollama: %w; the end of its log:\n%s", err, b.srv.Log(15))
 		}
 		if i == 0 {
 			t.olCold = o.ttft // the model was not loaded yet (first section)
@@ -369,19 +368,25 @@ func median(rs []result) result {
 	}
 }
 
-// ollama is the peer (bench/internal/peer) and the requests this
-// benchmark sends it.
-type ollama struct{ *peer.Server }
+// ollama is the peer: `ollama serve` from the pinned module, with the
+// model imported as o.name.
+type ollama struct {
+	*ollamabin.Server
+	name string
+}
 
 func startOllama(bin, model string) (*ollama, error) {
-	s, err := peer.Start(bin, model, "nookbench")
+	srv, err := ollamabin.Start(bin, "OLLAMA_NUM_PARALLEL=1")
 	if err != nil {
 		return nil, err
 	}
-	return &ollama{s}, nil
+	o := &ollama{Server: srv, name: "nookbench"}
+	if err := srv.Create(o.name, model); err != nil {
+		srv.Stop()
+		return nil, err
+	}
+	return o, nil
 }
-
-func (o *ollama) stop() { o.Stop() }
 
 // round runs one request; threads 0 leaves ollama's default.
 func (o *ollama) round(prompt string, gen, threads int, greedy bool) (result, error) {
@@ -392,7 +397,7 @@ func (o *ollama) round(prompt string, gen, threads int, greedy bool) (result, er
 	if threads > 0 {
 		opts["num_thread"] = threads
 	}
-	body, _ := json.Marshal(map[string]any{"model": o.Name, "prompt": prompt, "raw": true, "stream": true, "options": opts})
+	body, _ := json.Marshal(map[string]any{"model": o.name, "prompt": prompt, "raw": true, "stream": true, "options": opts})
 	start := time.Now()
 	resp, err := http.Post(o.Base+"/api/generate", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -455,9 +460,4 @@ func readAll(path string) error {
 	defer f.Close()
 	_, err = io.Copy(io.Discard, f)
 	return err
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -221,6 +221,16 @@ func (e *Engine) EmbedQuery(ctx context.Context, texts []string) ([][]float32, e
 	return e.embedWith(ctx, texts, e.embed.query)
 }
 
+// EmbedQuery is Engine.EmbedQuery for a Parallel that serves an
+// embedding model; a chat model embeds queries as documents, as Embed
+// does (it knows no prefixes).
+func (p *Parallel) EmbedQuery(ctx context.Context, texts []string) ([][]float32, error) {
+	if p.e.embed.only {
+		return p.e.EmbedQuery(ctx, texts)
+	}
+	return p.Embed(ctx, texts)
+}
+
 // window is one sequence to embed: tokens of part of text i.
 type window struct {
 	text int

@@ -279,3 +279,40 @@ func f64(v []float32) []float64 {
 	}
 	return out
 }
+
+func TestAServedEmbeddingModelEmbedsAsTheEngineDoes(t *testing.T) {
+	vocab := testmodels.Path(t, testmodels.VocabBertBGE)
+	path := testmodels.Synth(t, synth.TinyNomic(vocab))
+	p, err := llama.OpenParallel(path, 2, llama.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	e := open(t, path, llama.Options{Threads: 1})
+	ctx := context.Background()
+	for _, c := range []struct {
+		what        string
+		served, own func(context.Context, []string) ([][]float32, error)
+	}{{"documents", p.Embed, e.Embed}, {"queries", p.EmbedQuery, e.EmbedQuery}} {
+		got, err := c.served(ctx, embedTexts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := c.own(ctx, embedTexts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range embedTexts {
+			if cos := cosine(got[i], f64(want[i])); cos < 0.9999 {
+				t.Errorf("%s %d: cosine %.6f between Parallel and Engine", c.what, i, cos)
+			}
+		}
+	}
+	for _, err := range p.Chat(ctx, engine.ChatRequest{Messages: []engine.Message{{Role: "user", Content: "hi"}}}) {
+		if !errors.Is(err, engine.ErrUnsupported) {
+			t.Fatalf("Chat: %v, want ErrUnsupported", err)
+		}
+		return
+	}
+	t.Fatal("Chat yielded nothing")
+}
