@@ -5,6 +5,10 @@
 //
 //	go run ./bench/embed [-threads N] [-rounds N] [-notes N] [-skip-add] [-skip-nomic]
 //
+// Run it with the Makefile's cgo flags (`source nook-env.sh`): the ollama
+// it compares with is built once by internal/ollamabin with the same
+// flags, so both sides run the same compiled llama.cpp/ggml.
+//
 // Models: synthetic GGUFs at the real shapes of all-MiniLM-L6-v2 (bert,
 // 22M parameters) and nomic-embed-text-v1.5 (nomic-bert, 137M), F16 as
 // ollama ships them, random weights and the real BERT vocabulary from

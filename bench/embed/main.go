@@ -93,7 +93,7 @@ func run(c config) error {
 		if !c.skipNomic {
 			models = append(models, nomic)
 		}
-		fmt.Printf("\n%-30s %-18s %7s %9s %9s %7s %9s %9s %7s %7s\n", "model", "workload", "tokens",
+		fmt.Printf("\n%-30s %-24s %7s %9s %9s %7s %9s %9s %7s %7s\n", "model", "workload", "tokens",
 			"nook c/s", "ollama", "ratio", "nook MB/s", "ollama", "ratio", "cosine")
 		for i, m := range models {
 			short, long := c.short, c.long
@@ -175,7 +175,7 @@ func compare(c config, bin string, m model, short, long int) error {
 		cos := meanCosine(n.vecs, o.vecs)
 		cps := func(x measure) float64 { return float64(len(w.texts)) / x.d.Seconds() }
 		mbs := func(x measure) float64 { return float64(w.bytes) / 1e6 / x.d.Seconds() }
-		fmt.Printf("%-30s %-18s %7d %9.1f %9.1f %6.2fx %9.3f %9.3f %6.2fx %7.4f\n", m.label, w.name, n.tokens,
+		fmt.Printf("%-30s %-24s %7d %9.1f %9.1f %6.2fx %9.4f %9.4f %6.2fx %7.4f\n", m.label, w.name, n.tokens,
 			cps(n), cps(o), cps(n)/cps(o), mbs(n), mbs(o), mbs(n)/mbs(o), cos)
 		if n.tokens != o.tokens {
 			fmt.Printf("%-30s note: nook embedded %d tokens, ollama %d\n", "", n.tokens, o.tokens)
