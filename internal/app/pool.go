@@ -418,6 +418,28 @@ func (h *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error)
 	return h.eng.Embed(ctx, texts)
 }
 
+// EmbedQuery embeds search queries with the model's query prefix when the
+// engine knows one (engine/llama does; see vault.QueryEmbedder), and as
+// documents otherwise.
+func (h *Engine) EmbedQuery(ctx context.Context, texts []string) ([][]float32, error) {
+	q, ok := h.eng.(interface {
+		EmbedQuery(context.Context, []string) ([][]float32, error)
+	})
+	if !ok {
+		return h.Embed(ctx, texts)
+	}
+	if h.done.Load() {
+		return nil, engine.ErrClosed
+	}
+	if s := h.e.serial; s != nil {
+		if err := s.lock(ctx); err != nil {
+			return nil, err
+		}
+		defer s.unlock()
+	}
+	return q.EmbedQuery(ctx, texts)
+}
+
 // Tokenize counts tokens with the model's vocabulary.
 func (h *Engine) Tokenize(text string) ([]int, error) {
 	if h.done.Load() {
