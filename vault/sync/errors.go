@@ -100,7 +100,7 @@ func (e *RemoteError) Error() string {
 	if e.Msg == "" {
 		return "peer: " + e.Err.Error()
 	}
-	return "peer: " + e.Err.Error() + ": " + e.Msg
+	return "peer: " + e.Msg
 }
 
 func (e *RemoteError) Unwrap() error { return e.Err }

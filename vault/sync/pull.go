@@ -429,7 +429,11 @@ func (n *Node) pullBatch(ctx context.Context, p peer.ID, dev string, names []str
 			case errors.Is(err, vault.ErrCorrupt):
 				rep.Rejected++
 			}
+			stored := rep.Objects
 			mu.Unlock()
+			if hook := n.hook(); hook != nil && err == nil {
+				hook("object-stored", stored)
+			}
 			if errors.Is(err, vault.ErrCorrupt) {
 				n.log.Warn("sync: dropped a corrupt object from a peer and the connection; nothing was stored", "peer", p.String(), "device", dev, "object", name, "err", err)
 				if h := n.Host(); h != nil {
@@ -450,6 +454,12 @@ func (n *Node) pullBatch(ctx context.Context, p peer.ID, dev string, names []str
 			return fmt.Errorf("%w: unexpected message type %d", ErrProtocol, m.msgType())
 		}
 	}
+}
+
+func (n *Node) hook() func(string, int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.testHook
 }
 
 // received counts whole objects received (tests check nothing is

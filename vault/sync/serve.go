@@ -83,13 +83,9 @@ func (n *Node) serveHello(x *exchange, dev string, req *Hello) error {
 	if req.Device != dev {
 		return fmt.Errorf("%w: hello from %s names device %s", ErrProtocol, dev, req.Device)
 	}
-	n.mu.Lock()
-	before := n.seen[dev]
-	n.mu.Unlock()
-	if err := checkHeads(n.v, before, dev, req.Heads); err != nil {
-		n.reportRefusal(dev, err)
-		return err
-	}
+	// A peer whose log went back (restored from an older copy) is still
+	// served, so that it can catch up; what it offers is checked when
+	// this device pulls from it.
 	h, err := n.hello()
 	if err != nil {
 		return err

@@ -243,11 +243,11 @@ func TestAKilledTransferResumesWithNothingFetchedTwice(t *testing.T) {
 	for i := range 300 {
 		addNote(t, d0.v, fmt.Sprintf("bulk%03d", i), fmt.Sprintf("bulk note %d: %s", i, strings.Repeat("filler words ", 50)))
 	}
-	// Kill d0's host after it has sent 100 objects whole.
+	// Kill d0's host once d1 has stored 100 objects.
 	killed := make(chan struct{})
 	var once stdsync.Once
-	d0.n.testHook = func(event string, count int) {
-		if event == "object-sent" && count == 100 {
+	d1.n.testHook = func(event string, count int) {
+		if event == "object-stored" && count == 100 {
 			once.Do(func() {
 				go func() {
 					d0.n.Host().Close()
@@ -262,7 +262,7 @@ func TestAKilledTransferResumesWithNothingFetchedTwice(t *testing.T) {
 		t.Fatalf("a transfer cut in the middle succeeded: %+v", rep)
 	}
 	got := len(d1.n.fetched)
-	if got < 50 || got >= 300 {
+	if got < 100 || got >= 300 {
 		t.Fatalf("%d objects arrived before the cut, want some but not all", got)
 	}
 	// Both vaults are still openable after the cut.
@@ -274,7 +274,7 @@ func TestAKilledTransferResumesWithNothingFetchedTwice(t *testing.T) {
 		v.Close()
 	}
 	// d0 restarts; d1 resumes.
-	d0.n.testHook = nil
+	d1.n.testHook = nil
 	c.stopNode(d0)
 	c.startNode(d0)
 	c.tell(d1, d0)
@@ -443,9 +443,16 @@ func TestMergeIsOrderIndependentOverTheNetwork(t *testing.T) {
 	orders := [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
 	var digests []string
 	var conflicts [][]vault.Conflict
+	// One new device per order, all made before any of them syncs (each
+	// adds a key wrap to the vault).
+	var observers []*device
 	for _, order := range orders {
-		obs := c.addDevice(fmt.Sprintf("observer%v", order), true)
+		obs := c.addDevice(fmt.Sprintf("observer%d%d%d", order[0], order[1], order[2]), true)
 		c.startNode(obs)
+		observers = append(observers, obs)
+	}
+	for k, order := range orders {
+		obs := observers[k]
 		for _, i := range order {
 			c.tell(obs, c.devs[i])
 			if rep := obs.n.SyncPeer(t.Context(), peerOf(t, c.devs[i])); rep.err != nil {
@@ -566,6 +573,7 @@ func TestCanaryPlaintextNeverOnTheWire(t *testing.T) {
 	d1.n.mu.Lock()
 	delete(d1.n.st.Peers, d0.v.Device())
 	d1.n.mu.Unlock()
+	d1.n.Host().Network().ClosePeer(peerOf(t, d0))
 	d1.n.Host().Peerstore().ClearAddrs(peerOf(t, d0))
 	if _, err := d1.n.AddPeer(proxy.addr + "/p2p/" + peerOf(t, d0).String()); err != nil {
 		t.Fatal(err)
