@@ -228,11 +228,11 @@ func (l *chainLedger) client(ctx context.Context) (*ledgerclient.Client, error) 
 	if l.c != nil {
 		return l.c, nil
 	}
-	id, err := peer.Decode(l.chain.HostID)
-	if err != nil {
-		return nil, fmt.Errorf("sync: chain host %q: %w", l.chain.HostID, err)
+	hc := l.httpClient()
+	if hc == nil {
+		return nil, fmt.Errorf("sync: chain host %q is not a peer ID", l.chain.HostID)
 	}
-	rc, err := rpc.DialOptions(ctx, "http://nook-chain.invalid/", rpc.WithHTTPClient(&http.Client{Transport: &chainTransport{n: l.n, host: id}}))
+	rc, err := rpc.DialOptions(ctx, "http://nook-chain.invalid/", rpc.WithHTTPClient(hc))
 	if err != nil {
 		return nil, fmt.Errorf("sync: chain over libp2p: %w", err)
 	}
@@ -247,6 +247,15 @@ func (l *chainLedger) client(ctx context.Context) (*ledgerclient.Client, error) 
 	}
 	l.c = c
 	return c, nil
+}
+
+// httpClient carries HTTP to the chain host over libp2p.
+func (l *chainLedger) httpClient() *http.Client {
+	id, err := peer.Decode(l.chain.HostID)
+	if err != nil {
+		return nil
+	}
+	return &http.Client{Transport: &chainTransport{n: l.n, host: id}}
 }
 
 func (l *chainLedger) Devices(ctx context.Context) (map[string]time.Time, time.Time, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/nook-ai/nook/ledgerclient/ledgertest"
@@ -330,3 +331,5 @@ func waitFor(t *testing.T, what string, d time.Duration, f func() bool) {
 }
 
 func commonAddr(s string) common.Address { return common.HexToAddress(s) }
+
+func protocolID(s string) protocol.ID { return protocol.ID(s) }

@@ -271,13 +271,14 @@ func (n *Node) handlePair(s network.Stream) {
 		x.fail(err)
 		return
 	}
-	key, err := pairKey(w.code, n.Host().ID(), p)
+	self := s.Conn().LocalPeer()
+	key, err := pairKey(w.code, self, p)
 	if err != nil {
 		x.fail(fmt.Errorf("%w: %v", ErrInternal, err))
 		return
 	}
+	ok := hmac.Equal(proof.MAC, pairMAC(key, "joiner", self, p, nonceH, proof.Nonce))
 	n.mu.Lock()
-	ok := hmac.Equal(proof.MAC, pairMAC(key, "joiner", n.Host().ID(), p, nonceH, proof.Nonce))
 	usable := !w.closed && !w.used && w.attempts < w.max
 	if ok && usable {
 		w.used = true // one use: no second device on this code
@@ -306,9 +307,9 @@ func (n *Node) handlePair(s network.Stream) {
 	}
 	chain := w.cfg.Chain
 	if chain.RPC == "" && chain.Host == "" {
-		chain.Host, chain.HostID = n.self, n.Host().ID().String()
+		chain.Host, chain.HostID = n.self, self.String()
 	}
-	accept := &PairAccept{MAC: pairMAC(key, "host", n.Host().ID(), p, nonceH, proof.Nonce), Vault: n.v.ID(),
+	accept := &PairAccept{MAC: pairMAC(key, "host", self, p, nonceH, proof.Nonce), Vault: n.v.ID(),
 		Identity: chain.Identity, ChainID: chain.ChainID, Registry: chain.Registry, ChainRPC: chain.RPC,
 		ChainHost: chain.Host, Host: n.self}
 	if chain.Host == "" {
@@ -481,14 +482,24 @@ func joinOne(ctx context.Context, h host.Host, ai peer.AddrInfo, code string, jc
 	if err != nil {
 		return nil, hint.New(fmt.Errorf("sync: join: connect to %s: %w", ai.ID, err), "is `nook sync pair` still running on the other device, and is its address reachable from here?")
 	}
+	// The pairing device's gate admits an unknown key only while a window
+	// is open: a connection it drops right away means none is.
+	closed := func(err error) error {
+		return hint.New(fmt.Errorf("sync: join: %w: the other device dropped the connection: %v", ErrPairClosed, err),
+			"run `nook sync pair` there (again): a code works once, for 10 minutes")
+	}
 	s, err := h.NewStream(ctx, ai.ID, ProtocolPair)
 	if err != nil {
-		return nil, fmt.Errorf("sync: join: %w", err)
+		return nil, closed(err)
 	}
 	x := (&Node{}).newExchange(s)
 	defer x.close()
 	s.SetDeadline(time.Now().Add(streamTimeout))
 	m, err := x.call(&PairStart{Version: 1})
+	var re *RemoteError
+	if err != nil && !errors.As(err, &re) {
+		return nil, closed(err)
+	}
 	if err != nil {
 		return nil, joinErr(err)
 	}
