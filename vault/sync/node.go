@@ -47,6 +47,9 @@ type Config struct {
 	// Interval between background syncs with every peer (default 1 min;
 	// a local change or a peer's request syncs sooner).
 	Interval time.Duration
+	// Manual runs no background loop: the node syncs only when asked
+	// (SyncNow, or a peer's Pull) — for one-shot commands and benchmarks.
+	Manual bool
 	// Logger gets refusals and failures, one line each (default: discard).
 	Logger *slog.Logger
 	// Now replaces time.Now (tests).
@@ -151,7 +154,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if len(listen) == 0 {
 		listen = DefaultListen
 	}
-	return n.start(listen, true)
+	return n.start(listen, !n.cfg.Manual)
 }
 
 // start makes the host; background runs the loops.
@@ -298,6 +301,30 @@ func (n *Node) AddPeer(addr string) (string, error) {
 	}
 	if dev == n.self {
 		return "", fmt.Errorf("sync: %s is this device", addr)
+	}
+	n.rememberPeer(dev, ai.ID, ai.Addrs)
+	return dev, nil
+}
+
+// ReplacePeerAddrs makes addr (ending in /p2p/<peer ID>) the only address
+// remembered for its peer (a peer that moved), and returns its device.
+func (n *Node) ReplacePeerAddrs(addr string) (string, error) {
+	ai, err := parsePeerAddr(addr)
+	if err != nil {
+		return "", err
+	}
+	dev, err := DeviceOf(ai.ID)
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	if r := n.st.Peers[dev]; r != nil {
+		r.Addrs = nil
+	}
+	h := n.host
+	n.mu.Unlock()
+	if h != nil {
+		h.Peerstore().ClearAddrs(ai.ID)
 	}
 	n.rememberPeer(dev, ai.ID, ai.Addrs)
 	return dev, nil

@@ -26,6 +26,9 @@ const (
 	entryBatch    = 4 << 20 // bytes of entries per GetEntries
 	objectBatch   = 256     // names per GetObjects
 	objectWorkers = 4       // GetObjects streams at once
+	// storeBatchBytes: received objects are stored (made durable) at the
+	// end of each GetObjects answer, or sooner past this many bytes.
+	storeBatchBytes = 16 << 20
 )
 
 // SyncPeer pulls from p, then asks p to pull from this device, and says
@@ -355,8 +358,8 @@ func (n *Node) pullObjects(ctx context.Context, p peer.ID, dev string, rep *Peer
 	return err
 }
 
-// pullBatch asks for some objects on one stream and stores each as it
-// arrives whole.
+// pullBatch asks for some objects on one stream and stores them in
+// batches (vault.WriteObjects makes a batch durable at once).
 func (n *Node) pullBatch(ctx context.Context, p peer.ID, dev string, names []string, rep *PeerReport, mu *stdsync.Mutex) error {
 	x, err := n.open(ctx, p, ProtocolSync)
 	if err != nil {
@@ -369,14 +372,57 @@ func (n *Node) pullBatch(ctx context.Context, p peer.ID, dev string, names []str
 	if err := x.flush(); err != nil {
 		return err
 	}
-	var buf []byte
-	var size uint64
-	reserved := 0
+	var (
+		buf      []byte
+		size     uint64
+		reserved int
+		pending  []vault.RawObject
+		held     int // bytes in pending
+	)
 	defer func() {
 		if reserved > 0 {
 			x.s.Scope().ReleaseMemory(reserved)
 		}
 	}()
+	store := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		stored, bad, err := n.v.WriteObjects(pending)
+		mu.Lock()
+		rep.Objects += stored
+		for _, o := range pending {
+			rep.Bytes += int64(len(o.Data))
+		}
+		total := rep.Objects
+		for _, e := range bad {
+			if errors.Is(e, vault.ErrCorrupt) {
+				rep.Rejected++
+			}
+		}
+		mu.Unlock()
+		pending, held = nil, 0
+		if reserved > 0 {
+			x.s.Scope().ReleaseMemory(reserved)
+			reserved = 0
+		}
+		if err != nil {
+			return err
+		}
+		for name, e := range bad {
+			if errors.Is(e, vault.ErrCorrupt) {
+				n.log.Warn("sync: dropped a corrupt object from a peer and the connection; nothing of it was stored", "peer", p.String(), "device", dev, "object", name, "err", e)
+				if h := n.Host(); h != nil {
+					h.Network().ClosePeer(p)
+				}
+				return fmt.Errorf("%w: object %s from %s: %v", ErrCorrupt, name, dev, e)
+			}
+		}
+		if hook := n.hook(); hook != nil {
+			hook("object-stored", total)
+		}
+		return nil
+	}
 	i := 0
 	for {
 		x.s.SetDeadline(time.Now().Add(idleTimeout))
@@ -393,7 +439,7 @@ func (n *Node) pullBatch(ctx context.Context, p peer.ID, dev string, names []str
 			if i != len(names) || buf != nil {
 				return fmt.Errorf("%w: %s ended an object transfer early", ErrTruncated, dev)
 			}
-			return nil
+			return store()
 		case *Object:
 			if i >= len(names) || m.Name != names[i] {
 				return fmt.Errorf("%w: an object that was not asked for, or out of order", ErrProtocol)
@@ -404,12 +450,10 @@ func (n *Node) pullBatch(ctx context.Context, p peer.ID, dev string, names []str
 			}
 			if m.Offset == 0 && buf == nil {
 				size = m.Size
-				if size > objectChunk {
-					if err := x.s.Scope().ReserveMemory(int(size), 128); err != nil {
-						return fmt.Errorf("sync: object %s of %d bytes: %w", m.Name, size, err)
-					}
-					reserved = int(size)
+				if err := x.s.Scope().ReserveMemory(int(size), network.ReservationPriorityAlways); err != nil {
+					return fmt.Errorf("sync: object %s of %d bytes: %w", m.Name, size, err)
 				}
+				reserved += int(size)
 				buf = make([]byte, 0, size)
 			} else if m.Size != size || m.Offset != uint64(len(buf)) {
 				return fmt.Errorf("%w: object parts out of order", ErrProtocol)
@@ -418,38 +462,16 @@ func (n *Node) pullBatch(ctx context.Context, p peer.ID, dev string, names []str
 			if uint64(len(buf)) < size {
 				continue
 			}
-			name := names[i]
-			n.received(name)
-			err := n.v.WriteObject(name, buf)
-			mu.Lock()
-			rep.Bytes += int64(len(buf))
-			switch {
-			case err == nil:
-				rep.Objects++
-			case errors.Is(err, vault.ErrCorrupt):
-				rep.Rejected++
-			}
-			stored := rep.Objects
-			mu.Unlock()
-			if hook := n.hook(); hook != nil && err == nil {
-				hook("object-stored", stored)
-			}
-			if errors.Is(err, vault.ErrCorrupt) {
-				n.log.Warn("sync: dropped a corrupt object from a peer and the connection; nothing was stored", "peer", p.String(), "device", dev, "object", name, "err", err)
-				if h := n.Host(); h != nil {
-					h.Network().ClosePeer(p)
-				}
-				return fmt.Errorf("%w: object %s from %s: %v", ErrCorrupt, name, dev, err)
-			}
-			if err != nil && !errors.Is(err, vault.ErrNotFound) {
-				return err
-			}
+			n.received(names[i])
+			pending = append(pending, vault.RawObject{Name: names[i], Data: buf})
+			held += len(buf)
 			buf, size = nil, 0
-			if reserved > 0 {
-				x.s.Scope().ReleaseMemory(reserved)
-				reserved = 0
-			}
 			i++
+			if held >= storeBatchBytes {
+				if err := store(); err != nil {
+					return err
+				}
+			}
 		default:
 			return fmt.Errorf("%w: unexpected message type %d", ErrProtocol, m.msgType())
 		}

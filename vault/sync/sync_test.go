@@ -240,14 +240,20 @@ func TestAKilledTransferResumesWithNothingFetchedTwice(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 2, "tcp")
 	d0, d1 := c.devs[0], c.devs[1]
-	for i := range 300 {
-		addNote(t, d0.v, fmt.Sprintf("bulk%03d", i), fmt.Sprintf("bulk note %d: %s", i, strings.Repeat("filler words ", 50)))
+	const total = 1200 // more than the 4 streams' first answers (256 names each)
+	src := filepath.Join(t.TempDir(), "bulk")
+	os.MkdirAll(src, 0o755)
+	for i := range total {
+		os.WriteFile(filepath.Join(src, fmt.Sprintf("bulk%04d.md", i)), []byte(fmt.Sprintf("bulk note %d: %s", i, strings.Repeat("filler words ", 50))), 0o644)
 	}
-	// Kill d0's host once d1 has stored 100 objects.
+	if rep, err := d0.v.Add(t.Context(), []string{src}, vault.AddOptions{}); err != nil || rep.Added != total {
+		t.Fatalf("add: %+v %v", rep, err)
+	}
+	// Kill d0's host once d1 has stored the first answer.
 	killed := make(chan struct{})
 	var once stdsync.Once
 	d1.n.testHook = func(event string, count int) {
-		if event == "object-stored" && count == 100 {
+		if event == "object-stored" && count > 0 {
 			once.Do(func() {
 				go func() {
 					d0.n.Host().Close()
@@ -262,7 +268,7 @@ func TestAKilledTransferResumesWithNothingFetchedTwice(t *testing.T) {
 		t.Fatalf("a transfer cut in the middle succeeded: %+v", rep)
 	}
 	got := len(d1.n.fetched)
-	if got < 100 || got >= 300 {
+	if got == 0 || got >= total {
 		t.Fatalf("%d objects arrived before the cut, want some but not all", got)
 	}
 	// Both vaults are still openable after the cut.
@@ -287,8 +293,8 @@ func TestAKilledTransferResumesWithNothingFetchedTwice(t *testing.T) {
 			t.Errorf("object %s was fetched %d times", name, k)
 		}
 	}
-	if len(d1.n.fetched) != 300 {
-		t.Errorf("%d objects fetched in all, want 300", len(d1.n.fetched))
+	if len(d1.n.fetched) != total {
+		t.Errorf("%d objects fetched in all, want %d", len(d1.n.fetched), total)
 	}
 }
 
