@@ -29,7 +29,7 @@ func NewDevice(dir string, passphrase []byte, vaultID string, opts ...Option) (d
 	if len(passphrase) == 0 {
 		return "", "", hint.New(fmt.Errorf("vault: join %s: %w: empty passphrase", dir, ErrLocked), "choose a passphrase, or set NOOK_PASSPHRASE")
 	}
-	if !isHex32(vaultID) {
+	if !format.IsHex(vaultID, 32) {
 		return "", "", fmt.Errorf("vault: join %s: %q is not a vault id", dir, vaultID)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "VAULT")); err == nil || holdsVaultFiles(dir) {
@@ -66,19 +66,6 @@ func AddWraps(dir string, ws []RawWrap) error {
 		}
 	}
 	return nil
-}
-
-func isHex32(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // PutLocal keeps data that belongs to this device alone (never synced, e.g.

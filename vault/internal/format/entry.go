@@ -210,13 +210,13 @@ func (b *Body) validate() error {
 	switch {
 	case b.Format != EntryFormat:
 		return bad("format %d", b.Format)
-	case !isHex(b.Vault, 32):
+	case !IsHex(b.Vault, 32):
 		return bad("vault id")
 	case !ValidAddress(b.Device):
 		return bad("device %q", b.Device)
 	case b.Seq == 0:
 		return bad("seq 0")
-	case b.Seq == 1 && b.Prev != "" || b.Seq > 1 && !isHex(b.Prev, 64):
+	case b.Seq == 1 && b.Prev != "" || b.Seq > 1 && !IsHex(b.Prev, 64):
 		return bad("prev")
 	case b.Epoch < 1 || b.Epoch > MaxEpoch:
 		return bad("epoch %d", b.Epoch)
@@ -266,7 +266,8 @@ func (o *Op) validate() error {
 	return nil
 }
 
-func isHex(s string, n int) bool {
+// IsHex reports whether s is n lowercase hex digits.
+func IsHex(s string, n int) bool {
 	if len(s) != n {
 		return false
 	}

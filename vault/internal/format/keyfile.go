@@ -98,7 +98,7 @@ func OpenKeyFile(data, passphrase []byte) (*KeyFile, error) {
 		return nil, err
 	}
 	var kf KeyFile
-	if err := json.Unmarshal(plain, &kf); err != nil || kf.Format != 2 || !isHex(kf.VaultID, 32) || !ValidAddress(kf.Device) || !isHex(kf.DeviceKey, 64) {
+	if err := json.Unmarshal(plain, &kf); err != nil || kf.Format != 2 || !IsHex(kf.VaultID, 32) || !ValidAddress(kf.Device) || !IsHex(kf.DeviceKey, 64) {
 		return nil, fmt.Errorf("%w: bad key file contents", ErrDamaged)
 	}
 	if _, err := age.ParseX25519Identity(kf.DeviceX25519); err != nil {

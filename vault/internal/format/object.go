@@ -96,18 +96,7 @@ func ObjectName(nameKey, plain []byte) string {
 }
 
 // ValidObjectName reports whether s has the shape of an object name.
-func ValidObjectName(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
+func ValidObjectName(s string) bool { return IsHex(s, 64) }
 
 // Keys are the secrets derived from one epoch's identity; every device
 // holding the epoch derives the same.

@@ -50,7 +50,7 @@ func OpenWrap(data []byte, device age.Identity) (*Wrap, *age.X25519Identity, err
 }
 
 func (w *Wrap) identity() (*age.X25519Identity, error) {
-	if w.Format != 2 || !isHex(w.Vault, 32) || w.Epoch < 1 || w.Epoch > MaxEpoch || !ValidAddress(w.Device) {
+	if w.Format != 2 || !IsHex(w.Vault, 32) || w.Epoch < 1 || w.Epoch > MaxEpoch || !ValidAddress(w.Device) {
 		return nil, fmt.Errorf("%w: wrap header", ErrMalformed)
 	}
 	id, err := age.ParseX25519Identity(w.Identity)
