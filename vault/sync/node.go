@@ -157,6 +157,15 @@ func (n *Node) Start(ctx context.Context) error {
 	return n.start(listen, !n.cfg.Manual)
 }
 
+// StartManual is Start without the background sync loop (the device
+// list is still refreshed): for one-shot commands that call SyncNow.
+func (n *Node) StartManual(ctx context.Context) error {
+	n.mu.Lock()
+	n.cfg.Manual = true
+	n.mu.Unlock()
+	return n.Start(ctx)
+}
+
 // start makes the host; background runs the loops.
 func (n *Node) start(listen []string, background bool) error {
 	n.mu.Lock()
@@ -667,4 +676,18 @@ func (n *Node) SyncNow(ctx context.Context) (Report, error) {
 	saveState(n.v, n.st)
 	n.mu.Unlock()
 	return rep, first
+}
+
+// SetLedger gives a node made without one its device list and, for the
+// device that holds the embedded chain, the chain to offer paired devices
+// (serve may be nil). It must come before Start or Pair: a running node
+// keeps what it started with.
+func (n *Node) SetLedger(src DeviceSource, serve *rpc.Client) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.host != nil {
+		return errors.New("sync: the device list is set before the node starts")
+	}
+	n.ledger, n.cfg.ServeChain = src, serve
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -48,6 +49,7 @@ const (
 	PairTTL      = 10 * time.Minute
 	PairAttempts = 3
 	pairTimeout  = 2 * time.Minute
+	pairAckWait  = 10 * time.Second // for the joiner to close after PairDone
 )
 
 // PairConfig is what the pairing device needs besides its node.
@@ -378,8 +380,12 @@ func (n *Node) handlePair(s network.Stream) {
 	if len(peers) > maxDevices {
 		peers = peers[:maxDevices]
 	}
-	if err := x.send(&PairDone{Wraps: ws, Peers: peers}); err == nil {
-		x.flush()
+	if err := x.send(&PairDone{Wraps: ws, Peers: peers}); err == nil && x.flush() == nil {
+		// Wait until the joiner has read it and closed its side: a pairing
+		// command that exits at once would otherwise cut the last frame.
+		x.s.CloseWrite()
+		x.s.SetReadDeadline(time.Now().Add(pairAckWait))
+		io.Copy(io.Discard, io.LimitReader(x.s, 1<<10))
 	}
 	n.log.Info("sync: paired a new device", "device", nd.Device)
 	finish(nd.Device, nil)
@@ -549,6 +555,7 @@ func joinOne(ctx context.Context, h host.Host, ai peer.AddrInfo, code string, jc
 	if err != nil {
 		return fail(err)
 	}
+	s.Close() // tells the pairing device the last frame arrived
 	if err := vault.AddWraps(jc.Dir, done.Wraps); err != nil {
 		return fail(err)
 	}

@@ -1,0 +1,242 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/ledgerclient"
+	"github.com/nook-ai/nook/vault"
+	vsync "github.com/nook-ai/nook/vault/sync"
+)
+
+// Sync is the sync service: one vault/sync node over the app's vault,
+// with the device list read from the ledger this device reaches (ledger.rpc
+// or the embedded chain it holds) or, on a device that joined another
+// one's embedded chain, from that device's chain over libp2p. It opens no
+// socket until Start (and Start opens none for a vault never paired).
+type Sync struct {
+	*vsync.Node
+	a      *App
+	v      *vault.Vault
+	ledger *Ledger // nil until this device reads its own chain
+	lrel   func()
+	logf   *os.File
+}
+
+// Sync returns the sync service, opening it over the unlocked vault on
+// first need. Call release when done; the service stays open (its
+// background loop runs once started) until the app closes or the vault
+// changes.
+func (a *App) Sync(ctx context.Context, retry bool) (*Sync, func(), error) {
+	return a.sync.get(ctx, retry)
+}
+
+// SyncRunning returns the sync service only if it is open now (it never
+// opens it): a removal tells a running node to refuse the device at once.
+func (a *App) SyncRunning() (*Sync, func()) {
+	if open, _ := a.sync.state(); !open {
+		return nil, nil
+	}
+	s, rel, err := a.sync.get(a.ctx, false)
+	if err != nil {
+		return nil, nil
+	}
+	return s, rel
+}
+
+func (a *App) openSync(ctx context.Context, retry bool) (*Sync, func(*Sync) error, error) {
+	v, vrel, err := a.Vault()
+	if err != nil {
+		return nil, nil, err
+	}
+	paired, chain, err := vsync.Paired(v)
+	if err != nil {
+		vrel()
+		return nil, nil, err
+	}
+	sc := a.cfg.Sync
+	cfg := vsync.Config{Listen: sc.Listen, Peers: sc.Peers, Secrets: sc.Secrets, MDNS: paired}
+	if sc.MDNS != nil {
+		cfg.MDNS = *sc.MDNS
+	}
+	if sc.MaxStale != "" {
+		d, err := time.ParseDuration(sc.MaxStale)
+		if err != nil || d <= 0 {
+			vrel()
+			return nil, nil, hint.New(fmt.Errorf("config: sync.max_stale %q is not a duration", sc.MaxStale), `write it like "1h" or "30m"`)
+		}
+		cfg.MaxStale = d
+	}
+	s := &Sync{a: a, v: v}
+	if err := os.MkdirAll(a.cfg.LogsDir(), 0o700); err == nil {
+		if f, err := os.OpenFile(filepath.Join(a.cfg.LogsDir(), "sync.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+			s.logf = f
+			cfg.Logger = slog.New(slog.NewTextHandler(f, nil))
+		}
+	}
+	fail := func(err error) (*Sync, func(*Sync) error, error) {
+		if s.lrel != nil {
+			s.lrel()
+		}
+		if s.logf != nil {
+			s.logf.Close()
+		}
+		vrel()
+		return nil, nil, err
+	}
+	if paired && chain.Host == "" {
+		// This device reads the ledger itself (ledger.rpc, or the embedded
+		// chain it holds and offers to its devices).
+		src, serve, err := s.openLedger(ctx, retry, chain.Identity)
+		if err != nil {
+			return fail(err)
+		}
+		cfg.Ledger, cfg.ServeChain = src, serve
+	}
+	n, err := vsync.New(v, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	s.Node = n
+	return s, func(s *Sync) error {
+		err := s.Node.Close()
+		if s.lrel != nil {
+			s.lrel()
+		}
+		if s.logf != nil {
+			s.logf.Close()
+		}
+		vrel()
+		return err
+	}, nil
+}
+
+// openLedger holds the app's ledger for the life of the service and
+// returns the device list it gives (of identity, or of the vault's own
+// identity when empty) and the embedded chain's RPC client, if any.
+func (s *Sync) openLedger(ctx context.Context, retry bool, identity string) (vsync.DeviceSource, *rpc.Client, error) {
+	l, rel, err := s.a.Ledger(ctx, retry)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := identity
+	if id == "" {
+		addr, err := l.Identity()
+		if err != nil {
+			rel()
+			return nil, nil, err
+		}
+		id = addr.Hex()
+	}
+	s.ledger, s.lrel = l, rel
+	return vsync.LedgerDevices{Client: l.Client, Identity: common.HexToAddress(id)}, l.RPC, nil
+}
+
+// Pair opens a pairing window (see vsync.Node.Pair) on the device that
+// holds the identity: it makes the identity (and registers this device)
+// first when the vault has none. ttl 0 is the default (10 minutes).
+func (s *Sync) Pair(ctx context.Context, ttl time.Duration) (*vsync.Pairing, error) {
+	if s.ledger == nil {
+		paired, chain, err := vsync.Paired(s.v)
+		if err != nil {
+			return nil, err
+		}
+		if paired && chain.Host != "" {
+			return nil, hint.New(errors.New("sync: pair: this device reads another device's chain"),
+				"pair new devices from the device that holds the identity (the first one), or set ledger.rpc on both")
+		}
+		src, serve, err := s.openLedger(ctx, false, "")
+		if err != nil && !errors.Is(err, ledgerclient.ErrNoIdentity) {
+			return nil, err
+		}
+		if err != nil {
+			// A vault without an identity yet: make it now.
+			l, rel, lerr := s.a.Ledger(ctx, false)
+			if lerr != nil {
+				return nil, lerr
+			}
+			if _, cerr := l.CreateIdentity(ctx); cerr != nil && !errors.Is(cerr, ledgerclient.ErrIdentityExists) {
+				rel()
+				return nil, cerr
+			}
+			rel()
+			if src, serve, err = s.openLedger(ctx, false, ""); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.Node.SetLedger(src, serve); err != nil {
+			return nil, err
+		}
+	}
+	l := s.ledger
+	if _, err := l.CreateIdentity(ctx); err != nil && !errors.Is(err, ledgerclient.ErrIdentityExists) {
+		return nil, err
+	}
+	key, err := l.identityKey()
+	if err != nil {
+		return nil, err
+	}
+	id := ledgerclient.Address(key)
+	chain := vsync.Chain{Identity: id.Hex(), ChainID: l.Client.ChainID().Uint64(), Registry: l.Client.Registry().Hex(), RPC: s.a.cfg.Ledger.RPC}
+	if err := s.Node.RefreshDevices(ctx); err != nil {
+		return nil, err
+	}
+	return s.Node.Pair(ctx, vsync.PairConfig{
+		Register: func(ctx context.Context, dev, rec string) error {
+			return l.Explain(vsync.RegisterDevice(ctx, l.Client, key, id, dev, rec))
+		},
+		Chain: chain,
+		TTL:   ttl,
+	})
+}
+
+// RemoveDevice removes device from the identity: revoked on the ledger,
+// refused at once by this device's running sync service, and the vault
+// key rotated to the devices that remain.
+func (a *App) RemoveDevice(ctx context.Context, device string) (vsync.Removal, error) {
+	l, rel, err := a.Ledger(ctx, false)
+	if err != nil {
+		return vsync.Removal{}, err
+	}
+	defer rel()
+	key, err := l.identityKey()
+	if err != nil {
+		return vsync.Removal{}, err
+	}
+	var n *vsync.Node
+	if s, srel := a.SyncRunning(); s != nil {
+		defer srel()
+		n = s.Node
+	}
+	rem, err := vsync.RemoveDevice(ctx, l.v, l.Client, key, ledgerclient.Address(key), device, n)
+	return rem, l.Explain(err)
+}
+
+// JoinVault makes the config's vault folder a new device of the vault
+// whose pairing window code opens (see vsync.Join); addr is the multiaddr
+// `nook sync pair` printed ("" finds the device by mDNS). The new vault is
+// closed again: Unlock opens it.
+func (a *App) JoinVault(ctx context.Context, passphrase []byte, code, addr string) (*vsync.Joined, error) {
+	if _, err := vault.Open(a.cfg.VaultDir(), nil); !errors.Is(err, vault.ErrNotInitialized) {
+		return nil, hint.New(fmt.Errorf("sync: join: there is already a vault in %s", a.cfg.VaultDir()),
+			"join from a new NOOK_HOME (a device joins once, with an empty vault folder)")
+	}
+	j, err := vsync.Join(ctx, vsync.JoinConfig{Dir: a.cfg.VaultDir(), Passphrase: passphrase, Code: code, Addr: addr})
+	if err != nil {
+		return nil, err
+	}
+	if err := j.Vault.Close(); err != nil {
+		return j, err
+	}
+	j.Vault = nil
+	return j, nil
+}
