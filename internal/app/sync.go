@@ -240,3 +240,87 @@ func (a *App) JoinVault(ctx context.Context, passphrase []byte, code, addr strin
 	j.Vault = nil
 	return j, nil
 }
+
+// syncState is Status's short sync state: it never opens the service.
+func (a *App) syncState() (string, error) {
+	open, err := a.sync.state()
+	if !open {
+		return "off", nil
+	}
+	s, rel := a.SyncRunning()
+	if s == nil {
+		return "off", err
+	}
+	defer rel()
+	st := s.Status()
+	switch {
+	case !st.Running:
+		return "off", nil
+	case st.Syncing:
+		return "syncing", nil
+	case st.LastError != "":
+		return "error", errors.New(st.LastError)
+	case !st.LastSync.IsZero():
+		state := "synced " + st.LastSync.Local().Format("15:04")
+		if !st.InSync {
+			state = "differs, last sync " + st.LastSync.Local().Format("15:04")
+		}
+		if st.Conflicts > 0 {
+			state += fmt.Sprintf(", %d conflicts", st.Conflicts)
+		}
+		return fmt.Sprintf("%d peers, %s", st.Connected, state), nil
+	}
+	return fmt.Sprintf("%d peers", st.Connected), nil
+}
+
+// StartSync starts the sync service in the background (its host and
+// loop) when the vault was paired or sync addresses are configured; it
+// does nothing otherwise (a never-paired vault opens no socket). The
+// terminal app calls it after unlocking.
+func (a *App) StartSync(ctx context.Context) error {
+	s, rel, err := a.Sync(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer rel()
+	if !s.Enabled() {
+		return nil
+	}
+	return s.Start(ctx)
+}
+
+// SyncNow syncs with every reachable device (starting the service first)
+// and says what happened in one line.
+func (a *App) SyncNow(ctx context.Context) (string, error) {
+	s, rel, err := a.Sync(ctx, false)
+	if err != nil {
+		return "", err
+	}
+	defer rel()
+	if !s.Enabled() {
+		return "", hint.New(vsync.ErrNotPaired, "pair a device: `nook sync pair` on this one, `nook sync join CODE` on the other")
+	}
+	if err := s.Start(ctx); err != nil {
+		return "", err
+	}
+	if err := s.RefreshDevices(ctx); err != nil && s.Status().DeviceList.IsZero() {
+		return "", err
+	}
+	rep, err := s.SyncNow(ctx)
+	entries, objects, inSync := 0, 0, 0
+	for _, p := range rep.Peers {
+		entries += p.Entries
+		objects += p.Objects
+		if p.InSync {
+			inSync++
+		}
+	}
+	line := fmt.Sprintf("sync: %d of %d devices in sync; received %d entries, %d objects", inSync, len(rep.Peers), entries, objects)
+	if n := len(s.Vault().Conflicts()); n > 0 {
+		line += fmt.Sprintf("; %d conflicts (`nook sync conflicts`)", n)
+	}
+	return line, err
+}
+
+// Vault is the vault the sync service runs over.
+func (s *Sync) Vault() *vault.Vault { return s.v }
