@@ -101,11 +101,16 @@ func TestTwoHomesPairJoinSyncAndSearchEachOthersNotes(t *testing.T) {
 	pair, m, pairErr := started(envA, regexp.MustCompile(`nook sync join (\S+) (/ip4/127\.0\.0\.1/tcp/\S+)`), "sync", "pair")
 	code, addr := m[1], m[2]
 	join := nook(envB, "sync", "join", code, addr)
-	if out, err := join.CombinedOutput(); err != nil || !strings.Contains(string(out), "joined") {
+	out, err := join.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "joined") {
 		pair.Process.Kill()
 		pair.Wait()
 		logA, _ := os.ReadFile(filepath.Join(envA["NOOK_HOME"], "logs", "sync.log"))
 		t.Fatalf("join: %v: %s\npair's stderr: %s\nA's sync.log:\n%s", err, out, pairErr.String(), logA)
+	}
+	devB := regexp.MustCompile(`this device is (0x[0-9a-fA-F]{40})`).FindStringSubmatch(string(out))
+	if devB == nil {
+		t.Fatalf("join printed no device: %s", out)
 	}
 	if err := pair.Wait(); err != nil {
 		t.Fatalf("pair: %v\n%s", err, pairErr.String())
@@ -119,15 +124,14 @@ func TestTwoHomesPairJoinSyncAndSearchEachOthersNotes(t *testing.T) {
 	// gets the vault (and the key epoch it writes under), adds its own
 	// notes, and syncs again.
 	daemon, _, daemonErr := started(envA, regexp.MustCompile(`^syncing in the background`), "sync", "--daemon")
-	out := must(envB, "sync", "now")
-	if !strings.Contains(out, "in sync") {
+	out = []byte(must(envB, "sync", "now"))
+	if !strings.Contains(string(out), "in sync") {
 		t.Errorf("the first sync now printed %q", out)
 	}
 	if out := must(envB, "add", cliNotes(t, "bike-tire.md", "lisbon.md")); !strings.Contains(out, "added 2,") {
 		t.Errorf("add on B printed %q", out)
 	}
-	out = must(envB, "sync", "now")
-	if !strings.Contains(out, "in sync") {
+	if out := must(envB, "sync", "now"); !strings.Contains(out, "in sync") {
 		t.Errorf("the second sync now printed %q", out)
 	}
 	if err := daemon.Process.Signal(syscall.SIGTERM); err != nil {
@@ -156,6 +160,22 @@ func TestTwoHomesPairJoinSyncAndSearchEachOthersNotes(t *testing.T) {
 	}
 	if ps := must(envB, "sync", "peers", "--json"); !strings.Contains(ps, `"in_sync": true`) {
 		t.Errorf("B's peers after the sync: %s", ps)
+	}
+
+	// A removes B: B is revoked, and A refuses it from then on.
+	if out := must(envA, "id", "devices", "rm", devB[1]); !strings.Contains(out, "removed "+devB[1]) {
+		t.Errorf("id devices rm printed %q", out)
+	}
+	daemon, _, daemonErr = started(envA, regexp.MustCompile(`^syncing in the background`), "sync", "--daemon")
+	if c := nook(envB, "sync", "now"); c.Run() == nil {
+		t.Error("a removed device still synced")
+	}
+	daemon.Process.Signal(syscall.SIGTERM)
+	if err := daemon.Wait(); err != nil {
+		t.Fatalf("the daemon did not stop cleanly: %v\n%s", err, daemonErr.String())
+	}
+	if logA, _ := os.ReadFile(filepath.Join(envA["NOOK_HOME"], "logs", "sync.log")); !strings.Contains(string(logA), "refused") {
+		t.Errorf("A logged no refusal of the removed device:\n%s", logA)
 	}
 }
 
