@@ -54,6 +54,10 @@ import (
 
 var pass = []byte("bench passphrase")
 
+// lg is the bench's own logger: the embedded chain makes go-ethereum's
+// logger (and with it slog's and the log package's default) a discard one.
+var lg = log.New(os.Stderr, "bench/sync: ", 0)
+
 func opts() []vault.Option {
 	return []vault.Option{vault.WithScryptWorkFactor(10), vault.WithEmbedder(vaulttest.HashEmbedder{Dim: 384}), vault.WithEmbedModel("hash-384")}
 }
@@ -140,7 +144,7 @@ func setup(ctx context.Context, dir string, objects int, netw string) (*env, err
 	if err != nil {
 		return nil, err
 	}
-	log.Printf("device A: %d notes ingested in %v", rep.Added, time.Since(t).Round(time.Millisecond))
+	lg.Printf("device A: %d notes ingested in %v", rep.Added, time.Since(t).Round(time.Millisecond))
 	if e.na, err = e.node(e.a); err != nil {
 		return nil, err
 	}
@@ -148,7 +152,10 @@ func setup(ctx context.Context, dir string, objects int, netw string) (*env, err
 }
 
 func (e *env) node(v *vault.Vault) (*vsync.Node, error) {
-	n, err := vsync.New(v, vsync.Config{Listen: listen(e.netw), Manual: true,
+	// Secrets travel too (both sides allow them): A's vault holds the
+	// identity and chain keys, and B converges to the same digest only
+	// with them.
+	n, err := vsync.New(v, vsync.Config{Listen: listen(e.netw), Manual: true, Secrets: true,
 		Ledger: vsync.LedgerDevices{Client: e.c, Identity: e.identity}})
 	if err != nil {
 		return nil, err
@@ -527,36 +534,34 @@ func main() {
 	netw := flag.String("net", "tcp", "tcp or quic")
 	dir := flag.String("dir", "", "folder for the vaults (default: the temp folder)")
 	flag.Parse()
-	log.SetFlags(0)
-	log.SetPrefix("bench/sync: ")
 	root, err := os.MkdirTemp(*dir, "nook-bench-sync-")
 	if err != nil {
-		log.Fatal(err)
+		lg.Fatal(err)
 	}
 	defer os.RemoveAll(root)
 	ctx := context.Background()
 	load0 := loadavg()
 	e, err := setup(ctx, root, *objects, *netw)
 	if err != nil {
-		log.Fatal(err)
+		lg.Fatal(err)
 	}
 	defer e.chain.Close()
 	defer e.na.Close()
 	files, total, err := e.payload()
 	if err != nil {
-		log.Fatal(err)
+		lg.Fatal(err)
 	}
 	var syncS, memS, oneS, filesS []sample
 	var lastRep vsync.Report
 	for r := range *rounds {
 		s, rep, err := e.syncRound(r)
 		if err != nil {
-			log.Fatal(err)
+			lg.Fatal(err)
 		}
 		syncS, lastRep = append(syncS, s), rep
 		s, err = rawCopy(files, func(r *bufio.Reader) error { return readAll(r, func([]byte) error { return nil }) })
 		if err != nil {
-			log.Fatal(err)
+			lg.Fatal(err)
 		}
 		memS = append(memS, s)
 		one := filepath.Join(root, fmt.Sprintf("raw-one-%d", r))
@@ -572,21 +577,21 @@ func main() {
 			return f.Sync()
 		})
 		if err != nil {
-			log.Fatal(err)
+			lg.Fatal(err)
 		}
 		oneS = append(oneS, s)
 		os.Remove(one)
 		many := filepath.Join(root, fmt.Sprintf("raw-files-%d", r))
 		s, err = rawCopy(files, toFiles(many))
 		if err != nil {
-			log.Fatal(err)
+			lg.Fatal(err)
 		}
 		filesS = append(filesS, s)
 		os.RemoveAll(many)
 	}
 	objBytes, wire, drep, err := e.delta(*changes)
 	if err != nil {
-		log.Fatal(err)
+		lg.Fatal(err)
 	}
 	load1 := loadavg()
 	mb := float64(total) / 1e6
