@@ -62,18 +62,6 @@ func opts() []vault.Option {
 	return []vault.Option{vault.WithScryptWorkFactor(10), vault.WithEmbedder(vaulttest.HashEmbedder{Dim: 384}), vault.WithEmbedModel("hash-384")}
 }
 
-type vaultKeys struct{ v *vault.Vault }
-
-func (k vaultKeys) Secret(name string) ([]byte, error) {
-	b, err := k.v.Secret(name)
-	if errors.Is(err, vault.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", ledgerclient.ErrNoSecret, err)
-	}
-	return b, err
-}
-
-func (k vaultKeys) PutSecret(name string, data []byte) error { return k.v.PutSecret(name, data) }
-
 var words = strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu garden river stone cloud paper window orange lantern")
 
 func note(i, version int) string {
@@ -115,7 +103,7 @@ func setup(ctx context.Context, dir string, objects int, netw string) (*env, err
 	if e.a, err = vault.Init(filepath.Join(dir, "a"), pass, opts()...); err != nil {
 		return nil, err
 	}
-	ks := vaultKeys{e.a}
+	ks := vsync.Keys(e.a)
 	if e.chain, err = ledgerclient.OpenDevChain(filepath.Join(dir, "chain"), ks); err != nil {
 		return nil, err
 	}

@@ -25,6 +25,23 @@ import (
 // recipient's text ("age1...").
 var AttrDeviceRecipient = func() (b [32]byte) { copy(b[:], "nook/device/age"); return }()
 
+// Keys is the vault as the ledger client's KeyStore (the identity key and
+// the embedded chain's account are vault secrets): a missing secret is
+// ledgerclient.ErrNoSecret.
+func Keys(v *vault.Vault) ledgerclient.KeyStore { return vaultKeys{v} }
+
+type vaultKeys struct{ v *vault.Vault }
+
+func (k vaultKeys) Secret(name string) ([]byte, error) {
+	b, err := k.v.Secret(name)
+	if errors.Is(err, vault.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", ledgerclient.ErrNoSecret, err)
+	}
+	return b, err
+}
+
+func (k vaultKeys) PutSecret(name string, data []byte) error { return k.v.PutSecret(name, data) }
+
 // LedgerDevices is a DeviceSource on a ledger client.
 type LedgerDevices struct {
 	Client   *ledgerclient.Client

@@ -300,11 +300,7 @@ func (n *Node) Addrs() []string {
 // returns its device address. The peer is dialled at the next sync, and
 // only if the ledger lists it as a device.
 func (n *Node) AddPeer(addr string) (string, error) {
-	ai, err := parsePeerAddr(addr)
-	if err != nil {
-		return "", err
-	}
-	dev, err := DeviceOf(ai.ID)
+	ai, dev, err := parsePeerDevice(addr)
 	if err != nil {
 		return "", err
 	}
@@ -318,11 +314,7 @@ func (n *Node) AddPeer(addr string) (string, error) {
 // ReplacePeerAddrs makes addr (ending in /p2p/<peer ID>) the only address
 // remembered for its peer (a peer that moved), and returns its device.
 func (n *Node) ReplacePeerAddrs(addr string) (string, error) {
-	ai, err := parsePeerAddr(addr)
-	if err != nil {
-		return "", err
-	}
-	dev, err := DeviceOf(ai.ID)
+	ai, dev, err := parsePeerDevice(addr)
 	if err != nil {
 		return "", err
 	}
@@ -337,6 +329,16 @@ func (n *Node) ReplacePeerAddrs(addr string) (string, error) {
 	}
 	n.rememberPeer(dev, ai.ID, ai.Addrs)
 	return dev, nil
+}
+
+// parsePeerDevice parses a peer's multiaddr and the device its key names.
+func parsePeerDevice(addr string) (*peer.AddrInfo, string, error) {
+	ai, err := parsePeerAddr(addr)
+	if err != nil {
+		return nil, "", err
+	}
+	dev, err := DeviceOf(ai.ID)
+	return ai, dev, err
 }
 
 func parsePeerAddr(addr string) (*peer.AddrInfo, error) {

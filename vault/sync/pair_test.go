@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
-	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -33,19 +32,6 @@ type pairHost struct {
 	pc       PairConfig
 }
 
-// vaultKeys is the vault as the ledger's KeyStore (as nook wires it).
-type vaultKeys struct{ v *vault.Vault }
-
-func (k vaultKeys) Secret(name string) ([]byte, error) {
-	b, err := k.v.Secret(name)
-	if errors.Is(err, vault.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", ledgerclient.ErrNoSecret, err)
-	}
-	return b, err
-}
-
-func (k vaultKeys) PutSecret(name string, data []byte) error { return k.v.PutSecret(name, data) }
-
 func newPairHost(t *testing.T) *pairHost {
 	t.Helper()
 	d := &device{name: "host", dir: filepath.Join(t.TempDir(), "host"), log: &logBuf{}, conns: map[peer.ID]int{}}
@@ -54,7 +40,7 @@ func newPairHost(t *testing.T) *pairHost {
 		t.Fatal(err)
 	}
 	d.v, d.rec = v, v.DeviceRecipient()
-	ks := vaultKeys{v}
+	ks := Keys(v)
 	dc, err := ledgerclient.OpenDevChain(filepath.Join(t.TempDir(), "chain"), ks)
 	if err != nil {
 		t.Fatal(err)
