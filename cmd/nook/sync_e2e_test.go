@@ -134,6 +134,10 @@ func TestTwoHomesPairJoinSyncAndSearchEachOthersNotes(t *testing.T) {
 	if out := must(envB, "sync", "now"); !strings.Contains(out, "in sync") {
 		t.Errorf("the second sync now printed %q", out)
 	}
+	// Looking does not need the chain the daemon holds.
+	if st := must(envA, "sync", "status", "--json"); !strings.Contains(st, `"enabled": true`) {
+		t.Errorf("A's status while its daemon runs: %s", st)
+	}
 	if err := daemon.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -27,7 +28,8 @@ type Sync struct {
 	*vsync.Node
 	a      *App
 	v      *vault.Vault
-	ledger *Ledger // nil until this device reads its own chain
+	mu     sync.Mutex // guards ledger and lrel while they are set
+	ledger *Ledger    // nil until this device reads its own chain
 	lrel   func()
 	logf   *os.File
 }
@@ -58,7 +60,7 @@ func (a *App) openSync(ctx context.Context, retry bool) (*Sync, func(*Sync) erro
 	if err != nil {
 		return nil, nil, err
 	}
-	paired, chain, err := vsync.Paired(v)
+	paired, _, err := vsync.Paired(v)
 	if err != nil {
 		vrel()
 		return nil, nil, err
@@ -93,15 +95,6 @@ func (a *App) openSync(ctx context.Context, retry bool) (*Sync, func(*Sync) erro
 		vrel()
 		return nil, nil, err
 	}
-	if paired && chain.Host == "" {
-		// This device reads the ledger itself (ledger.rpc, or the embedded
-		// chain it holds and offers to its devices).
-		src, serve, err := s.openLedger(ctx, retry, chain.Identity)
-		if err != nil {
-			return fail(err)
-		}
-		cfg.Ledger, cfg.ServeChain = src, serve
-	}
 	n, err := vsync.New(v, cfg)
 	if err != nil {
 		return fail(err)
@@ -118,6 +111,43 @@ func (a *App) openSync(ctx context.Context, retry bool) (*Sync, func(*Sync) erro
 		vrel()
 		return err
 	}, nil
+}
+
+// Start starts the node (see vsync.Node.Start) after opening the ledger
+// when this device reads it itself (ledger.rpc, or the embedded chain it
+// holds and offers to its devices). Commands that only look (status,
+// peers, add) never open the chain.
+func (s *Sync) Start(ctx context.Context) error {
+	if err := s.ensureLedger(ctx); err != nil {
+		return err
+	}
+	return s.Node.Start(ctx)
+}
+
+// StartManual is Start without the background loop (see
+// vsync.Node.StartManual).
+func (s *Sync) StartManual(ctx context.Context) error {
+	if err := s.ensureLedger(ctx); err != nil {
+		return err
+	}
+	return s.Node.StartManual(ctx)
+}
+
+func (s *Sync) ensureLedger(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ledger != nil || s.Node.Host() != nil {
+		return nil
+	}
+	paired, chain, err := vsync.Paired(s.v)
+	if err != nil || !paired || chain.Host != "" {
+		return err
+	}
+	src, serve, err := s.openLedger(ctx, false, chain.Identity)
+	if err != nil {
+		return err
+	}
+	return s.Node.SetLedger(src, serve)
 }
 
 // openLedger holds the app's ledger for the life of the service and
@@ -145,6 +175,8 @@ func (s *Sync) openLedger(ctx context.Context, retry bool, identity string) (vsy
 // holds the identity: it makes the identity (and registers this device)
 // first when the vault has none. ttl 0 is the default (10 minutes).
 func (s *Sync) Pair(ctx context.Context, ttl time.Duration) (*vsync.Pairing, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.ledger == nil {
 		paired, chain, err := vsync.Paired(s.v)
 		if err != nil {
