@@ -602,4 +602,6 @@ func main() {
 	dp := drep.Peers[0]
 	fmt.Printf("second sync after %d changed notes: %d objects (%d B as stored) + %d entry; %d B on the wire both ways; overhead %d B (target < 10 kB)\n",
 		*changes, dp.Objects, objBytes, dp.Entries, wire, wire-objBytes)
+	fmt.Printf("  of the overhead: %d B of log entries as stored; %d B the new connection (TCP payload of the Noise handshake, identify, multistream, yamux) and nook's frames\n",
+		dp.Bytes-objBytes, wire-dp.Bytes)
 }
