@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -180,8 +181,15 @@ func TestRefusedDevicesGetNoStream(t *testing.T) {
 	for _, d := range []*device{unknown, revoked, expired} {
 		c.startNode(d)
 		// Their own gate admits d0 (they read the same chain), so they dial.
+		// (A new map, as refresh makes one: the old one may be being
+		// marshalled by a refresh that just finished.)
 		d.n.devices.mu.Lock()
-		d.n.devices.list.Devices[d0.v.Device()] = time.Now().Add(24 * time.Hour)
+		devs := maps.Clone(d.n.devices.list.Devices)
+		if devs == nil {
+			devs = map[string]time.Time{}
+		}
+		devs[d0.v.Device()] = time.Now().Add(24 * time.Hour)
+		d.n.devices.list.Devices = devs
 		d.n.devices.mu.Unlock()
 		c.tell(d, d0)
 		c.tell(d0, d)
