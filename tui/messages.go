@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"time"
+
 	"github.com/nook-ai/nook/engine"
 )
 
@@ -85,3 +87,10 @@ type ServicesResultMsg struct{ Services Services }
 
 // CopyResultMsg: the last answer went to the clipboard.
 type CopyResultMsg struct{ Chars int }
+
+// servicesTickMsg: time to look at the services again (the status bar's
+// sync state changes while sync runs in the background).
+type servicesTickMsg struct{}
+
+// servicesEvery is how often the status bar's services are refreshed.
+const servicesEvery = 30 * time.Second

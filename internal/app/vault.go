@@ -147,6 +147,7 @@ func (a *App) setVault(h *vaultHandle) error {
 	a.mu.Unlock()
 	// What runs over the old vault (or failed for want of one) opens over
 	// the new one when next needed.
+	a.sync.reset()
 	a.plugins.reset()
 	a.ledger.reset()
 	if old != nil {
