@@ -384,11 +384,40 @@ func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepar
 	if unchanged {
 		return nil, "unchanged", nil
 	}
+	v.setAsideDamaged(f.path)
 	ref, staged, err := v.stageObject(kindDoc, payload, &t.encrypt)
 	if err != nil {
 		return nil, "", err
 	}
 	return &pendingDoc{key: f.path, ref: ref, doc: d, new: !had, staged: staged}, "", nil
+}
+
+// docSoundLocked reports whether the document key's version ref is held
+// and indexed here: one whose object was found damaged or missing is not
+// (the index dropped it), and the next Add ingests it again from its file.
+// The caller holds v.mu.
+func (v *Vault) docSoundLocked(key, ref string) bool {
+	_, missing := v.missing[ref]
+	return !missing && v.idx.docRef(key) == ref
+}
+
+// setAsideDamaged moves the object of key's current version to quarantine
+// when it is on disk but fails to verify, so that the version about to be
+// written (often under the same name) replaces it.
+func (v *Vault) setAsideDamaged(key string) {
+	v.mu.Lock()
+	prev, had := v.st.get(nsDoc, key)
+	sound := had && v.docSoundLocked(key, prev.Ref)
+	v.mu.Unlock()
+	if !had || sound || !v.HasObject(prev.Ref) {
+		return
+	}
+	if _, err := v.getObject(prev.Ref, kindDoc); errors.Is(err, ErrCorrupt) {
+		q := &quarantine{dir: v.dir}
+		if err := q.move(v.objectPath(prev.Ref)); err != nil {
+			v.addProblem(err)
+		}
+	}
 }
 
 // walkFolder lists the regular files under root, minus hidden folders and
@@ -455,8 +484,9 @@ func (v *Vault) docFor(ctx context.Context, source string, data []byte, format s
 	hash := hex.EncodeToString(sum[:])
 	v.mu.Lock()
 	prev, had := v.st.get(nsDoc, source)
+	sound := had && v.docSoundLocked(source, prev.Ref)
 	v.mu.Unlock()
-	if had && prev.Hash == hash+":"+v.opts.embedModel {
+	if sound && prev.Hash == hash+":"+v.opts.embedModel {
 		return nil, nil, had, true, nil
 	}
 	blocks, err := parse(format, data)
