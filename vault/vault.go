@@ -393,6 +393,13 @@ func (v *Vault) syncIndex(keys map[string]bool) {
 				continue
 			}
 		}
+		if d.Path != k {
+			// The key is the source, byte for byte (an object from before
+			// path_b64 may hold an altered copy of a non-UTF-8 name).
+			c := *d
+			c.Path = k
+			d = &c
+		}
 		if d.Model != v.opts.embedModel && v.opts.embedModel != "" && hasVectors(d) {
 			// Embedded by another model (on another device): its vectors
 			// mean nothing next to this device's. Lexical until `nook
