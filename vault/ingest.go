@@ -16,8 +16,7 @@ import (
 	"sync"
 	"time"
 
-	ignore "github.com/sabhiram/go-gitignore"
-
+	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/vault/internal/format"
 )
 
@@ -31,6 +30,10 @@ type AddOptions struct {
 	Excludes []string
 	// MaxFileSize skips larger files (default DefaultMaxFileSize).
 	MaxFileSize int64
+	// FileTimeout bounds the time spent on one file: reading, parsing and
+	// embedding it (default DefaultFileTimeout). A file over it is skipped
+	// and reported in Errors.
+	FileTimeout time.Duration
 	// Tags are attached to every document added by this call.
 	Tags []string
 	// ChunkChars is the target chunk size (default DefaultChunkChars).
@@ -52,14 +55,17 @@ type Progress struct {
 
 // AddReport says what Add did.
 type AddReport struct {
-	Added     int     `json:"added"`
-	Updated   int     `json:"updated"`
-	Unchanged int     `json:"unchanged"`
-	Removed   int     `json:"removed"`
-	Skipped   int     `json:"skipped"` // unsupported, excluded by size, unreadable
-	Chunks    int     `json:"chunks"`  // chunks written
-	Bytes     int64   `json:"bytes"`   // bytes of changed files read
-	Errors    []error `json:"-"`       // per-file problems; Add goes on past them
+	Added     int `json:"added"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Removed   int `json:"removed"`
+	Skipped   int `json:"skipped"` // unsupported, excluded by size, unreadable
+	// SkippedBy counts the skipped files by reason (Skip…): unreadable
+	// ones are under "error" and in Errors.
+	SkippedBy map[string]int `json:"skipped_by,omitempty"`
+	Chunks    int            `json:"chunks"` // chunks written
+	Bytes     int64          `json:"bytes"`  // bytes of changed files read
+	Errors    []error        `json:"-"`      // per-file problems; Add goes on past them
 	// Time spent, summed over the files (they overlap, so the sum may
 	// exceed the wall time): in the Embedder, and in age encryption.
 	EmbedTime   time.Duration `json:"embed_ns"`
@@ -102,6 +108,19 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 	if o.BatchFiles <= 0 {
 		o.BatchFiles = 16
 	}
+	if o.FileTimeout <= 0 {
+		o.FileTimeout = DefaultFileTimeout
+	}
+	skip := func(reason string, n int) {
+		if n == 0 {
+			return
+		}
+		if rep.SkippedBy == nil {
+			rep.SkippedBy = map[string]int{}
+		}
+		rep.SkippedBy[reason] += n
+		rep.Skipped += n
+	}
 	var files []walkFile
 	var removals []string
 	for _, p := range paths {
@@ -124,12 +143,18 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 			return rep, fmt.Errorf("vault: add %s: %w", abs, err)
 		}
 		if !fi.IsDir() {
+			if !fi.Mode().IsRegular() {
+				return rep, refuseSpecial(abs, fi.Mode())
+			}
 			files = append(files, walkFile{abs, fi.Size()})
 			continue
 		}
-		found, err := walkFolder(ctx, abs, o.Excludes)
+		found, skipped, err := walkFolder(ctx, abs, o.Excludes)
 		if err != nil {
 			return rep, err
+		}
+		for reason, n := range skipped {
+			skip(reason, n)
 		}
 		seen := map[string]bool{}
 		for _, f := range found {
@@ -177,12 +202,16 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 				flush()
 				return rep, ctx.Err()
 			}
-			rep.Skipped++
+			reason := "error"
+			if errors.Is(err, errTimeout) {
+				reason = SkipTimeout
+			}
+			skip(reason, 1)
 			rep.Errors = append(rep.Errors, err)
 		case skipped == "unchanged":
 			rep.Unchanged++
 		case skipped != "":
-			rep.Skipped++
+			skip(skipped, 1)
 		default:
 			pending = append(pending, *pd)
 			rep.Chunks += len(pd.doc.Chunks)
@@ -363,21 +392,29 @@ func (v *Vault) commitDocs(pending []pendingDoc) (Erased, error) {
 }
 
 // prepare reads one file and, if it changed, builds and stores its doc
-// object. skipped is "unchanged", "unsupported" or "too large" when nothing
-// is to be committed.
+// object. skipped is "unchanged" or a Skip… reason when nothing is to be
+// committed.
 func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepared) (*pendingDoc, string, error) {
 	if f.size > o.MaxFileSize {
-		return nil, "too large", nil
+		return nil, SkipTooLarge, nil
 	}
-	data, err := os.ReadFile(f.path)
-	if err != nil {
+	data, err := readSource(f.path, o.MaxFileSize)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return nil, SkipTooLarge, nil
+	case errors.Is(err, errSpecial):
+		return nil, SkipSpecial, nil
+	case err != nil:
 		return nil, "", fmt.Errorf("vault: add %s: %w", f.path, err)
 	}
 	format := formatOf(f.path, data)
 	if format == "" {
-		return nil, "unsupported", nil
+		return nil, SkipUnsupported, nil
 	}
-	d, payload, had, unchanged, err := v.docFor(ctx, f.path, data, format, o.ChunkChars, o.Tags, &t.embed)
+	if format != fmtPDF && !looksText(data) {
+		return nil, SkipBinary, nil // a binary, whatever its name says
+	}
+	d, payload, had, unchanged, err := v.docForWithin(ctx, f.path, data, format, o, &t.embed)
 	if err != nil {
 		return nil, "", err
 	}
@@ -390,6 +427,44 @@ func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepar
 		return nil, "", err
 	}
 	return &pendingDoc{key: f.path, ref: ref, doc: d, new: !had, staged: staged}, "", nil
+}
+
+// docForWithin is docFor within the per-file time limit: past it the file
+// is given up (the parse, which cannot be interrupted, ends on its own).
+func (v *Vault) docForWithin(ctx context.Context, path string, data []byte, format string, o AddOptions, embed *time.Duration) (*docObject, []byte, bool, bool, error) {
+	fctx, cancel := context.WithTimeout(ctx, o.FileTimeout)
+	defer cancel()
+	type result struct {
+		d              *docObject
+		payload        []byte
+		had, unchanged bool
+		err            error
+		embed          time.Duration
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.d, r.payload, r.had, r.unchanged, r.err = v.docFor(fctx, path, data, format, o.ChunkChars, o.Tags, &r.embed)
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		*embed += r.embed
+		if r.err != nil && fctx.Err() != nil && ctx.Err() == nil {
+			r.err = timeoutErr(path, o.FileTimeout)
+		}
+		return r.d, r.payload, r.had, r.unchanged, r.err
+	case <-fctx.Done():
+		if err := ctx.Err(); err != nil {
+			return nil, nil, false, false, err
+		}
+		return nil, nil, false, false, timeoutErr(path, o.FileTimeout)
+	}
+}
+
+func timeoutErr(path string, d time.Duration) error {
+	return hint.New(fmt.Errorf("vault: add %s: %w: %s was not enough to read, parse and embed it", path, errTimeout, d),
+		"raise the limit (`nook add --file-timeout`), or exclude the file (.nookignore)")
 }
 
 // docSoundLocked reports whether the document key's version ref is held
@@ -418,60 +493,6 @@ func (v *Vault) setAsideDamaged(key string) {
 			v.addProblem(err)
 		}
 	}
-}
-
-// walkFolder lists the regular files under root, minus hidden folders and
-// what the excludes, root/.gitignore and root/.nookignore exclude.
-func walkFolder(ctx context.Context, root string, excludes []string) ([]walkFile, error) {
-	lines := append([]string(nil), excludes...)
-	for _, n := range []string{".gitignore", ".nookignore"} {
-		if b, err := os.ReadFile(filepath.Join(root, n)); err == nil {
-			lines = append(lines, strings.Split(string(b), "\n")...)
-		}
-	}
-	ig := ignore.CompileIgnoreLines(lines...)
-	var out []walkFile
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == root {
-				return err
-			}
-			return nil // unreadable entries are skipped
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if p == root {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			if ig.MatchesPath(rel + "/") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() || ig.MatchesPath(rel) {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		out = append(out, walkFile{p, fi.Size()})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vault: add %s: %w", root, err)
-	}
-	return out, nil
 }
 
 // docFor parses, chunks and embeds data (the content of source, in
