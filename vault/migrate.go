@@ -16,8 +16,8 @@ import (
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 
-	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/internal/crashpoint"
+	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/vault/internal/format"
 )
 
