@@ -186,3 +186,37 @@ func TestOpenRemovesOldTempFilesFromEveryFolder(t *testing.T) {
 		}
 	}
 }
+
+func TestAWitnessDetectsAnOlderCopyOfTheFolder(t *testing.T) {
+	t.Parallel()
+	v, dir := newTestVault(t)
+	if _, err := v.Remember("before the backup"); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	backup := filepath.Join(t.TempDir(), "backup")
+	if err := os.CopyFS(backup, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	w := reopen(t, dir)
+	if _, err := w.Remember("after the backup"); err != nil {
+		t.Fatal(err)
+	}
+	seen := w.OwnHead() // what the ledger anchors
+	if err := w.CheckWitness(seen.Seq, seen.Hash, "the ledger"); err != nil {
+		t.Fatalf("the live folder: %v", err)
+	}
+	w.Close()
+	old := reopen(t, backup)
+	if err := old.CheckWitness(seen.Seq, seen.Hash, "the ledger"); !errors.Is(err, ErrRolledBack) {
+		t.Fatalf("the older copy: %v, want ErrRolledBack", err)
+	}
+	// Written to after the restore: the entry at the witnessed place
+	// differs.
+	if _, err := old.Remember("a different future"); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.CheckWitness(seen.Seq, seen.Hash, "the ledger"); !errors.Is(err, ErrRolledBack) {
+		t.Fatalf("the older copy written to: %v, want ErrRolledBack", err)
+	}
+}
