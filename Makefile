@@ -26,7 +26,7 @@ OLLAMA_VERSION := $(shell awk '$$1=="github.com/ollama/ollama"{print $$2}' go.mo
 MODEL       ?= $(or $(NOOK_MODEL),$(wildcard $(NOOK_TEST_MODELS)/stories260K.gguf))
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
-.PHONY: all setup build run test test-short bench bench-engine bench-ledger cuda vet fmt clean contracts
+.PHONY: all setup build run test test-short fuzz bench bench-engine bench-ledger cuda vet fmt clean contracts
 
 all: build
 
@@ -53,6 +53,12 @@ run: build
 test: setup
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
+	@bash .ci/fuzz
+
+# Every fuzz target (decoders of untrusted bytes) for FUZZTIME each
+# (default 1s: `make test` runs them all in under a minute).
+fuzz:
+	@bash .ci/fuzz
 
 test-short: setup
 	$(GO) test -short -count=1 ./...
