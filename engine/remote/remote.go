@@ -29,6 +29,9 @@ type Config struct {
 	Model  string
 	// HTTPClient, if set, is used for every request (tests, proxies).
 	HTTPClient *http.Client
+	// AllowHTTP allows an http:// URL to a host other than this machine's
+	// loopback (refused by default: ErrPlainHTTP).
+	AllowHTTP bool
 }
 
 // Engine is a remote model.
@@ -58,6 +61,9 @@ func New(cfg Config) (*Engine, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, hint.New(fmt.Errorf("remote: bad URL %q", cfg.URL), "use http://HOST:PORT or https://HOST/PATH")
+	}
+	if err := checkTransport(u, cfg.AllowHTTP); err != nil {
+		return nil, err
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {

@@ -42,13 +42,24 @@ type Config struct {
 	Sync     Sync     `toml:"sync,omitempty"`
 }
 
-// Remote selects a model server instead of the in-process engine.
+// Remote selects a model server instead of the in-process engine for chat.
+// What it receives: each question with the notes retrieved for it and the
+// remembered facts. Documents go to it only with Embed.
 type Remote struct {
 	// Kind is "ollama" or "openai"; empty = in-process llama.cpp.
 	Kind   string `toml:"kind,omitempty"`
 	URL    string `toml:"url,omitempty"`
 	APIKey string `toml:"api_key,omitempty"`
 	Model  string `toml:"model,omitempty"`
+	// Embed sends documents (every chunk, at `nook add`) and search
+	// queries to the server for embeddings, with EmbedModel (default
+	// Model). Off: embeddings stay local (embed_model), or search is
+	// lexical.
+	Embed      bool   `toml:"embed,omitempty"`
+	EmbedModel string `toml:"embed_model,omitempty"`
+	// AllowHTTP allows a plain http:// URL to a host other than this
+	// machine's loopback (refused otherwise).
+	AllowHTTP bool `toml:"allow_http,omitempty"`
 }
 
 // Registry holds model registry base URLs (mirrors, air-gapped setups).
