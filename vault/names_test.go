@@ -220,3 +220,33 @@ func TestAWitnessDetectsAnOlderCopyOfTheFolder(t *testing.T) {
 		t.Fatalf("the older copy written to: %v, want ErrRolledBack", err)
 	}
 }
+
+func TestRepairRestoresAMissingHeaderFromTheKeyFile(t *testing.T) {
+	t.Parallel()
+	for _, lost := range [][]string{{"VAULT"}, {"VAULT", "DEVICE"}} {
+		t.Run(strings.Join(lost, " and "), func(t *testing.T) {
+			t.Parallel()
+			v, dir := newTestVault(t)
+			if err := v.PutSecret("keep", []byte("me")); err != nil {
+				t.Fatal(err)
+			}
+			v.Close()
+			for _, f := range lost {
+				os.Remove(filepath.Join(dir, f))
+			}
+			if err := RestoreHeader(dir, []byte("wrong")); !errors.Is(err, ErrWrongPassphrase) {
+				t.Errorf("with a wrong passphrase: %v", err)
+			}
+			if err := RestoreHeader(dir, testPass); err != nil {
+				t.Fatal(err)
+			}
+			w := reopen(t, dir)
+			if got, err := w.Secret("keep"); err != nil || string(got) != "me" || w.ID() != v.ID() || w.Device() != v.Device() {
+				t.Errorf("after restoring the header: %q, %v", got, err)
+			}
+			if err := RestoreHeader(dir, testPass); !errors.Is(err, ErrAlreadyInitialized) {
+				t.Errorf("over an existing header: %v", err)
+			}
+		})
+	}
+}

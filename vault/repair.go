@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/vault/internal/format"
 )
 
@@ -207,4 +209,43 @@ func (q *quarantine) record(p string) error {
 		return fmt.Errorf("vault: quarantine %s: %w", p, err)
 	}
 	return nil
+}
+
+// RestoreHeader writes the VAULT header again when it is missing but the
+// folder still holds this device's key file: the header's vault id and
+// device come from the key file (opened with the passphrase), so nothing
+// of it has to be trusted from elsewhere. It refuses when a header exists.
+// `nook vault repair` calls it when Open reports the header missing.
+func RestoreHeader(dir string, passphrase []byte) error {
+	if _, err := os.Stat(filepath.Join(dir, "VAULT")); err == nil {
+		return fmt.Errorf("vault: restore header %s: %w", dir, ErrAlreadyInitialized)
+	}
+	if !holdsVaultFiles(dir) {
+		return notInit(dir)
+	}
+	device := ""
+	if b, err := os.ReadFile(filepath.Join(dir, deviceFile)); err == nil {
+		device = strings.TrimSpace(string(b))
+	}
+	if !format.ValidAddress(device) {
+		// DEVICE is gone too: the only key file in keys/ names the device.
+		ents, _ := os.ReadDir(filepath.Join(dir, "keys"))
+		var found []string
+		for _, e := range ents {
+			if a, ok := strings.CutSuffix(e.Name(), ".age"); ok && format.ValidAddress(a) {
+				found = append(found, a)
+			}
+		}
+		if len(found) != 1 {
+			return hint.New(fmt.Errorf("vault: restore header %s: %w: %d device key files", dir, ErrCorrupt, len(found)),
+				"restore vault/VAULT and vault/DEVICE from a backup")
+		}
+		device = found[0]
+	}
+	kf, _, err := openKeyFile(dir, device, passphrase, false)
+	if err != nil {
+		return err
+	}
+	h := header{Format: Format, ID: kf.VaultID, Device: kf.Device, Created: time.Now().UTC()}
+	return writeHeader(dir, &h)
 }

@@ -152,7 +152,7 @@ func Init(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
 	}
 	if holdsVaultFiles(dir) {
 		return nil, hint.New(fmt.Errorf("vault: init %s: %w: it holds keys, objects or a log but no VAULT header", dir, ErrAlreadyInitialized),
-			"this is a damaged vault, not an empty folder: restore vault/VAULT from a backup, or move the folder away to start a new vault")
+			"this is a damaged vault, not an empty folder: run `nook vault repair` (it writes VAULT again from this device's key file), or move the folder away to start a new vault")
 	}
 	vid := make([]byte, 16)
 	rand.Read(vid)
@@ -257,7 +257,7 @@ func readHeader(dir string) (*header, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		if holdsVaultFiles(dir) {
 			return nil, hint.New(fmt.Errorf("vault: open %s: %w: the VAULT header is missing", dir, ErrCorrupt),
-				"restore vault/VAULT from a backup; do not run `nook init` over this folder")
+				"run `nook vault repair` (it writes VAULT again from this device's key file), or restore vault/VAULT from a backup; do not run `nook init` over this folder")
 		}
 		return nil, notInit(dir)
 	}
