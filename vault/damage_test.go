@@ -310,24 +310,6 @@ func TestPeersTakeANewSegment(t *testing.T) {
 	}
 }
 
-// joinDeviceNoSync is joinDevice without the first sync.
-func joinDeviceNoSync(t *testing.T, a *Vault) *Vault {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "vault")
-	dev, rec, err := NewDevice(dir, testPass, a.ID(), WithScryptWorkFactor(10))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.WrapFor(dev, rec); err != nil {
-		t.Fatal(err)
-	}
-	ws, _ := a.Wraps()
-	if err := AddWraps(dir, ws); err != nil {
-		t.Fatal(err)
-	}
-	return reopen(t, dir)
-}
-
 func TestHolesKeepTheMergeOrderIndependent(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(7, 11))
