@@ -30,7 +30,8 @@ import (
 // must finish the work.
 //
 // NOOK_KILLPOINTS sets how many kills in all (default 100, spread over the
-// four operations); NOOK_KILLPOINTS_SEED the seed.
+// four operations; 12 with -short or -race unless set); NOOK_KILLPOINTS_SEED
+// the seed.
 
 var killOps = []string{"add", "remember", "session", "repair"}
 
@@ -219,7 +220,11 @@ func runKilled(t *testing.T, op, dir, notes string, at int64) (killed bool, stdo
 }
 
 func TestKillNineAtRandomPointsLosesNothing(t *testing.T) {
+	t.Parallel()
 	total := 100
+	if testing.Short() || raceEnabled {
+		total = len(killOps) * 3
+	}
 	if s := os.Getenv("NOOK_KILLPOINTS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < len(killOps) {
@@ -234,9 +239,6 @@ func TestKillNineAtRandomPointsLosesNothing(t *testing.T) {
 			t.Fatalf("NOOK_KILLPOINTS_SEED=%q", s)
 		}
 		seed = n
-	}
-	if testing.Short() {
-		total = len(killOps) * 3
 	}
 	t.Logf("%d kills, seed %d (NOOK_KILLPOINTS, NOOK_KILLPOINTS_SEED)", total, seed)
 	for i, op := range killOps {
