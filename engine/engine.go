@@ -3,23 +3,32 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"math"
+	"strings"
 	"time"
 )
 
 // Engine runs one model. Implementations are safe for use by one chat at a
-// time; Embed and Tokenize may be called between chats.
+// time; Embed and Tokenize may be called between chats, Info at any time.
+// After Close (which may be repeated) Chat, Embed and Tokenize fail with
+// ErrClosed. engine/enginetest.Run checks this contract.
 type Engine interface {
-	// Chat streams the answer to req. The last chunk carries Done and Stats.
+	// Chat streams the answer to req. The last chunk, and only it, carries
+	// Done, a DoneReason and Stats; an error ends the sequence instead.
 	// Cancelling ctx stops generation promptly; the sequence then yields
-	// ctx.Err().
+	// ctx.Err() and nothing more. A request without messages is an error.
 	Chat(ctx context.Context, req ChatRequest) iter.Seq2[Chunk, error]
-	// Embed returns one L2-normalised vector per text.
+	// Embed returns one L2-normalised vector per text (none for none).
+	// Without CapEmbed it fails with ErrUnsupported.
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 	// Tokenize returns the model's token ids for text (no special tokens).
 	Tokenize(text string) ([]int, error)
-	// Info describes the loaded model and where it runs.
+	// Info describes the loaded model, where it runs and what it can do. It
+	// is cheap and pure: no I/O, no waiting for a running chat, the same
+	// value on every call until the engine learns more about its model.
+	// Callers may call it as often as they like.
 	Info() ModelInfo
 	Close() error
 }
@@ -35,6 +44,9 @@ var (
 	ErrBadModel = errors.New("unusable model file")
 	// ErrClosed: the engine was closed.
 	ErrClosed = errors.New("engine closed")
+	// ErrUnsupported: the engine or its model cannot do what was asked
+	// (see [Capabilities]), e.g. Embed on a model server that only chats.
+	ErrUnsupported = errors.New("not supported by this engine")
 )
 
 // Role of a message.
@@ -53,10 +65,17 @@ type Message struct {
 	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 	// ToolName is set on RoleTool messages: the tool whose result this is.
 	ToolName string `json:"tool_name,omitempty"`
+	// ToolCallID is set on RoleTool messages: the ID of the call this
+	// answers, when the engine gave the call one (OpenAI-compatible servers
+	// require it).
+	ToolCallID string `json:"tool_call_id,omitempty"`
 }
 
 // ToolCall is a call the model asked for.
 type ToolCall struct {
+	// ID names the call when the engine gives calls names (servers do);
+	// the tool message with its result carries it back as ToolCallID.
+	ID        string         `json:"id,omitempty"`
 	Name      string         `json:"name"`
 	Arguments map[string]any `json:"arguments"`
 }
@@ -146,9 +165,65 @@ type ModelInfo struct {
 	ContextLength int // the context this engine runs with
 	TrainedLength int // the model's trained context
 	EmbeddingSize int
-	Backend       string // "CPU", "CUDA", "Metal", "remote"
+	Backend       string // for people to read: "CPU", "CUDA", "Metal", "remote ollama HOST"; code branches on Capabilities
 	Template      string // the chat template in use (Go template text)
 	LoadDuration  time.Duration
+	// Capabilities says what Chat and Embed can do with this model.
+	Capabilities Capabilities
+}
+
+// Capabilities is the set of things an engine can do with its model. An
+// engine reports them in [ModelInfo]; callers branch on them with Has.
+type Capabilities uint32
+
+// The capabilities an engine may have.
+const (
+	// CapChat: Chat generates text.
+	CapChat Capabilities = 1 << iota
+	// CapEmbed: Embed returns vectors. Without it Embed fails with
+	// ErrUnsupported.
+	CapEmbed
+	// CapTools: Chat takes ChatRequest.Tools and returns the calls the model
+	// makes as Chunk.ToolCalls (the engine or its server parses them).
+	// Without it Tools only reach the prompt, and callers that want calls
+	// drive the model through Format instead.
+	CapTools
+	// CapFormat: Chat constrains its output to ChatRequest.Format (a JSON
+	// schema), e.g. with a grammar.
+	CapFormat
+	// CapVision: messages may carry images (reserved: Message has no images
+	// yet).
+	CapVision
+	// CapTokenize: Tokenize returns the model's own token ids; without it
+	// Tokenize estimates a count (remote servers do not expose their
+	// tokenizer).
+	CapTokenize
+)
+
+var capNames = []struct {
+	c    Capabilities
+	name string
+}{
+	{CapChat, "chat"}, {CapEmbed, "embed"}, {CapTools, "tools"},
+	{CapFormat, "format"}, {CapVision, "vision"}, {CapTokenize, "tokenize"},
+}
+
+// Has reports whether c includes every capability in x.
+func (c Capabilities) Has(x Capabilities) bool { return c&x == x }
+
+// String lists the capabilities by name, comma-separated ("chat,embed").
+func (c Capabilities) String() string {
+	var names []string
+	for _, n := range capNames {
+		if c.Has(n.c) {
+			names = append(names, n.name)
+			c &^= n.c
+		}
+	}
+	if c != 0 {
+		names = append(names, fmt.Sprintf("%#x", uint32(c)))
+	}
+	return strings.Join(names, ",")
 }
 
 // Normalize scales v to unit length in place (a zero vector stays zero) and

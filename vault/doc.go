@@ -1,14 +1,25 @@
-// Package vault is nook's encrypted local store: documents, their chunks and
-// vectors, sessions, memory facts and secrets, plus ingestion (parse, chunk,
-// watch) and retrieval (BM25 + exact vector search, fused by reciprocal rank),
-// kept so that several devices of one person can hold the same vault.
+// Package vault is nook's encrypted local store: documents, their units and
+// vectors, sessions, memory facts and secrets, plus ingestion (parse, cut
+// into units, watch) and retrieval (BM25F-style lexical ranking with
+// Snowball stemming and a proximity bonus, exact vector search, weighted
+// reciprocal-rank fusion, MMR, and hits assembled small to big within a
+// token budget), kept so that several devices of one person can hold the
+// same vault.
+//
+// Units are paragraphs, list items, table rows, dialog turns and code
+// blocks, each with its context (file title, headings, date, speaker, a
+// list's lead-in or a table's header), which is scored and embedded with
+// it (structure.go, chunk.go, rank.go, budget.go; docs/retrieval.md has
+// the measurements).
 //
 // Entry points: [Init] and [Open] return an unlocked [*Vault] ([Open]
-// migrates a format-1 vault first); [Vault.Add] and [Vault.Watch] ingest;
-// [Vault.Search] retrieves; [Vault.Remember], [Vault.SaveSession] and
-// [Vault.PutSecret] keep the rest; [Vault.Forget], [Vault.DeleteSession]
-// and document removal erase. The replication surface for package
-// vault/sync is [Vault.Heads], [Vault.Entries], [Vault.Import],
+// migrates a format-1 vault first); [Vault.Add] and [Vault.Watch] ingest
+// (lexically when no [Embedder] is given); [Vault.Reindex] cuts old
+// documents into units and adds or replaces vectors; [Vault.Search]
+// retrieves, by count or by [SearchOptions].Budget; [Vault.Remember],
+// [Vault.SaveSession] and [Vault.PutSecret] keep the rest; [Vault.Forget],
+// [Vault.DeleteSession] and document removal erase. The replication surface
+// for package vault/sync is [Vault.Heads], [Vault.Entries], [Vault.Import],
 // [Vault.ReadObject], [Vault.WriteObject], [Vault.MissingObjects],
 // [Vault.Wraps], [Vault.ImportWraps], [NewDevice], [Vault.WrapFor],
 // [Vault.RotateKey]; concurrent changes are [Vault.Conflicts].

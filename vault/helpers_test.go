@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
@@ -34,35 +33,12 @@ func reopen(t *testing.T, dir string, opts ...Option) *Vault {
 	return v
 }
 
+// corpusNotes is how many notes testdata/corpus holds.
+const corpusNotes = 36
+
 // copyCorpus copies the retrieval corpus into a fresh folder.
 func copyCorpus(t testing.TB) string { return vaulttest.CopyDir(t, "testdata/corpus") }
 
 func loadQuestions(t testing.TB) []vaulttest.Question {
 	return vaulttest.LoadQuestions(t, "testdata/questions.tsv")
-}
-
-// recallAt5 is the share of questions whose note is among the top 5 hits.
-func recallAt5(t *testing.T, v *Vault, qs []vaulttest.Question, mode Mode) (float64, []string) {
-	t.Helper()
-	hit := 0
-	var missed []string
-	for _, q := range qs {
-		hs, err := v.Search(context.Background(), q.Text, SearchOptions{K: 5, Mode: mode})
-		if err != nil {
-			t.Fatal(err)
-		}
-		found := false
-		for _, h := range hs {
-			if filepath.Base(h.Source) == q.Want {
-				found = true
-				break
-			}
-		}
-		if found {
-			hit++
-		} else {
-			missed = append(missed, q.Want)
-		}
-	}
-	return float64(hit) / float64(len(qs)), missed
 }

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unicode"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -45,30 +44,44 @@ func (v *vec) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// docObject is the payload of a "doc" object: one source file's chunks
-// and their vectors.
+// docObject is the payload of a "doc" object: one source file's units
+// and their vectors. Objects written before units (Version 0) hold coarse
+// chunks of several paragraphs; they load and are searched as they are
+// (each chunk is one unit), and Reindex rewrites them as units.
 type docObject struct {
-	Path   string   `json:"path"`
-	Hash   string   `json:"hash"` // SHA-256 of the file contents, hex
-	Model  string   `json:"model,omitempty"`
-	Size   int64    `json:"size"`
-	Format string   `json:"format"`
-	Tags   []string `json:"tags,omitempty"`
-	Chunks []Chunk  `json:"chunks"`
+	Path    string   `json:"path"`
+	Hash    string   `json:"hash"` // SHA-256 of the file contents, hex
+	Model   string   `json:"model,omitempty"`
+	Size    int64    `json:"size"`
+	Format  string   `json:"format"`
+	Tags    []string `json:"tags,omitempty"`
+	Version int      `json:"v,omitempty"` // docUnits, or 0 for coarse chunks
+	Chunks  []Chunk  `json:"chunks"`
 }
 
-// Chunk is a piece of a source file.
+// docUnits is the docObject version whose chunks are structure-aware units.
+const docUnits = 2
+
+// Chunk is a retrieval unit of a source file: a paragraph, list item, table
+// row, dialog turn or code block (Kind), with the context that is scored
+// and embedded with it. Objects written before units hold coarse chunks
+// with no Kind.
 type Chunk struct {
 	StartLine int    `json:"start"` // 1-based, inclusive
 	EndLine   int    `json:"end"`
 	Heading   string `json:"heading,omitempty"` // enclosing headings, " > " separated
 	Text      string `json:"text"`
+	Kind      string `json:"kind,omitempty"`
+	Lead      string `json:"lead,omitempty"`    // a table's header row, a list's lead-in
+	Speaker   string `json:"speaker,omitempty"` // who says a dialog turn
+	Date      string `json:"date,omitempty"`    // ISO date in force (heading, date line, timestamp)
 	Vec       vec    `json:"vec,omitempty"`
 }
 
-// index is the in-memory search index, addressed by chunk slot: BM25 over
-// chunk text (a term dictionary and one postings slice per term) and exact
-// cosine search over a contiguous row-major matrix of unit vectors.
+// index is the in-memory search index, addressed by unit slot: BM25 over
+// unit text and context (a term dictionary and one postings slice per term)
+// and exact cosine search over a contiguous row-major matrix of unit
+// vectors.
 //
 // The issue named chromem-go for the vectors, and the first version used
 // it. It was replaced because at 10k chunks a query already took ~19 ms
@@ -78,34 +91,45 @@ type Chunk struct {
 // document by document. We use none of what it adds over a matrix (its
 // embedding functions, persistence, metadata queries): vectors come from the
 // Embedder, persistence is the encrypted snapshot, and folder and tag
-// filters are checked on the chunk. A dot product per row over one []float32
+// filters are checked on the unit. A dot product per row over one []float32
 // with a bounded heap is what exact search needs.
+//
+// The units of a document take consecutive slots, in document order, so a
+// unit's neighbours in its document are the slots beside it with the same
+// source (retrieval widens hits with them).
 //
 // Slots are never reused while the index lives; removal marks the slot dead
 // (its postings stay and are skipped, df is kept exact). compact drops dead
 // slots; the snapshot is always written compact.
 type index struct {
 	docs     map[string]*idxDoc
-	chunks   []idxChunk // by slot; Source == "" marks a removed chunk
+	chunks   []idxChunk // by slot; Source == "" marks a removed unit
 	alive    int
 	totalLen int64
 
 	terms map[string]int32 // term → id
 	post  [][]posting      // by term id, slots ascending
-	df    []int32          // live chunks containing the term, by term id
+	df    []int32          // live units containing the term, by term id
+	dfb   []int32          // of them, those with the term in their own text (for idf)
 
 	dim    int       // vector width; 0 until the first vector
 	vecs   []float32 // slot*dim…(slot+1)*dim; zero row when hasVec is false
 	hasVec []bool    // by slot
-	nvec   int       // live chunks with a vector
+	nvec   int       // live units with a vector
 
 	// scratch for queries (callers hold the vault's lock)
-	norm    []float32 // by slot: k1·(1-b+b·len/avg), < 0 for a removed chunk
-	normLen int64     // totalLen and alive that norm was computed for
-	normN   int
-	acc     []float32
-	touched []int32
-	scores  []float32
+	norm     []float32 // by slot: k1·(1-b+b·len/avg), < 0 for a removed unit
+	normLen  int64     // totalLen and alive that norm was computed for
+	normN    int
+	acc      []float32
+	mask     []uint32 // by slot: query terms seen, for bm25
+	touched  []int32
+	wordSets map[int32][]uint64 // this query's units: their words, for MMR
+	scores   []float32
+	tf       map[string]uint16 // addPostings' term counts
+	inText   map[string]bool   // and which of the terms are in the unit's own text
+
+	p *rankParams // defaultParams but in tuning runs
 }
 
 type idxDoc struct {
@@ -118,18 +142,35 @@ type idxChunk struct {
 	Start   int
 	End     int
 	Heading string
+	Lead    string
+	Speaker string
+	Date    string
 	Text    string
 	Tags    []string
 	Len     int32 // BM25 length in terms
+	Tokens  int32 // EstimateTokens(Text)
+	Kind    uint8 // index into kinds
+}
+
+// kinds names idxChunk.Kind; 0 is a coarse chunk of an old object.
+var kinds = []string{"", KindPara, KindItem, KindRow, KindTurn, KindCode}
+
+func kindNumber(k string) uint8 {
+	for i, n := range kinds {
+		if n == k {
+			return uint8(i)
+		}
+	}
+	return 1
 }
 
 type posting struct {
 	slot int32
-	tf   uint16
+	tf   uint16 // field-weighted term frequency, in 1/tfScale
 }
 
 func newIndex() *index {
-	return &index{docs: map[string]*idxDoc{}, terms: map[string]int32{}}
+	return &index{docs: map[string]*idxDoc{}, terms: map[string]int32{}, p: &defaultParams}
 }
 
 func (x *index) len() int { return x.alive }
@@ -151,9 +192,13 @@ func (x *index) removeDoc(key string) {
 		if c.Source == "" {
 			continue
 		}
-		for _, t := range uniqueTerms(indexText(c.Source, c.Heading, c.Text)) {
+		x.unitTF(c)
+		for t := range x.tf {
 			if id, ok := x.terms[t]; ok {
 				x.df[id]--
+				if x.inText[t] {
+					x.dfb[id]--
+				}
 			}
 		}
 		x.totalLen -= int64(c.Len)
@@ -174,10 +219,28 @@ func (x *index) putDoc(key, ref string, d *docObject) {
 	if x.nvec == 0 && x.dim != 0 {
 		x.setDim(0)
 	}
+	for _, c := range d.Chunks {
+		if len(c.Vec) > 0 && x.dim != 0 && len(c.Vec) != x.dim {
+			// Another embedding model: its vectors replace the old
+			// model's, which no query of the new one can use.
+			clear(x.hasVec)
+			x.nvec = 0
+			x.setDim(0)
+		}
+		if len(c.Vec) > 0 {
+			break
+		}
+	}
 	nd := &idxDoc{Ref: ref, Slots: make([]int32, 0, len(d.Chunks))}
 	for _, c := range d.Chunks {
 		slot := int32(len(x.chunks))
-		x.chunks = append(x.chunks, idxChunk{Source: d.Path, Start: c.StartLine, End: c.EndLine, Heading: c.Heading, Text: c.Text, Tags: d.Tags})
+		kind := uint8(0)
+		if d.Version >= docUnits {
+			kind = kindNumber(c.Kind)
+		}
+		x.chunks = append(x.chunks, idxChunk{Source: d.Path, Start: c.StartLine, End: c.EndLine, Heading: c.Heading,
+			Lead: c.Lead, Speaker: c.Speaker, Date: c.Date, Text: c.Text, Tags: d.Tags, Kind: kind,
+			Tokens: int32(min(EstimateTokens(c.Text), math.MaxInt32))})
 		x.addPostings(slot)
 		nd.Slots = append(nd.Slots, slot)
 		x.addVec(c.Vec)
@@ -193,8 +256,8 @@ func (x *index) setDim(dim int) {
 }
 
 // addVec appends the row of the slot just added. A vector whose width
-// differs from the index's (another embedding model, before the next Add
-// re-embeds) is left out.
+// differs from the index's is left out (putDoc starts the matrix over
+// when a document brings vectors of a new width).
 func (x *index) addVec(v []float32) {
 	if len(v) > 0 && x.dim == 0 {
 		x.setDim(len(v))
@@ -212,22 +275,21 @@ func (x *index) addVec(v []float32) {
 
 func (x *index) addPostings(slot int32) {
 	c := &x.chunks[slot]
-	tf := map[string]int{}
-	n := 0
-	for _, t := range tokenize(indexText(c.Source, c.Heading, c.Text)) {
-		tf[t]++
-		n++
-	}
-	for t, f := range tf {
+	n := x.unitTF(c)
+	for t, f := range x.tf {
 		id, ok := x.terms[t]
 		if !ok {
 			id = int32(len(x.post))
 			x.terms[t] = id
 			x.post = append(x.post, nil)
 			x.df = append(x.df, 0)
+			x.dfb = append(x.dfb, 0)
 		}
-		x.post[id] = append(x.post[id], posting{slot: slot, tf: uint16(min(f, math.MaxUint16))})
+		x.post[id] = append(x.post[id], posting{slot: slot, tf: f})
 		x.df[id]++
+		if x.inText[t] {
+			x.dfb[id]++
+		}
 	}
 	c.Len = int32(n)
 	x.totalLen += int64(n)
@@ -255,7 +317,7 @@ func (x *index) compact() {
 	}
 	terms := make(map[string]int32, len(x.terms))
 	var post [][]posting
-	var df []int32
+	var df, dfb []int32
 	for t, id := range x.terms {
 		if x.df[id] == 0 {
 			continue
@@ -269,91 +331,18 @@ func (x *index) compact() {
 		terms[t] = int32(len(post))
 		post = append(post, ps)
 		df = append(df, x.df[id])
+		dfb = append(dfb, x.dfb[id])
 	}
 	for _, d := range x.docs {
 		for i, s := range d.Slots {
 			d.Slots[i] = remap[s]
 		}
 	}
-	x.chunks, x.hasVec, x.vecs, x.terms, x.post, x.df = chunks, hasVec, vecs, terms, post, df
+	x.chunks, x.hasVec, x.vecs, x.terms, x.post, x.df, x.dfb = chunks, hasVec, vecs, terms, post, df, dfb
 	if x.nvec == 0 && x.dim != 0 {
 		x.setDim(0)
 	}
-	x.acc, x.norm, x.scores = nil, nil, nil
-}
-
-// indexText is what BM25 and the embedder see: the file name, the headings
-// and the text.
-func indexText(source, heading, text string) string {
-	base := strings.TrimSuffix(filepath.Base(source), filepath.Ext(source))
-	return base + "\n" + heading + "\n" + text
-}
-
-// embedText is what the Embedder is given for a chunk or a query: the text
-// with every run of white space (new lines, indentation, Markdown breaks)
-// made one space, the long-standing advice for sentence embedders (layout
-// is noise to them), so a chunk and a question are embedded alike.
-func embedText(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-var stopwords = map[string]bool{}
-
-func init() {
-	for _, w := range strings.Fields(`a an and are as at be but by for from has have how i if in into is it its
-		of on or that the their then there these this to was were what when where which who why will with
-		do does did you your we our my me can about after before than so not no`) {
-		stopwords[w] = true
-	}
-}
-
-// tokenize lowercases, splits on anything but letters and digits, drops
-// stop words and folds simple plurals.
-func tokenize(s string) []string {
-	var out []string
-	start := -1
-	flush := func(end int) {
-		if start < 0 {
-			return
-		}
-		w := strings.ToLower(s[start:end])
-		start = -1
-		if stopwords[w] || len(w) > 40 {
-			return
-		}
-		out = append(out, stem(w))
-	}
-	for i, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if start < 0 {
-				start = i
-			}
-			continue
-		}
-		flush(i)
-	}
-	flush(len(s))
-	return out
-}
-
-func uniqueTerms(s string) []string {
-	ts := tokenize(s)
-	sort.Strings(ts)
-	out := ts[:0]
-	for i, t := range ts {
-		if i == 0 || t != ts[i-1] {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-func stem(w string) string {
-	switch {
-	case len(w) > 4 && strings.HasSuffix(w, "ies"):
-		return w[:len(w)-3] + "y"
-	case len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us"):
-		return w[:len(w)-1]
-	}
-	return w
+	x.acc, x.mask, x.norm, x.scores = nil, nil, nil, nil
 }
 
 // filter selects chunks by folder and tag.
@@ -381,14 +370,9 @@ func (f filter) match(c *idxChunk) bool {
 
 type ranked struct {
 	slot  int32
+	mask  uint32 // bm25: which of the first 32 query terms the unit has
 	score float64
 }
-
-// BM25 parameters.
-const (
-	bm25K1 = 1.2
-	bm25B  = 0.75
-)
 
 // norms returns, by slot, the BM25 length normalisation k1·(1-b+b·len/avg)
 // (negative for removed chunks), recomputed when the corpus changed.
@@ -409,15 +393,17 @@ func (x *index) norms() []float32 {
 			x.norm[s] = -1
 			continue
 		}
-		x.norm[s] = float32(bm25K1 * (1 - bm25B + bm25B*float64(x.chunks[s].Len)/avg))
+		x.norm[s] = float32(x.p.k1 * (1 - x.p.b + x.p.b*float64(x.chunks[s].Len)/avg) * tfScale)
 	}
 	x.normLen, x.normN = x.totalLen, x.alive
 	return x.norm
 }
 
-// bm25 returns the n best chunks for query (k1 = 1.2, b = 0.75): one dense
-// accumulator by slot, walked only where a query term's postings point.
-func (x *index) bm25(query string, n int, f filter) []ranked {
+// bm25 returns the n best units for the query's terms: one dense
+// accumulator by slot, walked only where a term's postings point. The term
+// frequencies are field-weighted (fields.go); norm carries tfScale, so
+// tf/(tf+norm) needs no division per posting.
+func (x *index) bm25(qterms []string, n int, f filter) []ranked {
 	if x.alive == 0 || n <= 0 {
 		return nil
 	}
@@ -426,14 +412,18 @@ func (x *index) bm25(query string, n int, f filter) []ranked {
 		x.acc = make([]float32, len(x.chunks), cap(x.norm))
 	}
 	acc, touched := x.acc[:len(x.chunks)], x.touched[:0]
+	if len(x.mask) < len(x.chunks) {
+		x.mask = make([]uint32, len(x.chunks), cap(x.acc))
+	}
+	mask := x.mask[:len(x.chunks)]
 	filtered := !f.empty()
-	for _, t := range uniqueTerms(query) {
+	for j, t := range qterms {
 		id, ok := x.terms[t]
 		if !ok || x.df[id] == 0 {
 			continue
 		}
-		df := float64(x.df[id])
-		w := float32(math.Log(1+(float64(x.alive)-df+0.5)/(df+0.5)) * (bm25K1 + 1))
+		w := float32(x.idf(id) * (x.p.k1 + 1))
+		bit := uint32(1) << min(j, 31)
 		for _, p := range x.post[id] {
 			nm := norm[p.slot]
 			if nm < 0 || filtered && !f.match(&x.chunks[p.slot]) {
@@ -444,17 +434,24 @@ func (x *index) bm25(query string, n int, f filter) []ranked {
 			}
 			tf := float32(p.tf)
 			acc[p.slot] += w * tf / (tf + nm)
+			mask[p.slot] |= bit
 		}
 	}
 	h := topK{x: x, n: n}
 	for _, s := range touched {
-		if sc := float64(acc[s]); len(h.items) < n || h.better(sc, s, h.items[0]) {
+		if sc := float64(acc[s]); sc > 0 && (len(h.items) < n || h.better(sc, s, h.items[0])) {
 			h.push(s, sc)
 		}
-		acc[s] = 0
+	}
+	out := h.sorted()
+	for i := range out {
+		out[i].mask = mask[out[i].slot]
+	}
+	for _, s := range touched {
+		acc[s], mask[s] = 0, 0
 	}
 	x.touched = touched
-	return h.sorted()
+	return out
 }
 
 // vectorBlock is how many rows one goroutine scores at a time.
@@ -528,7 +525,7 @@ func (h *topK) better(score float64, slot int32, than ranked) bool {
 
 func (h *topK) push(slot int32, score float64) {
 	if len(h.items) < h.n {
-		h.items = append(h.items, ranked{slot, score})
+		h.items = append(h.items, ranked{slot: slot, score: score})
 		for i := len(h.items) - 1; i > 0; {
 			p := (i - 1) / 2
 			if !h.better(h.items[p].score, h.items[p].slot, h.items[i]) {
@@ -542,7 +539,7 @@ func (h *topK) push(slot int32, score float64) {
 	if !h.better(score, slot, h.items[0]) {
 		return
 	}
-	h.items[0] = ranked{slot, score}
+	h.items[0] = ranked{slot: slot, score: score}
 	for i := 0; ; {
 		l, m := 2*i+1, i
 		if l < len(h.items) && h.better(h.items[m].score, h.items[m].slot, h.items[l]) {
@@ -566,21 +563,17 @@ func (h *topK) sorted() []ranked {
 	return out
 }
 
-// rrfK is the reciprocal-rank-fusion constant. The usual 60 comes from
-// TREC runs fused 1000 deep; here the lists are 50 deep and only the top
-// 5 or so are read, and 60 flattens the top so much that a chunk ranked
-// first by one list and last by the other loses to chunks ranked 2nd–5th
-// by both (measured: with stories260K, a lexical rank-1 note fell to 6th).
-// 10 keeps agreement rewarded and a clear first place first.
-const rrfK = 10
-
-// fuse merges ranked lists by reciprocal rank: score = Σ 1/(rrfK + rank).
-func (x *index) fuse(lists ...[]ranked) []ranked {
-	scores := map[int32]float64{}
-	for _, l := range lists {
-		for i, r := range l {
-			scores[r.slot] += 1 / float64(rrfK+i+1)
-		}
+// fuse merges the lexical and vector lists by weighted reciprocal rank:
+// score = 1/(k + lexical rank) + w/(k + vector rank), with k and w in
+// rankParams (fields.go says how they were chosen).
+func (x *index) fuse(lex, vec []ranked) []ranked {
+	scores := make(map[int32]float64, len(lex)+len(vec))
+	k := float64(x.p.rrfK)
+	for i, r := range lex {
+		scores[r.slot] += 1 / (k + float64(i+1))
+	}
+	for i, r := range vec {
+		scores[r.slot] += x.p.vecWeight / (k + float64(i+1))
 	}
 	h := topK{x: x, n: len(scores)}
 	for s, v := range scores {

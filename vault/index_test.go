@@ -1,8 +1,10 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -97,20 +99,98 @@ func TestIndexDecodeRejectsDamage(t *testing.T) {
 	}
 }
 
+var update = flag.Bool("update", false, "rewrite the index test vectors in testdata/index")
+
+// vectorIndex is the index the committed test vector holds: units of
+// every kind and context, tags, vectors on some, a removed document.
+func vectorIndex() *index {
+	x := newIndex()
+	x.putDoc("/n/chat.md", "ref-chat", &docObject{Path: "/n/chat.md", Version: docUnits, Tags: []string{"home"}, Chunks: []Chunk{
+		{StartLine: 1, EndLine: 3, Kind: KindTurn, Heading: "Chats > 18 May 2024", Speaker: "Tom", Date: "2024-05-18", Text: "Tom: how much was the vet this time?", Vec: []float32{0.6, 0.8}},
+		{StartLine: 4, EndLine: 4, Kind: KindTurn, Heading: "Chats > 18 May 2024", Speaker: "Nadia", Date: "2024-05-18", Text: "Nadia: 86 euros with the drops", Vec: []float32{0.8, 0.6}},
+	}})
+	x.putDoc("/n/plots.md", "ref-plots", &docObject{Path: "/n/plots.md", Version: docUnits, Chunks: []Chunk{
+		{StartLine: 1, EndLine: 3, Kind: KindRow, Heading: "Plots", Lead: "Plot | Holder", Text: "| 7 | Familie Yilmaz |"},
+		{StartLine: 5, EndLine: 5, Kind: KindItem, Heading: "Plots", Lead: "Actions:", Text: "- Priya: order compost"},
+	}})
+	x.putDoc("/n/gone.md", "ref-gone", &docObject{Path: "/n/gone.md", Version: docUnits, Chunks: []Chunk{{StartLine: 1, EndLine: 1, Kind: KindPara, Text: "removed before saving"}}})
+	x.removeDoc("/n/gone.md")
+	return x
+}
+
+func TestIndexTestVectors(t *testing.T) {
+	t.Parallel()
+	t.Run("the current format encodes deterministically", func(t *testing.T) {
+		got := encodeIndex(vectorIndex())
+		path := filepath.Join("testdata", "index", "v3.bin")
+		if *update {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("encoding differs from %s (after a deliberate change: bump analyzerVersion if the analysis or field weights changed, then run with -update)", path)
+		}
+		x, err := decodeIndex(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again := encodeIndex(x); !bytes.Equal(again, want) {
+			t.Error("decode then encode does not give the same bytes")
+		}
+		hs := x.search("vet euros", nil, &SearchOptions{Budget: 100}, filter{})
+		if len(hs) != 1 || hs[0].StartLine != 1 || hs[0].EndLine != 4 || hs[0].Kind != KindTurn || hs[0].Date != "2024-05-18" {
+			t.Errorf("search of the decoded index: %+v", hs)
+		}
+		if hs := x.search("Yilmaz plot", nil, &SearchOptions{K: 1}, filter{}); len(hs) != 1 || hs[0].Kind != KindRow {
+			t.Errorf("the row: %+v", hs)
+		}
+	})
+	t.Run("the format before units is read and its postings rebuilt", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join("testdata", "index", "legacy-v2.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := decodeIndex(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.len() != 3 || x.nvec != 3 || len(x.docs) != 2 {
+			t.Fatalf("%d units, %d vectors, %d docs; want 3, 3, 2", x.len(), x.nvec, len(x.docs))
+		}
+		hs := x.search("watering tomato", nil, &SearchOptions{K: 1}, filter{})
+		if len(hs) != 1 || hs[0].Kind != "chunk" || hs[0].Heading != "Garden" || hs[0].Tokens == 0 {
+			t.Errorf("stemmed search over the old chunks: %+v", hs)
+		}
+		if hs := x.search("tyre", nil, &SearchOptions{K: 1}, filter{tag: "home"}); len(hs) != 0 {
+			t.Errorf("tags survive: %+v", hs)
+		}
+	})
+}
+
 func FuzzDecodeIndex(f *testing.F) {
 	x := newIndex()
 	x.putDoc("a", "r", &docObject{Path: "/n/a.md", Tags: []string{"t"}, Chunks: []Chunk{{StartLine: 1, EndLine: 1, Text: "alpha beta", Vec: []float32{0.6, 0.8}}}})
 	x.putDoc("b", "r", &docObject{Path: "/n/b.md", Chunks: []Chunk{{StartLine: 1, EndLine: 3, Text: "beta gamma"}}})
 	f.Add(encodeIndex(x))
 	f.Add(encodeIndex(newIndex()))
+	f.Add(encodeIndex(vectorIndex()))
+	if b, err := os.ReadFile(filepath.Join("testdata", "index", "legacy-v2.bin")); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		x, err := decodeIndex(b)
 		if err != nil {
 			return
 		}
 		// What decodes must be usable.
-		x.bm25("alpha beta gamma", 5, filter{})
+		x.bm25(queryTerms("alpha beta gamma"), 5, filter{})
 		x.vector(make([]float32, x.dim), 5, filter{tag: "t"})
+		x.search("alpha vet plot", make([]float32, x.dim), &SearchOptions{Budget: 64, PerHit: 2}, filter{})
 		x.removeDoc("a")
 		encodeIndex(x)
 	})
@@ -130,7 +210,7 @@ func TestAddOfAMissingPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := v.Add(context.Background(), []string{notes}, AddOptions{})
-	if err != nil || rep.Removed != 32 {
-		t.Errorf("a deleted folder: %+v, %v; want its 32 documents removed", rep, err)
+	if err != nil || rep.Removed != corpusNotes {
+		t.Errorf("a deleted folder: %+v, %v; want its %d documents removed", rep, err, corpusNotes)
 	}
 }

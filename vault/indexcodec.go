@@ -1,26 +1,43 @@
 package vault
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"sync"
 )
 
 // The index section of the snapshot, so that unlock reads the index instead
 // of rebuilding it (uvarints unless said; strings are uvarint length then
-// bytes; the index is compact, so slots are 0…chunks-1). It starts with the
-// chunk count and the byte lengths of the vectors and postings parts, which
-// come last, so the three parts decode in parallel:
+// bytes; the index is compact, so slots are 0…units-1). After a header
+// come the unit count and the byte lengths of the vectors and postings
+// parts, which come last, so the three parts decode in parallel:
 //
-//	header    chunks, vectors part length, postings part length
-//	strings   count, then each string (sources and tags, referred to by number)
-//	docs      count, then key, ref, slot count, slots
-//	chunks    count, then source#, start, end, heading, text, tag count, tag#s, length
-//	vectors   dim, a bitmap of the chunks that have one (ceil(chunks/8) bytes),
-//	          then dim float32 LE per chunk that has one
-//	postings  count, then term, df, posting count, (slot delta, tf) pairs
+//	header    0x00 0xFF, format (3), analyzer version
+//	sizes     units, vectors part length, postings part length
+//	strings   count, then each string (sources, tags, headings, leads,
+//	          speakers and dates, referred to by number)
+//	docs      count, then key, ref, slot count, slots; by key
+//	units     count, then source#, start, end, kind, heading#, lead#,
+//	          speaker#, date#, text, tag count, tag#s, length, tokens
+//	vectors   dim, a bitmap of the units that have one (ceil(units/8) bytes),
+//	          then dim float32 LE per unit that has one
+//	postings  count, then term, df, df in the units' own text, posting
+//	          count, (slot delta, tf) pairs; by term
+//
+// Encoding is deterministic (testdata/index holds vectors). A section
+// whose analyzer version is not analyzerVersion keeps its units and
+// vectors and has its postings rebuilt from the unit texts. The format
+// before units (the snapshot's "nook-index/2", no header: it starts with
+// the sizes) is read too: its chunks become units of kind 0, their
+// postings rebuilt the same way.
+
+const indexFormat = 3
+
+var indexHeader = []byte{0x00, 0xFF}
 
 func encodeIndex(x *index) []byte {
 	x.compact()
@@ -36,10 +53,14 @@ func encodeIndex(x *index) []byte {
 	for i := range x.chunks {
 		c := &x.chunks[i]
 		intern(c.Source)
+		intern(c.Heading)
+		intern(c.Lead)
+		intern(c.Speaker)
+		intern(c.Date)
 		for _, t := range c.Tags {
 			intern(t)
 		}
-		size += len(c.Heading) + len(c.Text) + 16
+		size += len(c.Text) + 20
 	}
 	for _, ps := range x.post {
 		size += 3 * len(ps)
@@ -53,8 +74,14 @@ func encodeIndex(x *index) []byte {
 	for _, s := range table {
 		b = str(s)
 	}
-	b = binary.AppendUvarint(b, uint64(len(x.docs)))
-	for k, d := range x.docs {
+	keys := make([]string, 0, len(x.docs))
+	for k := range x.docs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		d := x.docs[k]
 		b = str(k)
 		b = str(d.Ref)
 		b = binary.AppendUvarint(b, uint64(len(d.Slots)))
@@ -68,13 +95,18 @@ func encodeIndex(x *index) []byte {
 		b = binary.AppendUvarint(b, ids[c.Source])
 		b = binary.AppendUvarint(b, uint64(c.Start))
 		b = binary.AppendUvarint(b, uint64(c.End))
-		b = str(c.Heading)
+		b = binary.AppendUvarint(b, uint64(c.Kind))
+		b = binary.AppendUvarint(b, ids[c.Heading])
+		b = binary.AppendUvarint(b, ids[c.Lead])
+		b = binary.AppendUvarint(b, ids[c.Speaker])
+		b = binary.AppendUvarint(b, ids[c.Date])
 		b = str(c.Text)
 		b = binary.AppendUvarint(b, uint64(len(c.Tags)))
 		for _, t := range c.Tags {
 			b = binary.AppendUvarint(b, ids[t])
 		}
 		b = binary.AppendUvarint(b, uint64(c.Len))
+		b = binary.AppendUvarint(b, uint64(c.Tokens))
 	}
 	main := b
 	b = make([]byte, 0, 4*len(x.vecs)+len(x.chunks)/8+16)
@@ -94,11 +126,18 @@ func encodeIndex(x *index) []byte {
 		}
 	}
 	vecPart := b
+	terms := make([]string, 0, len(x.terms))
+	for t := range x.terms {
+		terms = append(terms, t)
+	}
+	slices.Sort(terms)
 	b = make([]byte, 0, max(size-len(main)-len(vecPart), 0)+64)
-	b = binary.AppendUvarint(b, uint64(len(x.terms)))
-	for t, id := range x.terms {
+	b = binary.AppendUvarint(b, uint64(len(terms)))
+	for _, t := range terms {
+		id := x.terms[t]
 		b = str(t)
 		b = binary.AppendUvarint(b, uint64(x.df[id]))
+		b = binary.AppendUvarint(b, uint64(x.dfb[id]))
 		ps := x.post[id]
 		b = binary.AppendUvarint(b, uint64(len(ps)))
 		prev := int32(0)
@@ -108,7 +147,10 @@ func encodeIndex(x *index) []byte {
 			prev = p.slot
 		}
 	}
-	out := binary.AppendUvarint(nil, uint64(len(x.chunks)))
+	out := append([]byte(nil), indexHeader...)
+	out = binary.AppendUvarint(out, indexFormat)
+	out = binary.AppendUvarint(out, analyzerVersion)
+	out = binary.AppendUvarint(out, uint64(len(x.chunks)))
 	out = binary.AppendUvarint(out, uint64(len(vecPart)))
 	out = binary.AppendUvarint(out, uint64(len(b)))
 	out = append(out, main...)
@@ -183,6 +225,14 @@ func (d *decoder) str() string { return string(d.bytes(d.count(1))) }
 
 func decodeIndex(b []byte) (*index, error) {
 	d := &decoder{b: b}
+	legacy, analyzer := true, uint64(0)
+	if bytes.HasPrefix(b, indexHeader) {
+		d.b = d.b[len(indexHeader):]
+		if f := d.uvarint(); f != indexFormat {
+			return nil, errIndexFormat
+		}
+		legacy, analyzer = false, d.uvarint()
+	}
 	nchunks, nvec, npost := d.uvarint(), d.uvarint(), d.uvarint()
 	if d.err != nil || nvec > uint64(len(d.b)) || npost > uint64(len(d.b))-nvec || nchunks > uint64(len(d.b)) {
 		return nil, errIndexFormat
@@ -196,16 +246,36 @@ func decodeIndex(b []byte) (*index, error) {
 	if uint64(n)*7 > uint64(len(mainPart.b)) {
 		return nil, errIndexFormat
 	}
+	reanalyze := legacy || analyzer != analyzerVersion
 	var wg sync.WaitGroup
 	var vecErr, postErr error
 	wg.Go(func() { vecErr = x.decodeVectors(vecPart, n, len(b)) })
-	wg.Go(func() { postErr = x.decodePostings(postPart, n) })
-	err := x.decodeChunks(mainPart, n)
+	if !reanalyze {
+		wg.Go(func() { postErr = x.decodePostings(postPart, n) })
+	}
+	err := x.decodeChunks(mainPart, n, legacy)
 	wg.Wait()
-	return x, cmp.Or(err, vecErr, postErr)
+	if err = cmp.Or(err, vecErr, postErr); err != nil {
+		return nil, err
+	}
+	if reanalyze {
+		x.reanalyze()
+	}
+	return x, nil
 }
 
-func (x *index) decodeChunks(d *decoder, n int) error {
+// reanalyze rebuilds the postings and token counts from the units (a
+// snapshot of another analyzer version).
+func (x *index) reanalyze() {
+	x.terms, x.post, x.df, x.dfb = map[string]int32{}, nil, nil, nil
+	x.alive, x.totalLen = 0, 0
+	for s := range x.chunks {
+		x.chunks[s].Tokens = int32(min(EstimateTokens(x.chunks[s].Text), math.MaxInt32))
+		x.addPostings(int32(s))
+	}
+}
+
+func (x *index) decodeChunks(d *decoder, n int, legacy bool) error {
 	table := make([]string, d.count(1))
 	for i := range table {
 		table[i] = d.str()
@@ -232,7 +302,15 @@ func (x *index) decodeChunks(d *decoder, n int) error {
 		c.Source = d.pick(table)
 		c.Start = int(min(d.uvarint(), math.MaxInt32))
 		c.End = int(min(d.uvarint(), math.MaxInt32))
-		c.Heading = d.str()
+		if legacy {
+			c.Heading = d.str()
+		} else {
+			c.Kind = uint8(d.below(len(kinds)))
+			c.Heading = d.pick(table)
+			c.Lead = d.pick(table)
+			c.Speaker = d.pick(table)
+			c.Date = d.pick(table)
+		}
 		c.Text = d.str()
 		if k := d.count(1); k > 0 {
 			c.Tags = make([]string, k)
@@ -241,6 +319,9 @@ func (x *index) decodeChunks(d *decoder, n int) error {
 			}
 		}
 		c.Len = int32(min(d.uvarint(), math.MaxInt32))
+		if !legacy {
+			c.Tokens = int32(min(d.uvarint(), math.MaxInt32)) // legacy: reanalyze counts them
+		}
 		if d.err != nil {
 			return d.err
 		}
@@ -296,13 +377,15 @@ func (x *index) decodeVectors(d *decoder, n, total int) error {
 }
 
 func (x *index) decodePostings(d *decoder, n int) error {
-	nterms := d.count(3)
+	nterms := d.count(4)
 	terms := make(map[string]int32, nterms)
 	x.post = make([][]posting, nterms)
 	x.df = make([]int32, nterms)
+	x.dfb = make([]int32, nterms)
 	for id := range nterms {
 		t := d.str()
 		x.df[id] = int32(d.below(n + 1))
+		x.dfb[id] = int32(d.below(int(x.df[id]) + 1))
 		ps := make([]posting, d.count(2))
 		slot := uint64(0)
 		for j := range ps {

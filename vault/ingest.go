@@ -36,7 +36,8 @@ type AddOptions struct {
 	FileTimeout time.Duration
 	// Tags are attached to every document added by this call.
 	Tags []string
-	// ChunkChars is the target chunk size (default DefaultChunkChars).
+	// ChunkChars is the largest unit in bytes (default DefaultChunkChars);
+	// longer paragraphs are cut at sentence ends.
 	ChunkChars int
 	// BatchFiles is how many changed files go into one log entry (default 16).
 	BatchFiles int
@@ -63,7 +64,7 @@ type AddReport struct {
 	// SkippedBy counts the skipped files by reason (Skip…): unreadable
 	// ones are under "error" and in Errors.
 	SkippedBy map[string]int `json:"skipped_by,omitempty"`
-	Chunks    int            `json:"chunks"` // chunks written
+	Chunks    int            `json:"chunks"` // units written
 	Bytes     int64          `json:"bytes"`  // bytes of changed files read
 	Errors    []error        `json:"-"`      // per-file problems; Add goes on past them
 	// Time spent, summed over the files (they overlap, so the sum may
@@ -495,11 +496,13 @@ func (v *Vault) setAsideDamaged(key string) {
 	}
 }
 
-// docFor parses, chunks and embeds data (the content of source, in
-// format) into a document object and its JSON, or reports that the vault
-// already holds this version with this embedding model (unchanged). had
-// says whether source was in the vault before. Embedding time is added to
-// *embedTime.
+// docFor parses data (the content of source, in format), cuts it into
+// units and embeds them into a document object and its JSON, or reports
+// that the vault already holds this version (unchanged): with an embedder,
+// the same content embedded by the same model; without one, the same
+// content, whatever vectors it has (a lexical-only Add never drops
+// vectors a model made). had says whether source was in the vault before.
+// Embedding time is added to *embedTime.
 func (v *Vault) docFor(ctx context.Context, source string, data []byte, format string, chunkChars int, tags []string, embedTime *time.Duration) (d *docObject, payload []byte, had, unchanged bool, err error) {
 	sum := sha256.Sum256(data)
 	hash := hex.EncodeToString(sum[:])
@@ -507,37 +510,17 @@ func (v *Vault) docFor(ctx context.Context, source string, data []byte, format s
 	prev, had := v.st.get(nsDoc, source)
 	sound := had && v.docSoundLocked(source, prev.Ref)
 	v.mu.Unlock()
-	if sound && prev.Hash == hash+":"+v.opts.embedModel {
+	if sound && (prev.Hash == hash+":"+v.embedModel() || v.opts.embedder == nil && strings.HasPrefix(prev.Hash, hash+":")) {
 		return nil, nil, had, true, nil
 	}
 	blocks, err := parse(format, data)
 	if err != nil {
 		return nil, nil, had, false, fmt.Errorf("vault: add %s: %w", source, err)
 	}
-	chunks := chunkBlocks(blocks, chunkChars)
-	if v.opts.embedder != nil && len(chunks) > 0 {
-		const batch = 32
-		for i := 0; i < len(chunks); i += batch {
-			j := min(i+batch, len(chunks))
-			texts := make([]string, 0, j-i)
-			for _, c := range chunks[i:j] {
-				texts = append(texts, embedText(indexText(source, c.Heading, c.Text)))
-			}
-			t0 := time.Now()
-			vecs, err := v.opts.embedder.Embed(ctx, texts)
-			*embedTime += time.Since(t0)
-			if err != nil {
-				return nil, nil, had, false, fmt.Errorf("vault: embed %s: %w", source, err)
-			}
-			if len(vecs) != len(texts) {
-				return nil, nil, had, false, fmt.Errorf("vault: embed %s: %d vectors for %d texts", source, len(vecs), len(texts))
-			}
-			for k := range vecs {
-				chunks[i+k].Vec = vecs[k]
-			}
-		}
+	d = &docObject{Path: source, Hash: hash, Model: v.embedModel(), Size: int64(len(data)), Format: format, Tags: tags, Version: docUnits, Chunks: units(blocks, chunkChars)}
+	if err := v.embedUnits(ctx, d, embedTime); err != nil {
+		return nil, nil, had, false, err
 	}
-	d = &docObject{Path: source, Hash: hash, Model: v.opts.embedModel, Size: int64(len(data)), Format: format, Tags: tags, Chunks: chunks}
 	if payload, err = json.Marshal(d); err != nil {
 		return nil, nil, had, false, fmt.Errorf("vault: add %s: %w", source, err)
 	}

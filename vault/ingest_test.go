@@ -63,7 +63,7 @@ func TestIngestLifecycle(t *testing.T) {
 	}
 }
 
-func TestChunkingFormats(t *testing.T) {
+func TestUnitsOfEachFormat(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -76,9 +76,9 @@ func TestChunkingFormats(t *testing.T) {
 	}{
 		{"markdown keeps headings and line ranges", "n.md", "# Top\n\nintro line\n\n## Sub\n\nthe zebra paragraph\nsecond line\n", "zebra", 5, 8, "Top > Sub"},
 		{"markdown code fences stay whole", "c.md", "# Code\n\n```go\nfunc quokka() {\n\n\treturn\n}\n```\n", "quokka", 1, 8, "Code"},
-		{"org headings and src blocks", "o.org", "* Garden\n** Beds\nthe walrus bed\n#+BEGIN_SRC sh\necho hi\n#+END_SRC\n", "walrus", 2, 6, "Garden > Beds"},
+		{"org headings, and src blocks apart", "o.org", "* Garden\n** Beds\nthe walrus bed\n#+BEGIN_SRC sh\necho hi\n#+END_SRC\n", "walrus", 2, 3, "Garden > Beds"},
 		{"html text with source lines", "p.html", "<html><head><title>T</title><style>.x{}</style></head>\n<body>\n<h1>Pets</h1>\n<p>the\nlemur paragraph</p>\n</body></html>\n", "lemur", 3, 5, "Pets"},
-		{"source code by blank-line blocks", "m.go", "package m\n\n// Narwhal swims.\nfunc Narwhal() {}\n", "narwhal", 1, 4, ""},
+		{"source code by blank-line blocks", "m.go", "package m\n\n// Narwhal swims.\nfunc Narwhal() {}\n", "narwhal", 3, 4, ""},
 		{"pdf text", "d.pdf", string(minimalPDF("the platypus document")), "platypus", 1, 1, ""},
 	}
 	for _, tc := range tests {

@@ -75,31 +75,38 @@ func looksText(b []byte) bool {
 	return utf8.Valid(b)
 }
 
-// block is a structural unit of a source: a heading, a paragraph or a code
-// block, with its line range (1-based, inclusive).
+// block is a structural unit of a source: a heading, a paragraph, a code
+// block, a list item, a table row or a dialog turn, with its line range
+// (1-based, inclusive).
 type block struct {
-	kind  int // blockHeading, blockPara, blockCode
-	level int // heading level
-	start int
-	end   int
-	text  string
+	kind    int // blockHeading, blockPara, ...
+	level   int // heading level
+	start   int
+	end     int
+	text    string
+	lead    string // a table's header row, the line leading into a list
+	speaker string // who says a dialog turn
+	date    string // ISO date of a turn's timestamp
 }
 
 const (
 	blockHeading = iota
 	blockPara
 	blockCode
+	blockItem
+	blockRow
+	blockTurn
 )
 
 // parse turns file contents into blocks.
 func parse(format string, data []byte) ([]block, error) {
 	switch format {
 	case fmtMarkdown:
-		return parseLines(string(data), mdHeading, mdFence), nil
+		return structured(parseLines(string(data), mdHeading, mdFence)), nil
 	case fmtOrg:
-		return parseLines(string(data), orgHeading, orgFence), nil
+		return structured(parseLines(string(data), orgHeading, orgFence)), nil
 	case fmtText:
-		return parseLines(string(data), nil, nil), nil
+		return structured(parseLines(string(data), nil, nil)), nil
 	case fmtCode:
 		bs := parseLines(string(data), nil, nil)
 		for i := range bs {
@@ -113,9 +120,23 @@ func parse(format string, data []byte) ([]block, error) {
 		if err != nil {
 			return nil, err
 		}
-		return parseLines(text, nil, nil), nil
+		return structured(parseLines(text, nil, nil)), nil
 	}
 	return nil, fmt.Errorf("unsupported format %q", format)
+}
+
+// structured splits the paragraphs that are lists, tables or dialogs into
+// their items, rows and turns (structure.go).
+func structured(bs []block) []block {
+	out := make([]block, 0, len(bs))
+	for _, b := range bs {
+		if b.kind != blockPara {
+			out = append(out, b)
+			continue
+		}
+		out = append(out, splitStructure(b)...)
+	}
+	return out
 }
 
 var (

@@ -20,13 +20,27 @@ const (
 
 // SearchOptions tune Search. Zero values take the defaults.
 type SearchOptions struct {
-	K      int    // results (default 5)
+	// K is the number of hits when there is no Budget (default 5), and at
+	// most this many hits with one (0: as many as fit).
+	K      int
 	Folder string // only sources under this folder
 	Tag    string // only documents added with this tag
 	Mode   Mode
+	// Budget, when > 0, is how many tokens of text the hits may hold in
+	// all: units (paragraphs, list items, table rows, dialog turns) are
+	// taken best first, widened with the units around them while those are
+	// worth more than the next in the ranking, and merged when they touch.
+	Budget int
+	// Tokens counts the tokens of a text for Budget (the chat model's
+	// tokenizer); nil uses EstimateTokens.
+	Tokens func(string) int
+	// PerHit is what the caller adds around each hit, in tokens (a source
+	// header), counted against Budget; merging neighbours saves it.
+	PerHit int
 }
 
-// Hit is one retrieved chunk (the JSON shape of `nook search --json`).
+// Hit is one retrieved passage: a unit, or neighbouring units merged (the
+// JSON shape of `nook search --json`).
 type Hit struct {
 	Source    string  `json:"source"`
 	StartLine int     `json:"start_line"`
@@ -34,16 +48,25 @@ type Hit struct {
 	Score     float64 `json:"score"`
 	Text      string  `json:"text"`
 	Heading   string  `json:"heading,omitempty"`
+	// Kind is para, item, row, turn or code; "mixed" for merged units of
+	// several kinds, "chunk" for a document indexed before units.
+	Kind    string `json:"kind,omitempty"`
+	Speaker string `json:"speaker,omitempty"` // of a turn, or of turns all by one speaker
+	Date    string `json:"date,omitempty"`    // ISO date in force at the first unit
+	Tokens  int    `json:"tokens"`            // size of Text, by SearchOptions.Tokens or EstimateTokens
 }
 
 // candidates is how deep each list goes before fusion.
-func candidates(k int) int { return max(50, 4*k) }
+func candidates(o *SearchOptions) int {
+	return min(max(50, 4*o.K, o.Budget/8), 512)
+}
 
-// Search retrieves the chunks that best match query.
+// Search retrieves the passages that best match query.
 func (v *Vault) Search(ctx context.Context, query string, o SearchOptions) ([]Hit, error) {
-	if o.K <= 0 {
+	if o.K <= 0 && o.Budget <= 0 {
 		o.K = 5
 	}
+	o.K = max(o.K, 0)
 	f := filter{tag: o.Tag}
 	if o.Folder != "" {
 		abs, err := filepath.Abs(o.Folder)
@@ -67,27 +90,33 @@ func (v *Vault) Search(ctx context.Context, query string, o SearchOptions) ([]Hi
 	if err := v.check(); err != nil {
 		return nil, err
 	}
-	n := candidates(o.K)
-	var lists [][]ranked
+	return v.idx.search(query, qv, &o, f), nil
+}
+
+// search ranks units (lexical with proximity, vector, fused) and assembles
+// hits from them.
+func (x *index) search(query string, qv []float32, o *SearchOptions, f filter) []Hit {
+	n := candidates(o)
+	if x.wordSets == nil {
+		x.wordSets = map[int32][]uint64{}
+	}
+	clear(x.wordSets)
+	var lex, vec []ranked
 	if o.Mode != Vector {
-		lists = append(lists, v.idx.bm25(query, n, f))
+		qterms := queryTerms(query)
+		lex = x.proximity(x.bm25(qterms, n, f), qterms)
 	}
 	if o.Mode != Lexical && qv != nil {
-		lists = append(lists, v.idx.vector(qv, n, f))
+		vec = x.vector(qv, n, f)
 	}
-	var res []ranked
-	if len(lists) == 1 {
-		res = lists[0]
-	} else {
-		res = v.idx.fuse(lists...)
+	var list []ranked
+	switch {
+	case lex != nil && vec != nil:
+		list = x.fuse(lex, vec)
+	case vec != nil:
+		list = vec
+	default:
+		list = lex
 	}
-	if len(res) > o.K {
-		res = res[:o.K]
-	}
-	hits := make([]Hit, 0, len(res))
-	for _, r := range res {
-		c := &v.idx.chunks[r.slot]
-		hits = append(hits, Hit{Source: c.Source, StartLine: c.Start, EndLine: c.End, Score: r.score, Text: c.Text, Heading: c.Heading})
-	}
-	return hits, nil
+	return x.assemble(list, o)
 }

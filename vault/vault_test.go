@@ -23,7 +23,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Added != 32 || rep.Chunks == 0 {
+	if rep.Added != corpusNotes || rep.Chunks == 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	if err := v.PutSecret("ledger/key", []byte{1, 2, 3}); err != nil {
@@ -249,8 +249,8 @@ func TestSnapshotRebuild(t *testing.T) {
 				t.Fatalf("Search after rebuild = %+v, %v", hits, err)
 			}
 			st, _ := w.Status()
-			if st.Documents != 32 {
-				t.Errorf("documents %d, want 32", st.Documents)
+			if st.Documents != corpusNotes {
+				t.Errorf("documents %d, want %d", st.Documents, corpusNotes)
 			}
 		})
 	}

@@ -14,10 +14,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/models"
 	"github.com/nook-ai/nook/vault"
 )
 
-// Ingest commands: nook add, nook watch, nook search.
+// Ingest commands: nook add, nook watch, nook search, nook reindex.
 
 type ingestFlags struct {
 	excludes []string
@@ -95,7 +96,7 @@ func init() {
 			Short: "ingest files and folders into the vault (Markdown, text, org, HTML, PDF, code)",
 			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				v, err := openIndexedVault(cmd.Context(), a)
+				v, err := openIndexedVault(cmd.Context(), a, true)
 				if err != nil {
 					return err
 				}
@@ -123,7 +124,7 @@ func init() {
 			Short: "keep a folder in sync with the vault until interrupted",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				v, err := openIndexedVault(cmd.Context(), a)
+				v, err := openIndexedVault(cmd.Context(), a, true)
 				if err != nil {
 					return err
 				}
@@ -147,20 +148,24 @@ func init() {
 		var (
 			asJSON bool
 			k      int
+			budget int
 			folder string
 			tag    string
 		)
 		c := &cobra.Command{
-			Use:   "search [--json] [-k N] QUERY",
+			Use:   "search [--json] [-k N] [--budget TOKENS] QUERY",
 			Short: "search the vault (BM25 + vectors, fused)",
 			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				v, err := openIndexedVault(cmd.Context(), a)
+				v, err := openIndexedVault(cmd.Context(), a, false)
 				if err != nil {
 					return err
 				}
 				defer v.Close()
-				hits, err := v.Search(cmd.Context(), joinArgs(args), vault.SearchOptions{K: k, Folder: folder, Tag: tag})
+				if budget > 0 && !cmd.Flags().Changed("k") {
+					k = 0 // as many passages as fit
+				}
+				hits, err := v.Search(cmd.Context(), joinArgs(args), vault.SearchOptions{K: k, Budget: budget, Folder: folder, Tag: tag})
 				if err != nil {
 					return err
 				}
@@ -178,9 +183,39 @@ func init() {
 			},
 		}
 		c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-		c.Flags().IntVarP(&k, "k", "k", 5, "number of results")
+		c.Flags().IntVarP(&k, "k", "k", 5, "number of results (with --budget: at most this many)")
+		c.Flags().IntVar(&budget, "budget", 0, "return passages holding at most this many tokens in all, widened with their context")
 		c.Flags().StringVar(&folder, "folder", "", "only sources under this folder")
 		c.Flags().StringVar(&tag, "tag", "", "only documents with this tag")
+		return c
+	})
+}
+
+func init() {
+	register(func(a *app) *cobra.Command {
+		var all bool
+		c := &cobra.Command{
+			Use:   "reindex",
+			Short: "rebuild the index: units for old documents, vectors from the embedding model (after `nook pull` or a model change)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				v, err := openIndexedVault(cmd.Context(), a, true)
+				if err != nil {
+					return err
+				}
+				defer v.Close()
+				rep, err := v.Reindex(cmd.Context(), vault.ReindexOptions{All: all, Progress: progressBar(a)})
+				for _, e := range rep.Errors {
+					fmt.Fprintf(a.stderr, "nook: warning: %v\n", e)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "reindexed %d documents (%d units), %d already current\n", rep.Reindexed, rep.Units, rep.Current)
+				return nil
+			},
+		}
+		c.Flags().BoolVar(&all, "all", false, "rebuild every document, not only those that need it")
 		return c
 	})
 }
@@ -210,14 +245,47 @@ func snippet(s string, n int) string {
 }
 
 // openIndexedVault checks that a vault exists, loads the embedding model
-// (the app closes it when the command ends) and unlocks the vault with it.
-func openIndexedVault(ctx context.Context, a *app) (*vault.Vault, error) {
+// if one is installed (the app closes it when the command ends; nothing is
+// downloaded) and unlocks the vault with it. Without one the vault indexes
+// and searches lexically; indexing says so when notice is set.
+func openIndexedVault(ctx context.Context, a *app, notice bool) (*vault.Vault, error) {
 	if err := requireVault(a); err != nil {
 		return nil, err
 	}
-	emb, err := openEmbedder(ctx, a)
+	emb, missing, err := installedEmbedder(ctx, a)
 	if err != nil {
 		return nil, err
 	}
+	if emb == nil {
+		if notice {
+			fmt.Fprintf(a.stderr, "nook: no embedding model installed: indexing for keyword search only (`nook pull %s`, then `nook reindex`, adds vectors)\n", missing)
+		}
+		return openVault(a, nil)
+	}
 	return openVault(a, emb)
+}
+
+// installedEmbedder is openEmbedder without the download: the configured
+// embedding model, else the chat model, else the catalog's default, if it
+// is installed; otherwise nil and the name to pull.
+func installedEmbedder(ctx context.Context, a *app) (vault.Embedder, string, error) {
+	name := firstNonEmpty(a.cfg.EmbedModel, a.cfg.Model)
+	if name == "" && a.cfg.Remote.Kind == "" {
+		name = models.Default(models.RoleEmbedding, models.TotalMemory()).Name
+		store, err := models.Open(a.cfg)
+		if err != nil {
+			return nil, "", err
+		}
+		if _, err := store.Resolve(name); errors.Is(err, models.ErrNotFound) {
+			return nil, name, nil
+		}
+	}
+	emb, err := openEmbedder(ctx, a)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, name, nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return emb, "", nil
 }

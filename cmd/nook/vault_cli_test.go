@@ -126,7 +126,7 @@ func TestVaultCommandsFromInitToAsk(t *testing.T) {
 			t.Fatalf("%d hits", len(hits))
 		}
 		for _, h := range hits {
-			checkHitShape(t, h, "source")
+			checkHitShape(t, h, "source", "kind", "speaker", "date", "tokens")
 		}
 		if got := filepath.Base(hits[0]["source"].(string)); got != "sourdough.md" {
 			t.Errorf("first hit %s, want sourdough.md", got)

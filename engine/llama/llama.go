@@ -188,7 +188,12 @@ func baseName(p string) string {
 }
 
 // Info describes the loaded model.
-func (e *Engine) Info() engine.ModelInfo { return e.info }
+func (e *Engine) Info() engine.ModelInfo {
+	i := e.info
+	// Tool calls go through Format: the engine does not parse calls out of text.
+	i.Capabilities = engine.CapChat | engine.CapEmbed | engine.CapFormat | engine.CapTokenize
+	return i
+}
 
 // Template is the prompt template in use.
 func (e *Engine) Template() *prompt.Template { return e.tmpl }

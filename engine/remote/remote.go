@@ -1,19 +1,15 @@
 package remote
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
 	"net/url"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ollama/ollama/api"
 
@@ -29,23 +25,61 @@ type Config struct {
 	Model  string
 	// HTTPClient, if set, is used for every request (tests, proxies).
 	HTTPClient *http.Client
+	// ContextLength, if set, is the context the model runs with: it is sent
+	// to Ollama as num_ctx with every request and reported by Info. Unset,
+	// Info reports what the server says: for Ollama the model's num_ctx
+	// parameter, else its trained length capped at 4096 (Ollama's smallest
+	// default, so prompts built to fit never get cut by the server); for an
+	// OpenAI-compatible server the length its model list gives, if any.
+	ContextLength int
+	// ProbeTimeout bounds New's question to the server about the model
+	// (default 5s).
+	ProbeTimeout time.Duration
+	// Strict makes New fail with a *ProbeError when the server cannot be
+	// asked about the model. By default New succeeds anyway, Info reports
+	// what the config says, and the next Chat or Embed asks again.
+	Strict bool
 	// AllowHTTP allows an http:// URL to a host other than this machine's
 	// loopback (refused by default: ErrPlainHTTP).
 	AllowHTTP bool
 }
 
-// Engine is a remote model.
+// Engine is a remote model. Info is answered from what New (or a later
+// retry) learned from the server; it never makes a request.
 type Engine struct {
 	cfg    Config
 	base   *url.URL
 	http   *http.Client
+	ownsHC bool
 	ollama *api.Client
-	info   engine.ModelInfo
+
+	info   atomic.Pointer[engine.ModelInfo]
+	closed atomic.Bool
+
+	probeMu  sync.Mutex
+	probed   atomic.Bool // the server answered the probe (even with an error status)
+	probeErr error       // the last probe's failure, under probeMu
 }
 
 var _ engine.Engine = (*Engine)(nil)
 
-// New checks the config; it connects on the first call.
+// ProbeError is New's error, with Config.Strict, when the server did not
+// tell it about the model.
+type ProbeError struct {
+	Kind, Host, Model string
+	Err               error
+}
+
+func (e *ProbeError) Error() string {
+	return fmt.Sprintf("remote: %s server %s: model %q: %v", e.Kind, e.Host, e.Model, e.Err)
+}
+
+func (e *ProbeError) Unwrap() error { return e.Err }
+
+// New checks the config and asks the server about the model (its context
+// length, embedding size and capabilities), waiting at most
+// Config.ProbeTimeout. If the server does not answer, New still succeeds
+// unless Config.Strict is set; ProbeErr says what went wrong.
 func New(cfg Config) (*Engine, error) {
 	if cfg.Model == "" {
 		return nil, hint.New(errors.New("remote: no model named"), "set remote.model in the config, or pass -m NAME")
@@ -65,108 +99,175 @@ func New(cfg Config) (*Engine, error) {
 	if err := checkTransport(u, cfg.AllowHTTP); err != nil {
 		return nil, err
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 0} // streams can be long; contexts bound them
+	if cfg.ContextLength < 0 {
+		return nil, hint.New(fmt.Errorf("remote: context length %d", cfg.ContextLength), "set remote.context_length to a positive number of tokens, or leave it out")
 	}
-	e := &Engine{cfg: cfg, base: u, http: hc, info: engine.ModelInfo{Name: cfg.Model, Backend: "remote " + cfg.Kind + " " + u.Host}}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = 5 * time.Second
+	}
+	e := &Engine{cfg: cfg, base: u, http: cfg.HTTPClient}
+	if e.http == nil {
+		e.http, e.ownsHC = &http.Client{}, true // streams can be long; contexts bound them
+	}
 	switch cfg.Kind {
 	case "ollama":
-		e.ollama = api.NewClient(u, hc)
+		e.ollama = api.NewClient(u, e.http)
 	case "openai":
 	default:
 		return nil, hint.New(fmt.Errorf("remote: unknown kind %q", cfg.Kind), `set remote.kind to "ollama" or "openai"`)
 	}
+	info := e.defaultInfo()
+	e.info.Store(&info)
+	if err := e.probe(context.Background()); err != nil && cfg.Strict {
+		return nil, hint.New(&ProbeError{Kind: cfg.Kind, Host: u.Host, Model: cfg.Model, Err: err},
+			"check that the server is running and that remote.url and remote.model in the config are right")
+	}
 	return e, nil
 }
 
-// Info describes the remote model; for Ollama it asks the server once.
-func (e *Engine) Info() engine.ModelInfo {
-	if e.ollama != nil && e.info.Architecture == "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if r, err := e.ollama.Show(ctx, &api.ShowRequest{Model: e.cfg.Model}); err == nil {
-			e.info.Architecture = r.Details.Family
-			e.info.Quantization = r.Details.QuantizationLevel
-			e.info.Template = r.Template
-			for k, v := range r.ModelInfo {
-				if f, ok := v.(float64); ok {
-					switch {
-					case strings.HasSuffix(k, ".context_length"):
-						e.info.TrainedLength = int(f)
-						e.info.ContextLength = int(f)
-					case k == "general.parameter_count":
-						e.info.Parameters = uint64(f)
-					case strings.HasSuffix(k, ".embedding_length"):
-						e.info.EmbeddingSize = int(f)
-					}
-				}
-			}
-		}
+// defaultInfo is what the config alone says.
+func (e *Engine) defaultInfo() engine.ModelInfo {
+	caps := engine.CapChat | engine.CapEmbed | engine.CapFormat
+	if e.ollama == nil {
+		caps |= engine.CapTools // part of the chat completions API itself
 	}
-	return e.info
+	return engine.ModelInfo{
+		Name: e.cfg.Model, Backend: "remote " + e.cfg.Kind + " " + e.base.Host,
+		ContextLength: e.cfg.ContextLength, Capabilities: caps,
+	}
+}
+
+// Info describes the remote model from what the server said when asked;
+// it makes no request.
+func (e *Engine) Info() engine.ModelInfo { return *e.info.Load() }
+
+// ProbeErr is why the server could not be asked about the model, or nil
+// once it has answered.
+func (e *Engine) ProbeErr() error {
+	e.probeMu.Lock()
+	defer e.probeMu.Unlock()
+	return e.probeErr
+}
+
+// probe asks the server about the model and stores what it says.
+func (e *Engine) probe(ctx context.Context) error {
+	e.probeMu.Lock()
+	defer e.probeMu.Unlock()
+	if e.probed.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.ProbeTimeout)
+	defer cancel()
+	info := e.defaultInfo()
+	var answered bool
+	var err error
+	if e.ollama != nil {
+		answered, err = e.showOllama(ctx, &info)
+	} else {
+		answered, err = e.listOpenAI(ctx, &info)
+	}
+	e.probeErr = err
+	if answered {
+		e.info.Store(&info)
+		e.probed.Store(true)
+	}
+	return err
+}
+
+// reprobe asks again before a request when the server has not answered
+// yet (it was down when New ran).
+func (e *Engine) reprobe(ctx context.Context) {
+	if !e.probed.Load() {
+		_ = e.probe(ctx) // the request that follows reports the failure
+	}
 }
 
 // Tokenize estimates tokens: servers do not expose their tokenizer, so it
 // returns one placeholder id per ~4 bytes of text (rounded up) — enough
 // for prompt budgets, which is all nook uses it for with a remote model.
+// Info's capabilities lack CapTokenize for that reason.
 func (e *Engine) Tokenize(text string) ([]int, error) {
+	if e.closed.Load() {
+		return nil, engine.ErrClosed
+	}
 	return make([]int, (len(text)+3)/4), nil
 }
 
-// Close does nothing: connections are per request.
-func (e *Engine) Close() error { return nil }
+// Close makes later calls fail with engine.ErrClosed; a chat already
+// streaming runs to its end.
+func (e *Engine) Close() error {
+	if !e.closed.Swap(true) && e.ownsHC {
+		e.http.CloseIdleConnections()
+	}
+	return nil
+}
 
 func (e *Engine) unreachable(err error) error {
 	if err == nil {
 		return nil
 	}
 	var ue *url.Error
-	if errors.As(err, &ue) && !errors.Is(err, context.Canceled) {
+	var se api.StatusError
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("remote: %w", err)
+	case errors.As(err, &ue):
 		return hint.New(fmt.Errorf("remote: %s: %w", e.base.Host, err), "check that the server is running and remote.url in the config")
+	case errors.As(err, &se) && se.StatusCode == http.StatusNotFound:
+		return hint.New(fmt.Errorf("remote: %s: %w", e.base.Host, err), fmt.Sprintf("run `ollama pull %s` on the server, or check remote.model in the config", e.cfg.Model))
 	}
 	return fmt.Errorf("remote: %w", err)
 }
 
 // Chat streams the answer from the server.
 func (e *Engine) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
-	if e.ollama != nil {
-		return e.chatOllama(ctx, req)
+	return func(yield func(engine.Chunk, error) bool) {
+		switch {
+		case e.closed.Load():
+			yield(engine.Chunk{}, engine.ErrClosed)
+			return
+		case len(req.Messages) == 0:
+			yield(engine.Chunk{}, errors.New("remote: chat: no messages"))
+			return
+		case ctx.Err() != nil:
+			yield(engine.Chunk{}, ctx.Err())
+			return
+		}
+		e.reprobe(ctx)
+		if e.ollama != nil {
+			e.chatOllama(ctx, req, yield)
+		} else {
+			e.chatOpenAI(ctx, req, yield)
+		}
 	}
-	return e.chatOpenAI(ctx, req)
 }
 
 // Embed returns L2-normalised vectors from the server.
 func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	switch {
+	case e.closed.Load():
+		return nil, engine.ErrClosed
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case len(texts) == 0:
+		return [][]float32{}, nil
+	}
+	e.reprobe(ctx)
 	var out [][]float32
+	var err error
 	if e.ollama != nil {
-		r, err := e.ollama.Embed(ctx, &api.EmbedRequest{Model: e.cfg.Model, Input: texts})
-		if err != nil {
-			return nil, e.unreachable(err)
-		}
-		out = r.Embeddings
+		out, err = e.embedOllama(ctx, texts)
 	} else {
-		var r struct {
-			Data []struct {
-				Index     int       `json:"index"`
-				Embedding []float32 `json:"embedding"`
-			} `json:"data"`
-		}
-		if err := e.postJSON(ctx, "embeddings", map[string]any{"model": e.cfg.Model, "input": texts}, &r); err != nil {
-			return nil, err
-		}
-		out = make([][]float32, len(texts))
-		for _, d := range r.Data {
-			if d.Index >= 0 && d.Index < len(out) {
-				out[d.Index] = d.Embedding
-			}
-		}
+		out, err = e.embedOpenAI(ctx, texts)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if len(out) != len(texts) {
 		return nil, fmt.Errorf("remote: embed: %d vectors for %d texts", len(out), len(texts))
 	}
 	for i, v := range out {
-		if v == nil {
+		if len(v) == 0 {
 			return nil, fmt.Errorf("remote: embed: no vector for text %d", i)
 		}
 		out[i] = engine.Normalize(v)
@@ -174,315 +275,5 @@ func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error)
 	return out, nil
 }
 
-func ollamaOptions(o engine.Options) map[string]any {
-	m := map[string]any{}
-	if o.Temperature != nil {
-		m["temperature"] = *o.Temperature
-	}
-	if o.TopK != 0 {
-		m["top_k"] = o.TopK
-	}
-	if o.TopP != 0 {
-		m["top_p"] = o.TopP
-	}
-	if o.MinP != 0 {
-		m["min_p"] = o.MinP
-	}
-	if o.RepeatPenalty != 0 {
-		m["repeat_penalty"] = o.RepeatPenalty
-	}
-	if o.RepeatLastN != 0 {
-		m["repeat_last_n"] = o.RepeatLastN
-	}
-	if o.Seed != nil {
-		m["seed"] = *o.Seed
-	}
-	if o.NumPredict != 0 {
-		m["num_predict"] = o.NumPredict
-	}
-	if len(o.Stop) > 0 {
-		m["stop"] = o.Stop
-	}
-	return m
-}
-
+// errStop ends a stream the consumer left.
 var errStop = errors.New("consumer stopped")
-
-func (e *Engine) chatOllama(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
-	return func(yield func(engine.Chunk, error) bool) {
-		var tools api.Tools
-		if len(req.Tools) > 0 {
-			b, _ := json.Marshal(toolsJSON(req.Tools))
-			if err := json.Unmarshal(b, &tools); err != nil {
-				yield(engine.Chunk{}, fmt.Errorf("remote: tools: %w", err))
-				return
-			}
-		}
-		msgs := make([]api.Message, len(req.Messages))
-		for i, m := range req.Messages {
-			msgs[i] = api.Message{Role: m.Role, Content: m.Content, ToolName: m.ToolName}
-			for _, tc := range m.ToolCalls {
-				args := api.NewToolCallFunctionArguments()
-				for k, v := range tc.Arguments {
-					args.Set(k, v)
-				}
-				msgs[i].ToolCalls = append(msgs[i].ToolCalls, api.ToolCall{Function: api.ToolCallFunction{Name: tc.Name, Arguments: args}})
-			}
-		}
-		ar := &api.ChatRequest{Model: e.cfg.Model, Messages: msgs, Tools: tools, Options: ollamaOptions(req.Options)}
-		if req.Format != nil {
-			ar.Format, _ = json.Marshal(req.Format)
-		}
-		start := time.Now()
-		first := time.Duration(0)
-		err := e.ollama.Chat(ctx, ar, func(r api.ChatResponse) error {
-			c := engine.Chunk{Text: r.Message.Content}
-			if c.Text != "" && first == 0 {
-				first = time.Since(start)
-			}
-			for _, tc := range r.Message.ToolCalls {
-				c.ToolCalls = append(c.ToolCalls, engine.ToolCall{Name: tc.Function.Name, Arguments: tc.Function.Arguments.ToMap()})
-			}
-			if r.Done {
-				c.Done, c.DoneReason = true, r.DoneReason
-				c.Stats = &engine.Stats{
-					PromptTokens: r.PromptEvalCount, PromptEvaluated: r.PromptEvalCount, PromptDuration: r.PromptEvalDuration,
-					DecodeTokens: r.EvalCount, DecodeDuration: r.EvalDuration, TimeToFirst: first,
-					ContextUsed: r.PromptEvalCount + r.EvalCount,
-				}
-			}
-			if !yield(c, nil) {
-				return errStop
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errStop) {
-			if ctx.Err() != nil {
-				err = ctx.Err()
-			}
-			yield(engine.Chunk{}, e.unreachable(err))
-		}
-	}
-}
-
-func toolsJSON(tools []engine.Tool) []map[string]any {
-	out := make([]map[string]any, len(tools))
-	for i, t := range tools {
-		params := t.Parameters
-		if params == nil {
-			params = map[string]any{"type": "object", "properties": map[string]any{}}
-		}
-		out[i] = map[string]any{"type": "function", "function": map[string]any{"name": t.Name, "description": t.Description, "parameters": params}}
-	}
-	return out
-}
-
-func (e *Engine) endpoint(path string) string {
-	b := strings.TrimRight(e.base.String(), "/")
-	if !strings.HasSuffix(b, "/v1") {
-		b += "/v1"
-	}
-	return b + "/" + path
-}
-
-func (e *Engine) newRequest(ctx context.Context, path string, body any) (*http.Request, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, fmt.Errorf("remote: %w", err)
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, e.endpoint(path), bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("remote: %w", err)
-	}
-	r.Header.Set("Content-Type", "application/json")
-	if e.cfg.APIKey != "" {
-		r.Header.Set("Authorization", "Bearer "+e.cfg.APIKey)
-	}
-	return r, nil
-}
-
-func (e *Engine) do(r *http.Request) (*http.Response, error) {
-	resp, err := e.http.Do(r)
-	if err != nil {
-		return nil, e.unreachable(err)
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		text := strings.Join(strings.Fields(string(msg)), " ")
-		if !utf8.ValidString(text) {
-			text = ""
-		}
-		err := fmt.Errorf("remote: %s: %s: %s", r.URL.Path, resp.Status, text)
-		switch resp.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			return nil, hint.New(err, "check remote.api_key in the config")
-		case http.StatusNotFound:
-			return nil, hint.New(err, "check remote.url and remote.model in the config")
-		}
-		return nil, err
-	}
-	return resp, nil
-}
-
-func (e *Engine) postJSON(ctx context.Context, path string, body, out any) error {
-	r, err := e.newRequest(ctx, path, body)
-	if err != nil {
-		return err
-	}
-	resp, err := e.do(r)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("remote: %s: %w", path, err)
-	}
-	return nil
-}
-
-type oaDelta struct {
-	Content   string `json:"content"`
-	ToolCalls []struct {
-		Index    int `json:"index"`
-		Function struct {
-			Name      string `json:"name"`
-			Arguments string `json:"arguments"`
-		} `json:"function"`
-	} `json:"tool_calls"`
-}
-
-type oaChunk struct {
-	Choices []struct {
-		Delta        oaDelta `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
-	} `json:"usage"`
-}
-
-func (e *Engine) chatOpenAI(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
-	return func(yield func(engine.Chunk, error) bool) {
-		msgs := make([]map[string]any, len(req.Messages))
-		for i, m := range req.Messages {
-			mm := map[string]any{"role": m.Role, "content": m.Content}
-			if m.Role == engine.RoleTool {
-				mm["name"] = m.ToolName
-			}
-			if len(m.ToolCalls) > 0 {
-				var calls []map[string]any
-				for j, tc := range m.ToolCalls {
-					args, _ := json.Marshal(tc.Arguments)
-					calls = append(calls, map[string]any{"id": fmt.Sprintf("call_%d", j), "type": "function", "function": map[string]any{"name": tc.Name, "arguments": string(args)}})
-				}
-				mm["tool_calls"] = calls
-			}
-			msgs[i] = mm
-		}
-		body := map[string]any{"model": e.cfg.Model, "messages": msgs, "stream": true, "stream_options": map[string]any{"include_usage": true}}
-		o := req.Options
-		if o.Temperature != nil {
-			body["temperature"] = *o.Temperature
-		}
-		if o.TopP != 0 {
-			body["top_p"] = o.TopP
-		}
-		if o.Seed != nil {
-			body["seed"] = *o.Seed
-		}
-		if o.NumPredict > 0 {
-			body["max_tokens"] = o.NumPredict
-		}
-		if len(o.Stop) > 0 {
-			body["stop"] = o.Stop
-		}
-		if len(req.Tools) > 0 {
-			body["tools"] = toolsJSON(req.Tools)
-		}
-		if req.Format != nil {
-			body["response_format"] = map[string]any{"type": "json_schema", "json_schema": map[string]any{"name": "answer", "schema": req.Format, "strict": true}}
-		}
-		start := time.Now()
-		r, err := e.newRequest(ctx, "chat/completions", body)
-		if err != nil {
-			yield(engine.Chunk{}, err)
-			return
-		}
-		r.Header.Set("Accept", "text/event-stream")
-		resp, err := e.do(r)
-		if err != nil {
-			yield(engine.Chunk{}, err)
-			return
-		}
-		defer resp.Body.Close()
-		stats := &engine.Stats{}
-		reason := ""
-		type call struct{ name, args string }
-		var calls []*call
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-		for sc.Scan() {
-			line := sc.Text()
-			if !strings.HasPrefix(line, "data:") {
-				continue
-			}
-			data := strings.TrimSpace(strings.TrimPrefix(line, "data:"))
-			if data == "[DONE]" {
-				break
-			}
-			var ch oaChunk
-			if err := json.Unmarshal([]byte(data), &ch); err != nil {
-				yield(engine.Chunk{}, fmt.Errorf("remote: bad stream event: %w", err))
-				return
-			}
-			if ch.Usage != nil {
-				stats.PromptTokens, stats.PromptEvaluated, stats.DecodeTokens = ch.Usage.PromptTokens, ch.Usage.PromptTokens, ch.Usage.CompletionTokens
-			}
-			for _, c := range ch.Choices {
-				for _, tc := range c.Delta.ToolCalls {
-					for len(calls) <= tc.Index {
-						calls = append(calls, &call{})
-					}
-					calls[tc.Index].name += tc.Function.Name
-					calls[tc.Index].args += tc.Function.Arguments
-				}
-				if c.FinishReason != nil {
-					reason = *c.FinishReason
-				}
-				if c.Delta.Content != "" {
-					if stats.TimeToFirst == 0 {
-						stats.TimeToFirst = time.Since(start)
-					}
-					if !yield(engine.Chunk{Text: c.Delta.Content}, nil) {
-						return
-					}
-				}
-			}
-		}
-		if err := sc.Err(); err != nil {
-			if ctx.Err() != nil {
-				err = ctx.Err()
-			}
-			yield(engine.Chunk{}, e.unreachable(err))
-			return
-		}
-		final := engine.Chunk{Done: true, DoneReason: reason, Stats: stats}
-		if reason == "" || reason == "tool_calls" {
-			final.DoneReason = "stop"
-		}
-		for _, c := range calls {
-			args := map[string]any{}
-			if c.args != "" {
-				if err := json.Unmarshal([]byte(c.args), &args); err != nil {
-					yield(engine.Chunk{}, fmt.Errorf("remote: tool call %q: arguments are not JSON: %w", c.name, err))
-					return
-				}
-			}
-			final.ToolCalls = append(final.ToolCalls, engine.ToolCall{Name: c.name, Arguments: args})
-		}
-		stats.DecodeDuration = time.Since(start) - stats.TimeToFirst
-		yield(final, nil)
-	}
-}

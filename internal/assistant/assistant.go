@@ -58,7 +58,8 @@ type Option func(*options)
 // WithSystem replaces DefaultSystem.
 func WithSystem(s string) Option { return func(o *options) { o.system = s } }
 
-// WithSources sets how many chunks are retrieved per turn (default 5).
+// WithSources caps how many sources a turn may give the model (default:
+// as many as fit the retrieval budget, see sourceBudget).
 func WithSources(k int) Option { return func(o *options) { o.k = k } }
 
 // WithAnswerTokens reserves room for the answer (default: min(512, context/4)).
@@ -72,14 +73,14 @@ func WithChatOptions(c engine.Options) Option { return func(o *options) { o.chat
 
 // New returns an assistant. store may be nil (no retrieval, no memory).
 func New(e Engine, store Store, opts ...Option) *Assistant {
-	o := options{system: DefaultSystem, k: 5}
+	o := options{system: DefaultSystem}
 	for _, f := range opts {
 		f(&o)
 	}
 	return &Assistant{eng: e, store: store, o: o}
 }
 
-// Source is a retrieved chunk given to the model as [N].
+// Source is a retrieved passage given to the model as [N].
 type Source struct {
 	N         int     `json:"n"`
 	Path      string  `json:"source"`
@@ -142,6 +143,9 @@ func (a *Assistant) Turn(ctx context.Context, in Input) (*Turn, error) {
 		}
 		so := a.o.search
 		so.K = a.o.k
+		so.Budget = a.sourceBudget(question)
+		so.Tokens = a.count
+		so.PerHit = perSource
 		if t.Remembered == nil {
 			if hits, err = a.store.Search(ctx, question, so); err != nil {
 				return nil, fmt.Errorf("assistant: retrieve: %w", err)
@@ -229,6 +233,27 @@ func (a *Assistant) answerTokens() int {
 // perMessage approximates the chat template's tokens around each message.
 const perMessage = 8
 
+// perSource approximates the tokens formatSource puts before a source's
+// text ("[3] /home/me/notes/chats.md:12-18 (Chats > 2 March 2024)" and
+// line breaks).
+const perSource = 32
+
+// maxSourceTokens bounds retrieval on long-context models: past a few
+// thousand tokens more passages cost prompt time and dilute the evidence
+// more than they add to it.
+const maxSourceTokens = 4096
+
+// sourceBudget is how many tokens of sources a turn asks retrieval for:
+// what the context leaves after the answer reserve, the instructions and
+// the question, less a quarter of that (at most 512 tokens) kept for
+// memory facts and recent history, and at most maxSourceTokens. A
+// 2,048-token context gets about 1,000 tokens of sources, a 4,096-token
+// one about 3,000.
+func (a *Assistant) sourceBudget(question string) int {
+	left := a.contextLength() - a.answerTokens() - a.count(a.o.system) - a.count(question) - 2*perMessage - 16
+	return min(max(left-min(left/4, 512), 0), maxSourceTokens)
+}
+
 func (a *Assistant) count(s string) int {
 	toks, err := a.eng.Tokenize(s)
 	if err != nil {
@@ -305,6 +330,20 @@ func (a *Assistant) buildPrompt(question string, facts []vault.Fact, hits []vaul
 	return msgs, len(srcTexts), nil
 }
 
+// formatSource numbers a passage and heads it with where it comes from and
+// its context: the headings above it and the date in force (a chat turn
+// rarely says when it was written).
 func formatSource(n int, h vault.Hit) string {
-	return fmt.Sprintf("[%d] %s:%d-%d\n%s", n, h.Source, h.StartLine, h.EndLine, strings.TrimSpace(h.Text))
+	head := fmt.Sprintf("[%d] %s:%d-%d", n, h.Source, h.StartLine, h.EndLine)
+	var ctx []string
+	if h.Heading != "" {
+		ctx = append(ctx, h.Heading)
+	}
+	if h.Date != "" && !strings.Contains(h.Heading, h.Date) {
+		ctx = append(ctx, h.Date)
+	}
+	if len(ctx) > 0 {
+		head += " (" + strings.Join(ctx, ", ") + ")"
+	}
+	return head + "\n" + strings.TrimSpace(h.Text)
 }

@@ -3,53 +3,58 @@ package assistant
 import (
 	"context"
 	"errors"
-	"iter"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/engine/enginetest"
 	"github.com/nook-ai/nook/vault"
 )
 
-// scripted is a fake engine: it records the request and streams canned
-// tokens. Tokenize counts whitespace-separated words.
-type scripted struct {
-	ctxLen int
-	tokens []string
-	got    *engine.ChatRequest
+// scripted is a scripted engine with the given context length that
+// answers tokens; its Tokenize counts whitespace-separated words.
+func scripted(ctxLen int, tokens ...string) *enginetest.Engine {
+	e := enginetest.New(enginetest.Reply{Tokens: tokens})
+	e.Model.ContextLength = ctxLen
+	return e
 }
 
-func (s *scripted) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
-	s.got = &req
-	return func(yield func(engine.Chunk, error) bool) {
-		for _, t := range s.tokens {
-			if !yield(engine.Chunk{Text: t}, nil) {
-				return
-			}
-		}
-		yield(engine.Chunk{Done: true, DoneReason: "stop", Stats: &engine.Stats{DecodeTokens: len(s.tokens)}}, nil)
+// lastRequest is the last chat request e received.
+func lastRequest(t *testing.T, e *enginetest.Engine) engine.ChatRequest {
+	t.Helper()
+	reqs := e.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("the engine was not asked")
 	}
+	return reqs[len(reqs)-1]
 }
 
-func (s *scripted) Tokenize(text string) ([]int, error) {
-	return make([]int, len(strings.Fields(text))), nil
-}
-func (s *scripted) Info() engine.ModelInfo { return engine.ModelInfo{ContextLength: s.ctxLen} }
-
-// fakeStore returns fixed hits and keeps facts in memory.
+// fakeStore returns fixed hits, as many as the budget and K allow, and
+// keeps facts in memory.
 type fakeStore struct {
 	hits  []vault.Hit
 	facts []vault.Fact
 	query string
+	opts  vault.SearchOptions
 }
 
 func (f *fakeStore) Search(ctx context.Context, q string, o vault.SearchOptions) ([]vault.Hit, error) {
-	f.query = q
-	if o.K < len(f.hits) {
-		return f.hits[:o.K], nil
+	f.query, f.opts = q, o
+	var out []vault.Hit
+	left := o.Budget
+	for _, h := range f.hits {
+		if o.K > 0 && len(out) == o.K {
+			break
+		}
+		if o.Budget > 0 {
+			if left -= o.Tokens(h.Text) + o.PerHit; left < 0 {
+				break
+			}
+		}
+		out = append(out, h)
 	}
-	return f.hits, nil
+	return out, nil
 }
 func (f *fakeStore) Facts() ([]vault.Fact, error) { return f.facts, nil }
 func (f *fakeStore) Remember(t string) (vault.Fact, error) {
@@ -92,8 +97,8 @@ func TestAsk(t *testing.T) {
 			wantSources: 1, wantCited: []int{1}, wantInSys: []string{"my cat is called Miso"},
 		},
 		{
-			name: "low-ranked sources are dropped to fit the token budget", ctxLen: 600,
-			hits: hits(5, 100), input: "question?", wantSources: 3, wantCited: []int{1, 3},
+			name: "low-ranked sources are dropped to fit the retrieval budget", ctxLen: 600,
+			hits: hits(5, 100), input: "question?", wantSources: 2, wantCited: []int{1},
 		},
 		{
 			name: "old history goes before sources do", ctxLen: 600,
@@ -108,7 +113,7 @@ func TestAsk(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			eng := &scripted{ctxLen: tc.ctxLen, tokens: []string{"The key ", "is under the pot [1]", " and [3]."}}
+			eng := scripted(tc.ctxLen, "The key ", "is under the pot [1]", " and [3].")
 			st := &fakeStore{hits: tc.hits, facts: tc.facts}
 			a := New(eng, st)
 			ans, err := a.Ask(context.Background(), Input{Text: tc.input, History: tc.history}, nil)
@@ -136,7 +141,7 @@ func TestAsk(t *testing.T) {
 			if !equal(cited, tc.wantCited) {
 				t.Errorf("cited %v, want %v", cited, tc.wantCited)
 			}
-			req := eng.got
+			req := lastRequest(t, eng)
 			sys, user := req.Messages[0], req.Messages[len(req.Messages)-1]
 			if sys.Role != engine.RoleSystem || user.Role != engine.RoleUser {
 				t.Fatalf("roles %s … %s", sys.Role, user.Role)
@@ -168,7 +173,7 @@ func TestAsk(t *testing.T) {
 
 func TestRememberInTurn(t *testing.T) {
 	t.Parallel()
-	eng := &scripted{ctxLen: 2048, tokens: []string{"Noted."}}
+	eng := scripted(2048, "Noted.")
 	st := &fakeStore{}
 	a := New(eng, st)
 	tr, err := a.Turn(context.Background(), Input{Text: "Remember that the spare key is under the blue pot"})
@@ -180,8 +185,40 @@ func TestRememberInTurn(t *testing.T) {
 	if tr.Remembered == nil || tr.Remembered.Text != "the spare key is under the blue pot" {
 		t.Fatalf("remembered %+v", tr.Remembered)
 	}
-	if !strings.Contains(eng.got.Messages[0].Content, "spare key is under the blue pot") {
+	if !strings.Contains(lastRequest(t, eng).Messages[0].Content, "spare key is under the blue pot") {
 		t.Error("the new fact is not in the system prompt")
+	}
+}
+
+func TestRetrievalBudgetFollowsTheContext(t *testing.T) {
+	t.Parallel()
+	budget := func(ctxLen int, opts ...Option) vault.SearchOptions {
+		t.Helper()
+		st := &fakeStore{hits: hits(40, 50)}
+		eng := scripted(ctxLen, "ok")
+		if _, err := New(eng, st, opts...).Ask(context.Background(), Input{Text: "where is the key?"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if st.opts.Tokens == nil || st.opts.Tokens("one two three") != 3 {
+			t.Errorf("the budget is not counted with the model's tokenizer")
+		}
+		return st.opts
+	}
+	small, large, huge := budget(2048), budget(4096), budget(131072)
+	if small.Budget < 800 || small.Budget > 1200 {
+		t.Errorf("2k context: budget %d, want about half of it", small.Budget)
+	}
+	if large.Budget <= 2*small.Budget || large.Budget > maxSourceTokens {
+		t.Errorf("4k context: budget %d (2k: %d), want it to grow with the context up to %d", large.Budget, small.Budget, maxSourceTokens)
+	}
+	if huge.Budget != maxSourceTokens {
+		t.Errorf("128k context: budget %d, want the cap %d", huge.Budget, maxSourceTokens)
+	}
+	if small.K != 0 || small.PerHit != perSource {
+		t.Errorf("options %+v: want no fixed k and the per-source header counted", small)
+	}
+	if capped := budget(2048, WithSources(3)); capped.K != 3 || capped.Budget != small.Budget {
+		t.Errorf("WithSources(3): %+v", capped)
 	}
 }
 
@@ -200,7 +237,7 @@ func TestAskWithVault(t *testing.T) {
 	if _, err := v.Add(context.Background(), []string{notes}, vault.AddOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eng := &scripted{ctxLen: 2048, tokens: []string{"Under the blue flowerpot [1]."}}
+	eng := scripted(2048, "Under the blue flowerpot [1].")
 	ans, err := New(eng, v).Ask(context.Background(), Input{Text: "where is the spare house key?"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -220,4 +257,22 @@ func equal(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+func TestSourcesSayWhereAndWhen(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		hit  vault.Hit
+		want string
+	}{
+		{vault.Hit{Source: "/n/a.md", StartLine: 1, EndLine: 3, Text: "plain note\n"}, "[1] /n/a.md:1-3\nplain note"},
+		{vault.Hit{Source: "/n/chat.md", StartLine: 7, EndLine: 8, Heading: "Chats > Spring", Date: "2024-03-02", Text: "Tom: see you at six"},
+			"[1] /n/chat.md:7-8 (Chats > Spring, 2024-03-02)\nTom: see you at six"},
+		{vault.Hit{Source: "/n/log.md", StartLine: 2, EndLine: 2, Heading: "Standup 2024-04-09", Date: "2024-04-09", Text: "Leo: blocked"},
+			"[1] /n/log.md:2-2 (Standup 2024-04-09)\nLeo: blocked"},
+	} {
+		if got := formatSource(1, tc.hit); got != tc.want {
+			t.Errorf("formatSource = %q, want %q", got, tc.want)
+		}
+	}
 }

@@ -58,11 +58,13 @@ type toolConfig struct {
 }
 
 // WithTools lets the model call the toolbox's tools during a turn. Engines
-// that parse tool calls themselves (Backend "remote": Ollama, OpenAI
-// servers) get the tools natively; the in-process engine is driven through
-// a JSON schema (a grammar): each reply is either {"call": NAME, "with":
-// ARGS} or {"answer": TEXT}. Each call's result goes back into the turn as
-// a tool message; a refused or failed call goes back as its error.
+// whose Info reports engine.CapTools parse tool calls themselves (Ollama
+// models with the tools capability, OpenAI-compatible servers) and get the
+// tools natively; other engines (the in-process one, Ollama models without
+// tool support) are driven through a JSON schema (a grammar): each reply is
+// either {"call": NAME, "with": ARGS} or {"answer": TEXT}. Each call's
+// result goes back into the turn as a tool message; a refused or failed
+// call goes back as its error.
 func WithTools(tb Toolbox, o ToolOptions) Option {
 	if o.MaxRounds <= 0 {
 		o.MaxRounds = 4
@@ -215,7 +217,7 @@ func (a *Assistant) toolLoop(ctx context.Context, req engine.ChatRequest) iter.S
 			}
 			return
 		}
-		if a.eng.Info().Backend == "remote" {
+		if a.eng.Info().Capabilities.Has(engine.CapTools) {
 			a.nativeLoop(ctx, req, tools, yield)
 			return
 		}
@@ -223,7 +225,7 @@ func (a *Assistant) toolLoop(ctx context.Context, req engine.ChatRequest) iter.S
 	}
 }
 
-// formatLoop drives tools through CallFormat (the in-process engine).
+// formatLoop drives tools through CallFormat (engines without CapTools).
 func (a *Assistant) formatLoop(ctx context.Context, req engine.ChatRequest, tools []engine.Tool, yield func(engine.Chunk, error) bool) {
 	tc := a.o.tools
 	msgs := append([]engine.Message(nil), req.Messages...)
@@ -277,7 +279,8 @@ func (a *Assistant) formatLoop(ctx context.Context, req engine.ChatRequest, tool
 	}
 }
 
-// nativeLoop passes the tools to an engine that parses calls itself.
+// nativeLoop passes the tools to an engine that parses calls itself
+// (CapTools).
 func (a *Assistant) nativeLoop(ctx context.Context, req engine.ChatRequest, tools []engine.Tool, yield func(engine.Chunk, error) bool) {
 	tc := a.o.tools
 	msgs := append([]engine.Message(nil), req.Messages...)
@@ -315,7 +318,7 @@ func (a *Assistant) nativeLoop(ctx context.Context, req engine.ChatRequest, tool
 				yield(engine.Chunk{}, err)
 				return
 			}
-			msgs = append(msgs, engine.Message{Role: engine.RoleTool, ToolName: call.Name, Content: result})
+			msgs = append(msgs, engine.Message{Role: engine.RoleTool, ToolName: call.Name, ToolCallID: call.ID, Content: result})
 		}
 	}
 }

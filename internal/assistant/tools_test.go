@@ -3,7 +3,6 @@ package assistant
 import (
 	"context"
 	"encoding/json"
-	"iter"
 	"math/big"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
 
 	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/engine/enginetest"
 	"github.com/nook-ai/nook/engine/llama"
 	"github.com/nook-ai/nook/internal/testbin"
 	"github.com/nook-ai/nook/internal/testmodels"
@@ -22,45 +22,18 @@ import (
 	"github.com/nook-ai/nook/plugins"
 )
 
-// replyEngine is a scripted engine for tool turns: each Chat answers the
-// next reply (the in-process JSON mode) or the next chunks (native mode),
-// and records the requests. Model quality plays no part, so these tests
-// cannot be flaky; TestRealModelMakesAParseableCall shows the grammar path
-// with the real stories260K model.
-type replyEngine struct {
-	backend string
-	replies []string         // JSON mode: one per Chat
-	chunks  [][]engine.Chunk // native mode: one list per Chat
-	mu      sync.Mutex
-	reqs    []engine.ChatRequest
-}
-
-func (e *replyEngine) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
-	e.mu.Lock()
-	n := len(e.reqs)
-	e.reqs = append(e.reqs, req)
-	e.mu.Unlock()
-	return func(yield func(engine.Chunk, error) bool) {
-		if e.chunks != nil {
-			for _, c := range e.chunks[min(n, len(e.chunks)-1)] {
-				if !yield(c, nil) {
-					return
-				}
-			}
-			return
-		}
-		r := e.replies[min(n, len(e.replies)-1)]
-		if yield(engine.Chunk{Text: r}, nil) {
-			yield(engine.Chunk{Done: true, DoneReason: "stop", Stats: &engine.Stats{DecodeTokens: 1}}, nil)
-		}
+// replies is a scripted engine for the grammar path: each Chat answers
+// the next reply whole (the last repeats). Model quality plays no part, so
+// these tests cannot be flaky; TestRealModelMakesAParseableCall shows the
+// grammar path with the real stories260K model.
+func replies(rs ...string) *enginetest.Engine {
+	var script []enginetest.Reply
+	for _, r := range rs {
+		script = append(script, enginetest.Reply{Tokens: []string{r}})
 	}
-}
-
-func (e *replyEngine) Tokenize(text string) ([]int, error) {
-	return make([]int, len(strings.Fields(text))), nil
-}
-func (e *replyEngine) Info() engine.ModelInfo {
-	return engine.ModelInfo{ContextLength: 8192, Backend: e.backend}
+	e := enginetest.New(script...)
+	e.Model.ContextLength = 8192
+	return e
 }
 
 // The units example plugin, built once, run as a real subprocess.
@@ -133,7 +106,7 @@ const (
 func TestToolCallInsideATurn(t *testing.T) {
 	t.Parallel()
 	env, _ := newToolEnv(t, true)
-	eng := &replyEngine{replies: []string{callConvert, answerMiles}}
+	eng := replies(callConvert, answerMiles)
 	var seen []ToolCall
 	a := New(eng, nil, WithTools(env.host, ToolOptions{OnCall: func(c ToolCall) { seen = append(seen, c) }}))
 	ans, err := a.Ask(t.Context(), Input{Text: "How many miles is 3 km?"}, nil)
@@ -143,17 +116,17 @@ func TestToolCallInsideATurn(t *testing.T) {
 	if ans.Answer != "3 km is about 1.86 miles." {
 		t.Fatalf("answer %q", ans.Answer)
 	}
-	if len(eng.reqs) != 2 {
-		t.Fatalf("%d engine calls, want 2 (call, then answer)", len(eng.reqs))
+	if len(eng.Requests()) != 2 {
+		t.Fatalf("%d engine calls, want 2 (call, then answer)", len(eng.Requests()))
 	}
-	first := eng.reqs[0]
+	first := eng.Requests()[0]
 	if first.Format == nil || !strings.Contains(first.Messages[0].Content, "units__convert") {
 		t.Fatalf("the first request has no call format or does not list the tool: %+v", first)
 	}
 	if b, _ := json.Marshal(first.Format); !strings.Contains(string(b), `"const":"units__convert"`) {
 		t.Errorf("format %s", b)
 	}
-	second := eng.reqs[1].Messages
+	second := eng.Requests()[1].Messages
 	tool := second[len(second)-1]
 	if tool.Role != engine.RoleTool || tool.ToolName != "units__convert" || tool.Content != "3 km = 1.8641 mi" {
 		t.Fatalf("the tool's result did not come back into the turn: %+v", tool)
@@ -169,7 +142,7 @@ func TestToolCallInsideATurn(t *testing.T) {
 func TestACallRefusedMidTurnGoesBackToTheModelAsTheGrantToAdd(t *testing.T) {
 	t.Parallel()
 	env, revoke := newToolEnv(t, true)
-	eng := &replyEngine{replies: []string{callConvert, `{"answer":"I may not use that tool."}`}}
+	eng := replies(callConvert, `{"answer":"I may not use that tool."}`)
 	// The grant is revoked after the model saw the tool and chose to call it.
 	a := New(eng, nil, WithTools(env.host, ToolOptions{OnCall: func(c ToolCall) {
 		if !c.Done {
@@ -183,7 +156,7 @@ func TestACallRefusedMidTurnGoesBackToTheModelAsTheGrantToAdd(t *testing.T) {
 	if ans.Answer != "I may not use that tool." {
 		t.Fatalf("answer %q", ans.Answer)
 	}
-	msgs := eng.reqs[1].Messages
+	msgs := eng.Requests()[1].Messages
 	got := msgs[len(msgs)-1].Content
 	want := `error: plugins: units: no grant for scope "tool"`
 	if !strings.HasPrefix(got, want) || !strings.HasSuffix(got, "— run: nook plug grant units tool --for 30d") {
@@ -197,14 +170,14 @@ func TestACallRefusedMidTurnGoesBackToTheModelAsTheGrantToAdd(t *testing.T) {
 func TestWithoutAGrantTheModelIsNotShownTheTool(t *testing.T) {
 	t.Parallel()
 	env, _ := newToolEnv(t, false)
-	eng := &replyEngine{replies: []string{"plain answer"}}
+	eng := replies("plain answer")
 	a := New(eng, nil, WithTools(env.host, ToolOptions{}))
 	ans, err := a.Ask(t.Context(), Input{Text: "How many miles is 3 km?"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ans.Answer != "plain answer" || eng.reqs[0].Format != nil || len(eng.reqs[0].Tools) != 0 {
-		t.Fatalf("answer %q, request %+v", ans.Answer, eng.reqs[0])
+	if ans.Answer != "plain answer" || eng.Requests()[0].Format != nil || len(eng.Requests()[0].Tools) != 0 {
+		t.Fatalf("answer %q, request %+v", ans.Answer, eng.Requests()[0])
 	}
 }
 
@@ -238,7 +211,7 @@ func TestConsent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			box := &fakeBox{}
-			eng := &replyEngine{replies: []string{`{"call":"files__delete","with":{"path":"/tmp/x"}}`, `{"answer":"done"}`}}
+			eng := replies(`{"call":"files__delete","with":{"path":"/tmp/x"}}`, `{"answer":"done"}`)
 			var asked []ToolCall
 			confirm := tc.confirm
 			if confirm != nil {
@@ -257,7 +230,7 @@ func TestConsent(t *testing.T) {
 			if confirm != nil && (len(asked) != 1 || asked[0].Arguments["path"] != "/tmp/x" || !asked[0].Consent) {
 				t.Fatalf("asked %+v", asked)
 			}
-			msgs := eng.reqs[1].Messages
+			msgs := eng.Requests()[1].Messages
 			if got := msgs[len(msgs)-1].Content; got != tc.result {
 				t.Fatalf("tool message %q, want %q", got, tc.result)
 			}
@@ -268,27 +241,55 @@ func TestConsent(t *testing.T) {
 func TestRoundsAreCapped(t *testing.T) {
 	t.Parallel()
 	box := &fakeBox{}
-	eng := &replyEngine{replies: []string{`{"call":"files__delete","with":{"path":"a"}}`, `{"call":"files__delete","with":{"path":"b"}}`, `{"answer":"enough"}`}}
+	eng := replies(`{"call":"files__delete","with":{"path":"a"}}`, `{"call":"files__delete","with":{"path":"b"}}`, `{"answer":"enough"}`)
 	a := New(eng, nil, WithTools(box, ToolOptions{MaxRounds: 2, Confirm: func(context.Context, ToolCall) (bool, error) { return true, nil }}))
 	ans, err := a.Ask(t.Context(), Input{Text: "x"}, nil)
 	if err != nil || ans.Answer != "enough" {
 		t.Fatalf("%v %v", ans, err)
 	}
-	if len(eng.reqs) != 3 {
-		t.Fatalf("%d engine calls", len(eng.reqs))
+	if len(eng.Requests()) != 3 {
+		t.Fatalf("%d engine calls", len(eng.Requests()))
 	}
-	if b, _ := json.Marshal(eng.reqs[2].Format); strings.Contains(string(b), "files__delete") {
+	if b, _ := json.Marshal(eng.Requests()[2].Format); strings.Contains(string(b), "files__delete") {
 		t.Fatalf("after MaxRounds the format still allows calls: %s", b)
 	}
 }
 
-func TestNativeToolCallsOfRemoteEngines(t *testing.T) {
+func TestTheToolPathFollowsTheCapabilityNotTheBackendName(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		backend string
+		caps    engine.Capabilities
+		native  bool
+	}{
+		{"a remote model without tool support is driven through the format", "remote ollama 10.0.0.2:11434", engine.CapChat | engine.CapFormat, false},
+		{"an engine that parses calls gets the tools natively", "CPU", engine.CapChat | engine.CapTools, true},
+		{"a remote engine that parses calls gets the tools natively", "remote openai api.example.com", engine.CapChat | engine.CapTools | engine.CapFormat, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			box := &fakeBox{}
+			eng := enginetest.New(enginetest.Text(`{"answer":"ok"}`))
+			eng.Model.Backend, eng.Model.Capabilities = tc.backend, tc.caps
+			if _, err := New(eng, nil, WithTools(box, ToolOptions{})).Ask(t.Context(), Input{Text: "x"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			req := eng.Requests()[0]
+			if native := len(req.Tools) > 0; native != tc.native || (req.Format != nil) == tc.native {
+				t.Fatalf("tools %d, format %v; want native %v", len(req.Tools), req.Format != nil, tc.native)
+			}
+		})
+	}
+}
+
+func TestNativeToolCallsGoBackAsToolMessages(t *testing.T) {
 	t.Parallel()
 	env, _ := newToolEnv(t, true)
-	eng := &replyEngine{backend: "remote", chunks: [][]engine.Chunk{
-		{{ToolCalls: []engine.ToolCall{{Name: "units__convert", Arguments: map[string]any{"value": 10, "from": "lb", "to": "kg"}}}}, {Done: true}},
-		{{Text: "10 lb is 4.54 kg."}, {Done: true, DoneReason: "stop"}},
-	}}
+	eng := enginetest.New(
+		enginetest.Calls(engine.ToolCall{ID: "call_7", Name: "units__convert", Arguments: map[string]any{"value": 10, "from": "lb", "to": "kg"}}),
+		enginetest.Text("10 lb is 4.54 kg."))
+	eng.Model.Capabilities |= engine.CapTools
 	a := New(eng, nil, WithTools(env.host, ToolOptions{}))
 	ans, err := a.Ask(t.Context(), Input{Text: "10 lb in kg?"}, nil)
 	if err != nil {
@@ -297,12 +298,13 @@ func TestNativeToolCallsOfRemoteEngines(t *testing.T) {
 	if ans.Answer != "10 lb is 4.54 kg." {
 		t.Fatalf("answer %q", ans.Answer)
 	}
-	first, second := eng.reqs[0], eng.reqs[1]
+	reqs := eng.Requests()
+	first, second := reqs[0], reqs[1]
 	if len(first.Tools) != 1 || first.Format != nil {
-		t.Fatalf("a remote engine gets the tools natively: %+v", first)
+		t.Fatalf("an engine with CapTools gets the tools natively: %+v", first)
 	}
 	last := second.Messages[len(second.Messages)-1]
-	if last.Role != engine.RoleTool || last.Content != "10 lb = 4.5359 kg" {
+	if last.Role != engine.RoleTool || last.Content != "10 lb = 4.5359 kg" || last.ToolCallID != "call_7" {
 		t.Fatalf("tool message %+v", last)
 	}
 }

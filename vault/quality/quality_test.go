@@ -3,9 +3,13 @@ package quality
 import (
 	"context"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	ollama "github.com/ollama/ollama/llama"
 
 	"github.com/nook-ai/nook/engine/llama"
 	"github.com/nook-ai/nook/internal/testmodels"
@@ -13,41 +17,14 @@ import (
 	"github.com/nook-ai/nook/vault/vaulttest"
 )
 
-func loadQuestions(t testing.TB) []vaulttest.Question {
-	return vaulttest.LoadQuestions(t, "../testdata/questions.tsv")
-}
-
-// copyCorpus copies the retrieval corpus into a fresh folder.
-func copyCorpus(t testing.TB) string { return vaulttest.CopyDir(t, "../testdata/corpus") }
-
-func recallAt5(t *testing.T, v *vault.Vault, qs []vaulttest.Question, mode vault.Mode) (float64, []string) {
-	t.Helper()
-	hit := 0
-	var missed []string
-	for _, q := range qs {
-		hs, err := v.Search(context.Background(), q.Text, vault.SearchOptions{K: 5, Mode: mode})
-		if err != nil {
-			t.Fatal(err)
-		}
-		found := false
-		for _, h := range hs {
-			found = found || filepath.Base(h.Source) == q.Want
-		}
-		if found {
-			hit++
-		} else {
-			missed = append(missed, q.Want)
-		}
-	}
-	return float64(hit) / float64(len(qs)), missed
-}
+var corpora = vaulttest.Corpora("../testdata")
 
 // openStories loads stories260K, the one trained model CI has: a 260K-
 // parameter TinyStories llama whose mean-pooled hidden states are weak
 // sentence embeddings (64 wide, a 512-token vocabulary).
 func openStories(tb testing.TB) *llama.Engine {
 	tb.Helper()
-	e, err := llama.Open(testmodels.Path(tb, testmodels.Stories260K), llama.Options{Threads: 2})
+	e, err := llama.Open(testmodels.Path(tb, testmodels.Stories260K), llama.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -55,43 +32,142 @@ func openStories(tb testing.TB) *llama.Engine {
 	return e
 }
 
-// TestRetrievalQualityRealEmbedder is the quality bar with the real
-// engine: over 32 notes and 32 questions, the right note is in the top 5
-// for ≥ 90% of questions, and fusion beats each method alone. stories260K
-// knows nothing of gardening or taxes, so its vectors mostly carry spelling
-// (vector-only recall is about 0.5); three questions are worded so that no
-// query term matches their note (knitted/knitting, composting/compost,
-// meditating/meditation), and lexical search alone misses them.
-func TestRetrievalQualityRealEmbedder(t *testing.T) {
-	e := openStories(t)
-	v, err := vault.Init(filepath.Join(t.TempDir(), "vault"), []byte("pass"), vault.WithScryptWorkFactor(10), vault.WithEmbedder(e), vault.WithEmbedModel("stories260K"))
-	if err != nil {
-		t.Fatal(err)
+// memo caches an Embedder's vectors by text: the table asks each question
+// at five budgets in two modes, and the model gives the same vector each
+// time.
+type memo struct {
+	mu   sync.Mutex
+	e    vault.Embedder
+	vecs map[string][]float32
+}
+
+func (m *memo) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([][]float32, len(texts))
+	var miss []string
+	for i, t := range texts {
+		if v, ok := m.vecs[t]; ok {
+			out[i] = v
+		} else {
+			miss = append(miss, t)
+		}
 	}
-	defer v.Close()
-	rep, err := v.Add(context.Background(), []string{copyCorpus(t)}, vault.AddOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if len(miss) > 0 {
+		vs, err := m.e.Embed(ctx, miss)
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range miss {
+			m.vecs[t] = vs[i]
+		}
+		for i, t := range texts {
+			out[i] = m.vecs[t]
+		}
 	}
-	if rep.Added < 30 || rep.Chunks < rep.Added {
-		t.Fatalf("ingested %+v, want ≥ 30 notes", rep)
+	return out, nil
+}
+
+func retriever(t *testing.T, v *vault.Vault, name string, mode vault.Mode) vaulttest.Retriever {
+	return vaulttest.Hits(t, name, func(q string, budget int) ([]vault.Hit, error) {
+		return v.Search(context.Background(), q, vault.SearchOptions{Budget: budget, Mode: mode})
+	}, func(h vault.Hit) vaulttest.Passage {
+		return vaulttest.Passage{File: h.Source, Start: h.StartLine, End: h.EndLine, Text: h.Text}
+	})
+}
+
+// TestRecallWithinBudgetRealEmbedder is the quality bar with the
+// real engine (stories260K as the embedder): recall of the evidence within
+// 128…2,048 tokens of returned text, per corpus, for nook fused, lexical
+// and vector, beside plain BM25 over single paragraphs. stories260K knows
+// nothing of gardens or payroll, so its vectors mostly carry spelling;
+// lexical ranking carries the weight, and fusion must not lose to it by
+// more than a question or two. The table is logged; docs/retrieval.md
+// holds a copy.
+func TestRecallWithinBudgetRealEmbedder(t *testing.T) {
+	e := &memo{e: openStories(t), vecs: map[string][]float32{}}
+	for _, c := range corpora {
+		t.Run(c.Name, func(t *testing.T) {
+			v, err := vault.Init(filepath.Join(t.TempDir(), "vault"), []byte("pass"), vault.WithScryptWorkFactor(10), vault.WithEmbedder(e), vault.WithEmbedModel("stories260K"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			if _, err := v.Add(context.Background(), []string{vaulttest.CopyDir(t, c.Dir)}, vault.AddOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			qs := c.Load(t)
+			rows := vaulttest.Table(qs, []vaulttest.Retriever{
+				retriever(t, v, "nook fused", vault.Fused),
+				retriever(t, v, "nook lexical", vault.Lexical),
+				retriever(t, v, "nook vector", vault.Vector),
+				vaulttest.Baseline(t, c.Dir),
+			}, vault.EstimateTokens)
+			var b strings.Builder
+			vaulttest.PrintTable(&b, c.Name+" (stories260K, "+strconv.Itoa(len(qs))+" questions)", rows)
+			t.Log("\n" + b.String())
+			fused, lexical, vector, base := rows[0].Recall, rows[1].Recall, rows[2].Recall, rows[3].Recall
+			for i, budget := range vaulttest.Budgets {
+				if fused[i] < base[i] {
+					t.Errorf("%s within %d tokens: fused %.3f below single-paragraph BM25 %.3f", c.Name, budget, fused[i], base[i])
+				}
+				if fused[i] < lexical[i]-0.025 {
+					t.Errorf("%s within %d tokens: fused %.3f loses to lexical %.3f", c.Name, budget, fused[i], lexical[i])
+				}
+				if fused[i] < vector[i] {
+					t.Errorf("%s within %d tokens: fused %.3f below vector %.3f", c.Name, budget, fused[i], vector[i])
+				}
+			}
+			switch c.Name {
+			case "conversations":
+				if fused[1] < 0.8 || fused[2] < 0.9 {
+					t.Errorf("conversations: fused %.3f within 256, %.3f within 512; want ≥ 0.8 and ≥ 0.9", fused[1], fused[2])
+				}
+			case "notes": // was: the right note in the top 5 chunks for ≥ 90%
+				if fused[0] < 0.95 || fused[2] < 1 {
+					t.Errorf("notes: fused %.3f within 128, %.3f within 512; want ≥ 0.95 and 1", fused[0], fused[2])
+				}
+			}
+		})
 	}
-	qs := loadQuestions(t)
-	if len(qs) < 20 {
-		t.Fatalf("%d questions, want ≥ 20", len(qs))
+}
+
+// TestTokenEstimateAgainstRealTokenizers compares vault.EstimateTokens
+// with real tokenizers (vocab-only GGUFs through llama.cpp) over the
+// passages of both corpora: budgets are counted with the estimate, so it
+// must not fall short of what a model sees, nor waste a third.
+func TestTokenEstimateAgainstRealTokenizers(t *testing.T) {
+	var texts []string
+	for _, c := range corpora {
+		for _, ps := range vaulttest.NewParagraphs(t, c.Dir).All() {
+			texts = append(texts, ps.Text)
+		}
 	}
-	fused, fm := recallAt5(t, v, qs, vault.Fused)
-	lex, lm := recallAt5(t, v, qs, vault.Lexical)
-	vec, vm := recallAt5(t, v, qs, vault.Vector)
-	t.Logf("recall@5 with stories260K: fused %.3f (missed %v) lexical %.3f (missed %v) vector %.3f (missed %v)", fused, fm, lex, lm, vec, vm)
-	if fused < 0.9 {
-		t.Errorf("fused recall@5 = %.3f, want ≥ 0.9", fused)
+	if len(texts) < 200 {
+		t.Fatalf("%d passages", len(texts))
 	}
-	if lex >= fused {
-		t.Errorf("lexical-only recall@5 %.3f not below fused %.3f", lex, fused)
-	}
-	if vec >= fused {
-		t.Errorf("vector-only recall@5 %.3f not below fused %.3f", vec, fused)
+	for _, vocab := range []string{testmodels.VocabLlama, testmodels.VocabPhi3, "ggml-vocab-gpt-2.gguf"} {
+		t.Run(vocab, func(t *testing.T) {
+			m, err := ollama.LoadModelFromFile(testmodels.Path(t, vocab), ollama.ModelParams{VocabOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ollama.FreeModel(m)
+			est, real := 0, 0
+			for _, s := range texts {
+				toks, err := m.Tokenize(s, false, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				est += vault.EstimateTokens(s)
+				real += len(toks)
+			}
+			ratio := float64(est) / float64(real)
+			t.Logf("%s: estimate %d, tokenizer %d tokens over %d passages: ratio %.3f", vocab, est, real, len(texts), ratio)
+			if ratio < 1 || ratio > 1.33 {
+				t.Errorf("estimate/tokenizer = %.3f, want 1…1.33", ratio)
+			}
+		})
 	}
 }
 
@@ -111,13 +187,13 @@ func (t *timedEmbedder) Embed(ctx context.Context, texts []string) ([][]float32,
 	return t.e.Embed(ctx, texts)
 }
 
-// BenchmarkIngestRealEmbedder ingests the test corpus with stories260K as
+// BenchmarkIngestRealEmbedder ingests the notes corpus with stories260K as
 // the Embedder and reports the ratio: time in age encryption over
 // time in the embedding model (target < 5%). stories260K is the smallest
 // model there is; a real embedding model is slower, so the share is lower.
 func BenchmarkIngestRealEmbedder(b *testing.B) {
 	e := &timedEmbedder{e: openStories(b)}
-	src := copyCorpus(b)
+	src := vaulttest.CopyDir(b, "../testdata/corpus")
 	var enc time.Duration
 	for b.Loop() {
 		b.StopTimer()
