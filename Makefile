@@ -21,8 +21,8 @@ endif
 export NOOK_TEST_MODELS ?= $(abspath $(CURDIR)/../shared/models)
 OLLAMA_VERSION := $(shell awk '$$1=="github.com/ollama/ollama"{print $$2}' go.mod)
 # make run's model: MODEL=name-or-path; else NOOK_MODEL or the config's; else,
-# in a checkout with ../shared/models, its TinyStories model; else nook pulls
-# the catalog default.
+# in a checkout with ../shared/models, its TinyStories model; else the largest
+# installed catalog model (nook pulls only a model you name).
 MODEL       ?= $(or $(NOOK_MODEL),$(wildcard $(NOOK_TEST_MODELS)/stories260K.gguf))
 TEST_FLAGS  ?= -count=1 -timeout 20m
 

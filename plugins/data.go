@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/vault"
 )
 
@@ -95,16 +96,16 @@ func (h *Host) Ingest(ctx context.Context, id string) (IngestReport, error) {
 			if errors.Is(err, ErrCrashed) || errors.Is(err, ErrTimeout) || ctx.Err() != nil {
 				return rep, err
 			}
-			rep.Skipped = append(rep.Skipped, res.URI+": "+err.Error())
+			rep.Skipped = append(rep.Skipped, termsafe.Line(res.URI+": "+err.Error()))
 			continue
 		}
 		if text == "" {
-			rep.Skipped = append(rep.Skipped, res.URI+": no text")
+			rep.Skipped = append(rep.Skipped, termsafe.Line(res.URI)+": no text")
 			continue
 		}
 		added, err := h.vault.AddDocument(ctx, Source(id, res.URI, mime), []byte(text), []string{tag})
 		if err != nil {
-			return rep, fmt.Errorf("plugins: %s: ingest %s: %w", id, res.URI, err)
+			return rep, fmt.Errorf("plugins: %s: ingest %s: %w", id, termsafe.Line(res.URI), err)
 		}
 		if added {
 			rep.Added++
@@ -178,7 +179,7 @@ func (h *Host) Export(ctx context.Context, id, tag, query string, k int) (string
 	if err != nil {
 		return "", err
 	}
-	text := h.capText(resultText(res))
+	text := h.untrusted(res)
 	if res.IsError {
 		return "", fmt.Errorf("plugins: %s: %s failed: %s", id, p.m.Data.Receive, oneLine(text))
 	}

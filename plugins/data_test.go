@@ -28,6 +28,7 @@ func icsManifest(t *testing.T) *plugins.Manifest {
 	m := *shipped
 	m.Run.Command = bin(t, "ics")
 	m.Run.Args = []string{"--dir", cal}
+	m.Sandbox.Read = []string{cal} // outside its folder: it must say so
 	return signed(t, m)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/termsafe"
 )
 
 // Sentinel errors callers branch on (with errors.Is).
@@ -64,3 +65,10 @@ func Explain(err error) string {
 	}
 	return err.Error()
 }
+
+// safeError shows err (which carries a plugin's words) on one
+// terminal-safe line; errors.Is and errors.As still reach err.
+type safeError struct{ err error }
+
+func (e *safeError) Error() string { return termsafe.Line(e.err.Error()) }
+func (e *safeError) Unwrap() error { return e.err }

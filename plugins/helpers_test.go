@@ -3,6 +3,8 @@ package plugins_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,4 +175,40 @@ func call(t *testing.T, h *plugins.Host, name string, args map[string]any) (stri
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	return h.Call(ctx, name, args)
+}
+
+// waitForLog reads the log at path until it holds want: the process
+// writes stderr on its own schedule and nook copies it over a pipe. It
+// gives up after 15 s (a loaded machine) and returns what it read.
+func waitForLog(t *testing.T, path, want string) []byte {
+	t.Helper()
+	var data []byte
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		data, _ = os.ReadFile(path)
+		if strings.Contains(string(data), want) {
+			break
+		}
+	}
+	return data
+}
+
+// misbehaving is the misbehave plugin, granted "tool", behind a host that
+// logs to a folder of its own (returned).
+func misbehaving(t *testing.T, opts ...plugins.HostOption) (*plugins.Host, *recorder, string) {
+	t.Helper()
+	ch := newChain(t)
+	m := misbehaveManifest(t)
+	ch.grant(t, m, "tool", time.Hour)
+	logDir := filepath.Join(t.TempDir(), "logs")
+	h, rec := newHost(t, ch, []*plugins.Manifest{m}, append([]plugins.HostOption{plugins.WithLogDir(logDir)}, opts...)...)
+	return h, rec, logDir
+}
+
+// listen is a TCP listener on loopback that accepts and closes, for
+// plugins to dial.
+func listen(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/ledgerclient"
 )
 
@@ -70,6 +73,26 @@ func WithEvents(f func(Event)) HostOption { return func(h *Host) { h.events = f 
 // WithSettings sets the user's per-plugin settings (consent, timeouts).
 func WithSettings(s Settings) HostOption { return func(h *Host) { h.settings = s } }
 
+// WithPrivate names folders no plugin's sandbox may reach: nook passes
+// NOOK_HOME and its config folder. A plugin whose [sandbox] declares one
+// of them, a folder inside one (but its own folder) or a folder holding
+// one is refused at start.
+func WithPrivate(dirs ...string) HostOption {
+	return func(h *Host) {
+		for _, d := range dirs {
+			if d == "" {
+				continue
+			}
+			if abs, err := filepath.Abs(d); err == nil {
+				if real, err := filepath.EvalSymlinks(abs); err == nil {
+					abs = real
+				}
+				h.private = append(h.private, abs)
+			}
+		}
+	}
+}
+
 // Host runs plugins for one identity. It is safe for concurrent use.
 type Host struct {
 	identity  common.Address
@@ -81,6 +104,7 @@ type Host struct {
 	vault     Vault
 	events    func(Event)
 	settings  Settings
+	private   []string // folders no sandbox reaches (WithPrivate)
 
 	mu      sync.Mutex
 	plugins map[string]*plugin // by id
@@ -148,6 +172,25 @@ func (h *Host) gate(ctx context.Context, p *plugin, scope string) error {
 	if !d.Allowed {
 		h.emit(p.m.ID, "refused", scope+": "+d.Reason)
 		return refused(p.m.ID, scope, d.Reason)
+	}
+	return nil
+}
+
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && (rel == "." || filepath.IsLocal(rel))
+}
+
+// checkPrivate refuses a sandbox path that reaches a private folder:
+// one that holds it, or one inside it but m's own folder.
+func (h *Host) checkPrivate(m *Manifest, path string) error {
+	for _, priv := range h.private {
+		own := m.Dir != "" && within(path, m.Dir)
+		if within(priv, path) || within(path, priv) && !own {
+			return hint.New(fmt.Errorf("plugins: %s: its sandbox would reach %s, which no plugin may: refusing to start it", m.ID, priv),
+				"ask the plugin's publisher to narrow its [sandbox] paths, or keep NOOK_HOME and the config file out of them and out of the system folders plugins read (/usr, /etc…)")
+		}
 	}
 	return nil
 }
@@ -223,7 +266,9 @@ func (h *Host) NeedsConsent(name string) bool {
 }
 
 // Call calls the tool named <id>__<tool> with args (assistant.Toolbox).
-// The "tool" grant is checked first; the result text is capped.
+// The "tool" grant is checked first; the result text is capped and made
+// safe for a terminal (termsafe.String: escape sequences are shown, not
+// run), and so are the errors that carry the plugin's words.
 func (h *Host) Call(ctx context.Context, name string, args map[string]any) (string, error) {
 	id, tool, ok := strings.Cut(name, ToolSep)
 	if !ok || tool == "" {
@@ -241,11 +286,17 @@ func (h *Host) Call(ctx context.Context, name string, args map[string]any) (stri
 	if err != nil {
 		return "", err
 	}
-	text := h.capText(resultText(res))
+	text := h.untrusted(res)
 	if res.IsError {
 		return "", fmt.Errorf("plugins: %s: tool %q failed: %s", id, tool, oneLine(text))
 	}
 	return text, nil
+}
+
+// untrusted is a plugin's text as nook passes it on: capped and safe for
+// a terminal (control characters and escape sequences shown, not run).
+func (h *Host) untrusted(res *mcp.CallToolResult) string {
+	return termsafe.String(h.capText(resultText(res)))
 }
 
 // capText cuts s to the host's output cap, saying so.
@@ -262,10 +313,15 @@ func (h *Host) capText(s string) string {
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
+// oneLine is s on one terminal-safe line of at most 300 bytes.
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = termsafe.Line(strings.Join(strings.Fields(s), " "))
 	if len(s) > 300 {
-		s = s[:300] + "…"
+		cut := 300
+		for cut > 0 && !isRuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }

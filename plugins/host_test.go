@@ -180,14 +180,7 @@ func TestMisbehavingPluginsDoNotTakeNookDown(t *testing.T) {
 		if _, err := call(t, h, "misbehave__stderr", map[string]any{"text": "a line for the log"}); err != nil {
 			t.Fatal(err)
 		}
-		var data []byte
-		for range 50 { // the process writes stderr on its own schedule
-			data, _ = os.ReadFile(filepath.Join(logDir, "misbehave.log"))
-			if strings.Contains(string(data), "a line for the log") {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		data := waitForLog(t, filepath.Join(logDir, "misbehave.log"), "a line for the log")
 		if !strings.Contains(string(data), "a line for the log") || !strings.Contains(string(data), "crashing as asked") {
 			t.Fatalf("log:\n%s", data)
 		}

@@ -11,13 +11,20 @@ import (
 	"github.com/nook-ai/nook/plugins"
 )
 
-func baseManifest() plugins.Manifest {
-	return plugins.Manifest{ID: "units", Version: "0.1.0", Description: "unit converter", Scopes: []string{"tool"}, Run: plugins.Run{Command: "./units"}}
+// baseManifest is a manifest for a program ./units in a folder of its own.
+func baseManifest(t *testing.T) plugins.Manifest {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "units"), []byte("#!/bin/sh\necho units\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return plugins.Manifest{ID: "units", Version: "0.1.0", Description: "unit converter", Scopes: []string{"tool"},
+		Run: plugins.Run{Command: "./units"}, Dir: dir}
 }
 
 func TestSignedManifestVerifies(t *testing.T) {
 	t.Parallel()
-	m := baseManifest()
+	m := baseManifest(t)
 	key := newKey(t)
 	if err := m.Sign(key); err != nil {
 		t.Fatal(err)
@@ -53,14 +60,14 @@ func TestManifestWithABadSignatureIsRefused(t *testing.T) {
 	for name, f := range tamper {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			m := baseManifest()
+			m := baseManifest(t)
 			if err := m.Sign(newKey(t)); err != nil {
 				t.Fatal(err)
 			}
 			if f != nil {
 				f(&m)
 			} else {
-				other := baseManifest()
+				other := baseManifest(t)
 				other.Sign(newKey(t))
 				m.Signature = other.Signature
 			}
@@ -107,11 +114,20 @@ func TestManifestValidation(t *testing.T) {
 		{"no scopes is refused", func(m *plugins.Manifest) { m.Scopes = nil }, "asks for no scopes"},
 		{"a data tag without its write scope is refused", func(m *plugins.Manifest) { m.Data.Tag = "calendar" }, `needs the scope "vault:write:calendar"`},
 		{"a receive tool without a read scope is refused", func(m *plugins.Manifest) { m.Data.Receive = "to_ics" }, "needs a vault:read"},
+		{"plain http to another machine is refused", func(m *plugins.Manifest) { m.Run = plugins.Run{URL: "http://plugins.example/mcp"} }, "use https"},
+		{"a description with an escape sequence is refused", func(m *plugins.Manifest) { m.Description = "units\x1b]0;pwned\x07" }, "control characters"},
+		{"a sandbox path leaving the plugin's folder is refused", func(m *plugins.Manifest) { m.Sandbox.Read = []string{"../../vault"} }, "leaves the plugin's folder"},
+		{"a secret among the sandbox's variables is refused", func(m *plugins.Manifest) { m.Sandbox.Env = []string{"OPENAI_API_KEY"} }, "looks like a secret"},
+		{"nook's own variables are refused", func(m *plugins.Manifest) { m.Sandbox.Env = []string{"NOOK_PASSPHRASE"} }, "looks like a secret"},
+		{"a sandbox for a url is refused", func(m *plugins.Manifest) {
+			m.Run = plugins.Run{URL: "http://127.0.0.1:1/mcp"}
+			m.Sandbox.Net = true
+		}, "goes with command"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			m := baseManifest()
+			m := baseManifest(t)
 			m.Publisher = "0x00000000000000000000000000000000000000aa"
 			tc.edit(&m)
 			err := m.Validate()

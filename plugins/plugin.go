@@ -2,26 +2,33 @@ package plugins
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/nook-ai/nook/internal/harden"
+	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/logfile"
+	"github.com/nook-ai/nook/internal/termsafe"
+	"github.com/nook-ai/nook/plugins/internal/sandbox"
 )
 
-// maxLogSize: a plugin's log is moved to <id>.log.1 when it grows past this
-// (checked at each start).
-const maxLogSize = 1 << 20
+// A plugin's log (<logs>/<id>.log, its stderr and nook's notes) is moved
+// to <id>.log.1 (the older to .2) when a write would take it past
+// MaxLogSize, while the plugin runs.
+const (
+	MaxLogSize = 1 << 20
+	keepLogs   = 2
+)
 
 // plugin is one plugin's lifecycle: stopped (run == nil) or running.
 type plugin struct {
@@ -35,12 +42,14 @@ type plugin struct {
 // running is one start of a plugin.
 type running struct {
 	sess   *mcp.ClientSession
-	cmd    *exec.Cmd     // nil over HTTP
-	exited chan struct{} // closed when the process has exited (never over HTTP)
-	status error         // cmd.Wait's error, once exited is closed
-	log    *os.File      // nil without a log dir
-	pipes  []io.Closer   // nook's ends of the process's stdin and stdout
-	tools  []ToolInfo    // listed once per start
+	cmd    *exec.Cmd        // nil over HTTP
+	exited chan struct{}    // closed when the process has exited (never over HTTP)
+	status error            // cmd.Wait's error, once exited is closed
+	log    *logfile.Writer  // nil without a log dir
+	stderr *termsafe.Writer // the process's stderr on its way to log
+	tmp    string           // its private temp folder, removed after it
+	pipes  []io.Closer      // nook's ends of the process's stdin and stdout
+	tools  []ToolInfo       // listed once per start
 	listed bool
 	killed string // why nook stopped it, if it did
 }
@@ -92,71 +101,21 @@ func exitText(err error) string {
 	return err.Error()
 }
 
-// env is what a plugin process inherits: no NOOK_* variable (no
-// passphrase), no credentials, only what programs need to run.
-func env() []string {
-	var out []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "USER", "SYSTEMROOT"} {
-		if v, ok := os.LookupEnv(k); ok {
-			out = append(out, k+"="+v)
-		}
-	}
-	return out
-}
-
-// commandPath resolves run.command: relative paths are in the plugin's
-// folder, bare names are looked up in PATH.
-func (p *plugin) commandPath() (string, error) {
-	c := p.m.Run.Command
-	switch {
-	case filepath.IsAbs(c):
-	case strings.ContainsRune(c, '/') || strings.ContainsRune(c, filepath.Separator):
-		c = filepath.Join(p.m.Dir, c)
-	default:
-		lp, err := exec.LookPath(c)
-		if err != nil {
-			return "", fmt.Errorf("plugins: %s: command %q: %w", p.m.ID, c, err)
-		}
-		c = lp
-	}
-	if p.m.Run.SHA256 != "" {
-		f, err := os.Open(c)
-		if err != nil {
-			return "", fmt.Errorf("plugins: %s: %w", p.m.ID, err)
-		}
-		defer f.Close()
-		hs := sha256.New()
-		if _, err := io.Copy(hs, f); err != nil {
-			return "", fmt.Errorf("plugins: %s: hash %s: %w", p.m.ID, c, err)
-		}
-		if got := hex.EncodeToString(hs.Sum(nil)); !strings.EqualFold(got, p.m.Run.SHA256) {
-			return "", fmt.Errorf("plugins: %s: %s has SHA-256 %s, the signed manifest says %s: refusing to start it", p.m.ID, c, got, p.m.Run.SHA256)
-		}
-	}
-	return c, nil
-}
-
-func (p *plugin) openLog() *os.File {
+func (p *plugin) openLog() *logfile.Writer {
 	path := p.logPath()
 	if path == "" {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Size() > maxLogSize {
-		os.Rename(path, path+".1")
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	w, err := logfile.Open(path, MaxLogSize, keepLogs)
 	if err != nil {
 		return nil
 	}
-	return f
+	return w
 }
 
 func (r *running) note(format string, a ...any) {
 	if r.log != nil {
-		fmt.Fprintf(r.log, "nook %s: "+format+"\n", append([]any{time.Now().Format(time.RFC3339)}, a...)...)
+		fmt.Fprintf(r.log, "nook %s: %s\n", time.Now().Format(time.RFC3339), termsafe.Line(fmt.Sprintf(format, a...)))
 	}
 }
 
@@ -165,11 +124,13 @@ func (p *plugin) start(ctx context.Context) (*running, error) {
 	r := &running{log: p.openLog()}
 	var transport mcp.Transport
 	if p.m.Run.URL != "" {
-		transport = &mcp.StreamableClientTransport{Endpoint: p.m.Run.URL, HTTPClient: &http.Client{}, MaxEventSize: p.h.maxFrame}
+		transport = &mcp.StreamableClientTransport{Endpoint: p.m.Run.URL, HTTPClient: p.m.pinnedClient(), MaxEventSize: p.h.maxFrame}
 		r.note("connecting to %s", p.m.Run.URL)
 	} else {
-		path, err := p.commandPath()
+		path, err := p.m.VerifyProgram()
 		if err != nil {
+			r.note("not started: %v", err)
+			p.h.emit(p.m.ID, "refused", termsafe.Line(err.Error()))
 			p.cleanup(r)
 			return nil, err
 		}
@@ -185,12 +146,16 @@ func (p *plugin) start(ctx context.Context) (*running, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "nook", Version: "1"}, nil)
 	sess, err := client.Connect(cctx, transport, nil)
 	if err != nil {
-		why := err.Error()
+		why := termsafe.Line(err.Error())
 		if cctx.Err() != nil && ctx.Err() == nil {
 			why = "no answer to initialize within " + p.h.timeoutFor(p.m.ID).String()
 		}
 		p.kill(r, "start failed: "+why)
 		p.cleanup(r)
+		if errors.Is(err, ErrProgramChanged) {
+			return nil, hint.New(fmt.Errorf("plugins: %s: start: %s: %w", p.m.ID, why, ErrProgramChanged),
+				"the server's key changed since the plugin was signed: ask its publisher for a newly signed manifest")
+		}
 		return nil, fmt.Errorf("plugins: %s: start: %s%s: %w", p.m.ID, why, p.seeLog(), ErrCrashed)
 	}
 	r.sess = sess
@@ -200,7 +165,7 @@ func (p *plugin) start(ctx context.Context) (*running, error) {
 
 func (p *plugin) describe(r *running) string {
 	if r.cmd != nil && r.cmd.Process != nil {
-		return fmt.Sprintf("pid %d", r.cmd.Process.Pid)
+		return fmt.Sprintf("pid %d, sandbox %s", r.cmd.Process.Pid, sandbox.Current())
 	}
 	return p.m.Run.URL
 }
@@ -226,12 +191,32 @@ func (p *plugin) spawn(r *running, path string) (mcp.Transport, error) {
 		inW.Close()
 		return nil, fmt.Errorf("plugins: %s: %w", p.m.ID, err)
 	}
-	cmd := exec.Command(path, p.m.Run.Args...)
+	closePipes := func() {
+		inR.Close()
+		outW.Close()
+		inW.Close()
+		outR.Close()
+	}
+	spec, tmp, err := p.sandboxSpec(path)
+	if err != nil {
+		closePipes()
+		return nil, err
+	}
+	r.tmp = tmp
+	cmd, err := sandbox.Command(spec, p.m.Run.Args...)
+	if err != nil {
+		closePipes()
+		return nil, fmt.Errorf("plugins: %s: %w", p.m.ID, err)
+	}
 	cmd.Dir = p.m.Dir
-	cmd.Env = env()
+	cmd.Env = append(harden.PluginEnv(p.m.Sandbox.Env), "TMPDIR="+tmp)
 	cmd.Stdin, cmd.Stdout = inR, outW
 	if r.log != nil {
-		cmd.Stderr = r.log
+		// Through a pipe nook reads: what the plugin writes is made safe
+		// for a terminal (cat, tail -f) and the log rotates as it grows.
+		r.stderr = termsafe.NewWriter(r.log)
+		cmd.Stderr = r.stderr
+		cmd.WaitDelay = 2 * time.Second // a child it left holding stderr
 	}
 	setProcessGroup(cmd)
 	err = cmd.Start()
@@ -244,9 +229,12 @@ func (p *plugin) spawn(r *running, path string) (mcp.Transport, error) {
 	}
 	r.cmd = cmd
 	r.exited = make(chan struct{})
-	r.note("started %s (pid %d)", path, cmd.Process.Pid)
+	r.note("started %s (pid %d) in sandbox %s", path, cmd.Process.Pid, sandbox.Current())
 	go func() {
 		r.status = cmd.Wait()
+		if r.stderr != nil {
+			r.stderr.Close()
+		}
 		r.note("exited: %s", exitText(r.status))
 		close(r.exited)
 	}()
@@ -279,9 +267,22 @@ func (p *plugin) cleanup(r *running) {
 		c.Close()
 	}
 	r.pipes = nil
-	if r.log != nil {
-		r.log.Close()
-		r.log = nil
+	release := func() {
+		if r.log != nil {
+			r.log.Close()
+		}
+		if r.tmp != "" {
+			os.RemoveAll(r.tmp)
+		}
+	}
+	switch {
+	case r.cmd == nil || r.hasExited():
+		release()
+	default: // kill gave up waiting: release once it is gone
+		go func() {
+			<-r.exited
+			release()
+		}()
 	}
 }
 
@@ -326,12 +327,13 @@ func (p *plugin) stop(why string) error {
 // failure turns a failed request on r into the error to return, stopping
 // the plugin unless it answered with a JSON-RPC error.
 func (p *plugin) failure(ctx, cctx context.Context, r *running, what string, err error) error {
+	what = termsafe.Line(what) // it may name a plugin's resource
 	var wire *jsonrpc.Error
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("plugins: %s: %s: %w", p.m.ID, what, ctx.Err())
-	case errors.As(err, &wire):
-		return fmt.Errorf("plugins: %s: %s: %w", p.m.ID, what, err)
+	case errors.As(err, &wire): // the plugin's own words: shown safe
+		return &safeError{fmt.Errorf("plugins: %s: %s: %w", p.m.ID, what, err)}
 	case cctx.Err() != nil:
 		d := p.h.timeoutFor(p.m.ID)
 		p.drop(r, "no answer within "+d.String())
@@ -400,7 +402,7 @@ func (p *plugin) tools(ctx context.Context) ([]ToolInfo, error) {
 		if params == nil {
 			params = map[string]any{"type": "object"}
 		}
-		ti := ToolInfo{Name: p.m.ID + ToolSep + t.Name, Plugin: p.m.ID, Tool: t.Name, Description: t.Description, Parameters: params}
+		ti := ToolInfo{Name: p.m.ID + ToolSep + t.Name, Plugin: p.m.ID, Tool: t.Name, Description: termsafe.String(t.Description), Parameters: params}
 		ti.Consent = p.h.settings.needsConsent(p.m.ID, t.Name) || (t.Annotations != nil && t.Annotations.DestructiveHint != nil && *t.Annotations.DestructiveHint)
 		out = append(out, ti)
 		if len(out) > 256 {
@@ -426,4 +428,47 @@ func (p *plugin) destructive(tool string) bool {
 		}
 	}
 	return false
+}
+
+// sandboxSpec is what the plugin's process may reach: its program, its
+// folder (read), a new private temp folder (read and write) and what its
+// manifest's [sandbox] declares, none of it reaching the host's private
+// folders (NOOK_HOME, the config folder) but for the plugin's own folder.
+func (p *plugin) sandboxSpec(program string) (sandbox.Spec, string, error) {
+	spec := sandbox.Spec{Exec: program, Net: p.m.Sandbox.Net}
+	if p.m.Dir != "" {
+		spec.Read = append(spec.Read, p.m.Dir)
+	}
+	resolve := func(list []string) ([]string, error) {
+		var out []string
+		for _, d := range list {
+			abs, err := p.m.sandboxPath(d)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, abs)
+		}
+		return out, nil
+	}
+	read, err := resolve(p.m.Sandbox.Read)
+	if err != nil {
+		return spec, "", err
+	}
+	write, err := resolve(p.m.Sandbox.Write)
+	if err != nil {
+		return spec, "", err
+	}
+	spec.Read = append(spec.Read, read...)
+	spec.Write = append(spec.Write, write...)
+	for _, a := range slices.Concat([]string{program}, spec.Read, spec.Write, sandbox.SystemRead()) {
+		if err := p.h.checkPrivate(p.m, a); err != nil {
+			return spec, "", err
+		}
+	}
+	tmp, err := os.MkdirTemp("", "nook-plugin-"+p.m.ID+"-")
+	if err != nil {
+		return spec, "", fmt.Errorf("plugins: %s: temp folder: %w", p.m.ID, err)
+	}
+	spec.Write = append(spec.Write, tmp)
+	return spec, tmp, nil
 }

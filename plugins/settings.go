@@ -28,16 +28,42 @@ type PluginSettings struct {
 	Timeout string   `toml:"timeout,omitempty"`
 }
 
+// maxSettingsSize bounds settings.toml.
+const maxSettingsSize = 1 << 20
+
 // LoadSettings reads path; a missing file is empty settings.
 func LoadSettings(path string) (Settings, error) {
-	s := Settings{}
-	if _, err := toml.DecodeFile(path, &s); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Settings{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("plugins: settings: %w", err)
+	}
+	s, err := ParseSettings(data)
+	if err != nil {
 		return nil, fmt.Errorf("plugins: settings %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// ParseSettings decodes and checks settings.toml.
+func ParseSettings(data []byte) (Settings, error) {
+	if len(data) > maxSettingsSize {
+		return nil, fmt.Errorf("%d bytes, more than %d", len(data), maxSettingsSize)
+	}
+	s := Settings{}
+	md, err := toml.Decode(string(data), &s)
+	if err != nil {
+		return nil, err
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("unknown key %q", und[0].String())
 	}
 	for id, ps := range s {
 		if ps.Timeout != "" {
 			if d, err := time.ParseDuration(ps.Timeout); err != nil || d <= 0 {
-				return nil, fmt.Errorf("plugins: settings %s: [%s] timeout %q is not a duration", path, id, ps.Timeout)
+				return nil, fmt.Errorf("[%s] timeout %q is not a duration", id, ps.Timeout)
 			}
 		}
 	}

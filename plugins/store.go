@@ -66,8 +66,9 @@ func (s Store) Get(id string) (*Manifest, error) {
 // Install adds the plugin at src: a folder holding plugin.toml (the whole
 // folder is copied), a plugin.toml file (copied with the files beside it),
 // or an http(s) URL of a plugin.toml (for a URL or PATH plugin). The
-// manifest's signature is verified before anything is written; an
-// installed plugin of the same id is replaced.
+// manifest's signature, and that the program is the one it covers, are
+// verified before anything is written, and the program again once copied;
+// an installed plugin of the same id is replaced.
 func (s Store) Install(ctx context.Context, src string) (*Manifest, error) {
 	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
 		return s.installURL(ctx, src)
@@ -76,7 +77,18 @@ func (s Store) Install(ctx context.Context, src string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.replace(m.ID, func(dst string) error { return copyDir(m.Dir, dst) }); err != nil {
+	if _, err := m.VerifyProgram(); err != nil {
+		return nil, err
+	}
+	if err := s.replace(m.ID, func(dst string) error {
+		if err := copyDir(m.Dir, dst); err != nil {
+			return err
+		}
+		copied := *m
+		copied.Dir = dst
+		_, err := copied.VerifyProgram()
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	return s.Get(m.ID)
@@ -112,6 +124,9 @@ func (s Store) installURL(ctx context.Context, u string) (*Manifest, error) {
 	}
 	if m.Run.Command != "" && (strings.ContainsRune(m.Run.Command, '/') && !filepath.IsAbs(m.Run.Command)) {
 		return nil, fmt.Errorf("plugins: add %s: its command %q is a file beside the manifest; download the plugin's folder and add that", u, m.Run.Command)
+	}
+	if _, err := m.VerifyProgram(); err != nil {
+		return nil, err
 	}
 	if err := s.replace(m.ID, func(dst string) error {
 		return os.WriteFile(filepath.Join(dst, ManifestFile), data, 0o600)

@@ -21,7 +21,7 @@ func TestStoreInstallsListsAndRemoves(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(src, "units"), prog, 0o755)
-	m := plugins.Manifest{ID: "units", Description: "units", Scopes: []string{"tool"}, Run: plugins.Run{Command: "./units"}}
+	m := plugins.Manifest{ID: "units", Description: "units", Scopes: []string{"tool"}, Run: plugins.Run{Command: "./units"}, Dir: src}
 	if err := m.Sign(newKey(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -801,6 +801,11 @@ func (m *Model) syncStatus() {
 			name = m.opts.Model
 		}
 		s.Loading = m.spinner.View() + " loading " + name + "…"
+		if pr, ok := m.backend.(ProgressReporter); ok {
+			if p := pr.Progress(); p != "" {
+				s.Loading = m.spinner.View() + " " + p
+			}
+		}
 	}
 	s.Activity = ""
 	switch {

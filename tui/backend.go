@@ -50,6 +50,15 @@ type Backend interface {
 	Services(ctx context.Context) Services
 }
 
+// ProgressReporter is implemented by backends that report the progress of
+// a long LoadModel (a model pull: name, percent, rate, time left) as one
+// line. While a model loads, the app shows it in the status bar, reading
+// it on each spinner tick: Progress must return at once ("" = nothing to
+// report).
+type ProgressReporter interface {
+	Progress() string
+}
+
 // VaultState is what the app knows about the vault before unlocking it.
 type VaultState struct {
 	Exists         bool

@@ -1,9 +1,13 @@
 // Command nook is the terminal-first personal AI assistant.
 //
-// This package only reads flags and config and wires packages together: each
-// subcommand lives in its own file and registers itself with [register].
-// Logic belongs in internal/assistant, engine, vault, models, ledgerclient
-// and plugins; nothing here should be worth testing except through the CLI.
+// Every command is flags → config → app → output: this package parses
+// flags, loads the config (internal/config), calls the application layer
+// (internal/app: engines, vault, ledger, plugins) and prints the result.
+// It also owns what needs the terminal: passphrase and consent prompts,
+// progress lines on stderr, and the terminal set-up of the app (tui over
+// tui/appbackend). Each subcommand lives in its own file and registers
+// itself with [register]; nothing here should be worth testing except
+// through the CLI.
 //
 // Errors print as `nook: error: ...` and, when the error carries a hint
 // (internal/hint), `nook: hint: ...`; the exit status is then 1.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/nook-ai/nook/internal/hint"
-	"github.com/nook-ai/nook/models"
 	"github.com/nook-ai/nook/vault"
 )
 
@@ -43,8 +41,8 @@ func isTTY(w any) bool {
 }
 
 // progressBar draws on stderr when it is a terminal and says nothing otherwise.
-func progressBar(a *app) func(vault.Progress) {
-	if !isTTY(a.stderr) {
+func progressBar(c *cli) func(vault.Progress) {
+	if !isTTY(c.stderr) {
 		return nil
 	}
 	last := time.Time{}
@@ -70,39 +68,39 @@ func progressBar(a *app) func(vault.Progress) {
 		if len(name) > 30 {
 			name = name[:29] + "…"
 		}
-		fmt.Fprintf(a.stderr, "\r[%s] %d/%d files %-30s", bar, p.FilesDone, p.FilesTotal, name)
+		fmt.Fprintf(c.stderr, "\r[%s] %d/%d files %-30s", bar, p.FilesDone, p.FilesTotal, name)
 		if p.FilesDone == p.FilesTotal {
-			fmt.Fprintln(a.stderr)
+			fmt.Fprintln(c.stderr)
 		}
 	}
 }
 
-func printReport(a *app, r vault.AddReport) {
-	fmt.Fprintf(a.stdout, "added %d, updated %d, unchanged %d, removed %d, skipped %d (%d chunks, %s)\n",
+func printReport(c *cli, r vault.AddReport) {
+	fmt.Fprintf(c.stdout, "added %d, updated %d, unchanged %d, removed %d, skipped %d (%d chunks, %s)\n",
 		r.Added, r.Updated, r.Unchanged, r.Removed, r.Skipped, r.Chunks, byteSize(r.Bytes))
-	if a.verbose {
-		fmt.Fprintf(a.stderr, "nook: embedding %s, encryption %s (summed over files)\n", r.EmbedTime.Round(time.Millisecond), r.EncryptTime.Round(time.Millisecond))
+	if c.verbose {
+		fmt.Fprintf(c.stderr, "nook: embedding %s, encryption %s (summed over files)\n", r.EmbedTime.Round(time.Millisecond), r.EncryptTime.Round(time.Millisecond))
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(a.stderr, "nook: warning: %v\n", e)
+		fmt.Fprintf(c.stderr, "nook: warning: %v\n", e)
 	}
 }
 
 func init() {
-	register(func(a *app) *cobra.Command {
+	register(func(c *cli) *cobra.Command {
 		var f ingestFlags
-		c := &cobra.Command{
+		cmd := &cobra.Command{
 			Use:   "add PATH...",
 			Short: "ingest files and folders into the vault (Markdown, text, org, HTML, PDF, code)",
 			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				v, err := openIndexedVault(cmd.Context(), a, true)
+				v, release, err := unlock(cmd.Context(), c, true)
 				if err != nil {
 					return err
 				}
-				defer v.Close()
+				defer release()
 				o := f.options()
-				o.Progress = progressBar(a)
+				o.Progress = progressBar(c)
 				rep, err := v.Add(cmd.Context(), args, o)
 				if errors.Is(err, fs.ErrNotExist) {
 					return hint.New(err, "check the path; to drop the documents of a folder you deleted, add the folder's path again")
@@ -110,41 +108,41 @@ func init() {
 				if err != nil {
 					return err
 				}
-				printReport(a, rep)
+				printReport(c, rep)
 				return nil
 			},
 		}
-		f.bind(c)
-		return c
+		f.bind(cmd)
+		return cmd
 	})
-	register(func(a *app) *cobra.Command {
+	register(func(c *cli) *cobra.Command {
 		var f ingestFlags
-		c := &cobra.Command{
+		cmd := &cobra.Command{
 			Use:   "watch PATH",
 			Short: "keep a folder in sync with the vault until interrupted",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				v, err := openIndexedVault(cmd.Context(), a, true)
+				v, release, err := unlock(cmd.Context(), c, true)
 				if err != nil {
 					return err
 				}
-				defer v.Close()
-				fmt.Fprintf(a.stderr, "nook: watching %s (Ctrl+C to stop)\n", args[0])
+				defer release()
+				fmt.Fprintf(c.stderr, "nook: watching %s (Ctrl+C to stop)\n", args[0])
 				return v.Watch(cmd.Context(), args[0], f.options(), 0, func(r vault.AddReport, err error) {
 					if err != nil {
-						fmt.Fprintf(a.stderr, "nook: warning: %v\n", err)
+						fmt.Fprintf(c.stderr, "nook: warning: %v\n", err)
 						return
 					}
 					if r.Added+r.Updated+r.Removed > 0 {
-						printReport(a, r)
+						printReport(c, r)
 					}
 				})
 			},
 		}
-		f.bind(c)
-		return c
+		f.bind(cmd)
+		return cmd
 	})
-	register(func(a *app) *cobra.Command {
+	register(func(c *cli) *cobra.Command {
 		var (
 			asJSON bool
 			k      int
@@ -152,16 +150,16 @@ func init() {
 			folder string
 			tag    string
 		)
-		c := &cobra.Command{
+		cmd := &cobra.Command{
 			Use:   "search [--json] [-k N] [--budget TOKENS] QUERY",
 			Short: "search the vault (BM25 + vectors, fused)",
 			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				v, err := openIndexedVault(cmd.Context(), a, false)
+				v, release, err := unlock(cmd.Context(), c, true)
 				if err != nil {
 					return err
 				}
-				defer v.Close()
+				defer release()
 				if budget > 0 && !cmd.Flags().Changed("k") {
 					k = 0 // as many passages as fit
 				}
@@ -173,50 +171,50 @@ func init() {
 					if hits == nil {
 						hits = []vault.Hit{}
 					}
-					return json.NewEncoder(a.stdout).Encode(hits)
+					return json.NewEncoder(c.stdout).Encode(hits)
 				}
 				for i, h := range hits {
-					fmt.Fprintf(a.stdout, "[%d] %s:%d-%d  (%.4f)\n", i+1, h.Source, h.StartLine, h.EndLine, h.Score)
-					fmt.Fprintf(a.stdout, "    %s\n", snippet(h.Text, 160))
+					fmt.Fprintf(c.stdout, "[%d] %s:%d-%d  (%.4f)\n", i+1, h.Source, h.StartLine, h.EndLine, h.Score)
+					fmt.Fprintf(c.stdout, "    %s\n", snippet(h.Text, 160))
 				}
 				return nil
 			},
 		}
-		c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-		c.Flags().IntVarP(&k, "k", "k", 5, "number of results (with --budget: at most this many)")
-		c.Flags().IntVar(&budget, "budget", 0, "return passages holding at most this many tokens in all, widened with their context")
-		c.Flags().StringVar(&folder, "folder", "", "only sources under this folder")
-		c.Flags().StringVar(&tag, "tag", "", "only documents with this tag")
-		return c
+		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		cmd.Flags().IntVarP(&k, "k", "k", 5, "number of results (with --budget: at most this many)")
+		cmd.Flags().IntVar(&budget, "budget", 0, "return passages holding at most this many tokens in all, widened with their context")
+		cmd.Flags().StringVar(&folder, "folder", "", "only sources under this folder")
+		cmd.Flags().StringVar(&tag, "tag", "", "only documents with this tag")
+		return cmd
 	})
 }
 
 func init() {
-	register(func(a *app) *cobra.Command {
+	register(func(c *cli) *cobra.Command {
 		var all bool
-		c := &cobra.Command{
+		cmd := &cobra.Command{
 			Use:   "reindex",
 			Short: "rebuild the index: units for old documents, vectors from the embedding model (after `nook pull` or a model change)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				v, err := openIndexedVault(cmd.Context(), a, true)
+				v, release, err := unlock(cmd.Context(), c, true)
 				if err != nil {
 					return err
 				}
-				defer v.Close()
-				rep, err := v.Reindex(cmd.Context(), vault.ReindexOptions{All: all, Progress: progressBar(a)})
+				defer release()
+				rep, err := v.Reindex(cmd.Context(), vault.ReindexOptions{All: all, Progress: progressBar(c)})
 				for _, e := range rep.Errors {
-					fmt.Fprintf(a.stderr, "nook: warning: %v\n", e)
+					fmt.Fprintf(c.stderr, "nook: warning: %v\n", e)
 				}
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "reindexed %d documents (%d units), %d already current\n", rep.Reindexed, rep.Units, rep.Current)
+				fmt.Fprintf(c.stdout, "reindexed %d documents (%d units), %d already current\n", rep.Reindexed, rep.Units, rep.Current)
 				return nil
 			},
 		}
-		c.Flags().BoolVar(&all, "all", false, "rebuild every document, not only those that need it")
-		return c
+		cmd.Flags().BoolVar(&all, "all", false, "rebuild every document, not only those that need it")
+		return cmd
 	})
 }
 
@@ -242,50 +240,4 @@ func snippet(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return string(r)
-}
-
-// openIndexedVault checks that a vault exists, loads the embedding model
-// if one is installed (the app closes it when the command ends; nothing is
-// downloaded) and unlocks the vault with it. Without one the vault indexes
-// and searches lexically; indexing says so when notice is set.
-func openIndexedVault(ctx context.Context, a *app, notice bool) (*vault.Vault, error) {
-	if err := requireVault(a); err != nil {
-		return nil, err
-	}
-	emb, missing, err := installedEmbedder(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	if emb == nil {
-		if notice {
-			fmt.Fprintf(a.stderr, "nook: no embedding model installed: indexing for keyword search only (`nook pull %s`, then `nook reindex`, adds vectors)\n", missing)
-		}
-		return openVault(a, nil)
-	}
-	return openVault(a, emb)
-}
-
-// installedEmbedder is openEmbedder without the download: the configured
-// embedding model, else the chat model, else the catalog's default, if it
-// is installed; otherwise nil and the name to pull.
-func installedEmbedder(ctx context.Context, a *app) (vault.Embedder, string, error) {
-	name := firstNonEmpty(a.cfg.EmbedModel, a.cfg.Model)
-	if name == "" && a.cfg.Remote.Kind == "" {
-		name = models.Default(models.RoleEmbedding, models.TotalMemory()).Name
-		store, err := models.Open(a.cfg)
-		if err != nil {
-			return nil, "", err
-		}
-		if _, err := store.Resolve(name); errors.Is(err, models.ErrNotFound) {
-			return nil, name, nil
-		}
-	}
-	emb, err := openEmbedder(ctx, a)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, name, nil
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	return emb, "", nil
 }

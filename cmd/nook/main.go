@@ -8,33 +8,37 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
-	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/config"
+	"github.com/nook-ai/nook/internal/harden"
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/plugins"
 )
 
-// app is what every subcommand shares: the config and the standard streams.
-type app struct {
+// cli is what every subcommand shares: the streams, the config and the app.
+type cli struct {
 	cfg    *config.Config
+	app    *app.App
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
 	// verbose: -v/--verbose was given (timings, debug logs).
 	verbose bool
-	// engines loaded by this command, by GGUF path; closed when it ends.
-	engines map[string]engine.Engine
+	// quiet: the terminal app owns the screen; warnings are dropped.
+	quiet atomic.Bool
 }
 
 // subcommands registered by the files of this package, in their init.
-var subcommands []func(*app) *cobra.Command
+var subcommands []func(*cli) *cobra.Command
 
-func register(f func(*app) *cobra.Command) { subcommands = append(subcommands, f) }
+func register(f func(*cli) *cobra.Command) { subcommands = append(subcommands, f) }
 
-func newRoot(a *app) *cobra.Command {
+func newRoot(c *cli) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "nook",
 		Short:         "a personal AI assistant whose data stays on your devices",
@@ -42,49 +46,54 @@ func newRoot(a *app) *cobra.Command {
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			level := slog.LevelError // llama.cpp and ggml log through slog
-			if a.verbose && a.getenv("NOOK_DEBUG") != "" {
+			if c.verbose && c.getenv("NOOK_DEBUG") != "" {
 				level = slog.LevelDebug
 			}
 			slog.SetLogLoggerLevel(level)
-			cfg, err := config.Load(a.getenv)
+			cfg, err := config.Load(c.getenv)
 			if err != nil {
 				return hint.New(err, "fix or remove the config file, or unset the NOOK_* variable it names")
 			}
-			a.cfg = cfg
+			c.cfg = cfg
+			c.app = app.New(cfg, app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent))
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTUI(cmd.Context(), a)
+			return runTUI(cmd.Context(), c)
 		},
 	}
-	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "print timings (and, with NOOK_DEBUG=1, debug logs) to stderr")
-	root.SetIn(a.stdin)
-	root.SetOut(a.stdout)
-	root.SetErr(a.stderr)
+	root.PersistentFlags().BoolVarP(&c.verbose, "verbose", "v", false, "print timings (and, with NOOK_DEBUG=1, debug logs) to stderr")
+	root.SetIn(c.stdin)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
 	for _, f := range subcommands {
-		root.AddCommand(f(a))
+		root.AddCommand(f(c))
 	}
 	return root
 }
 
 // runTUI is replaced by the terminal app when it is built in.
-var runTUI = func(ctx context.Context, a *app) error {
+var runTUI = func(ctx context.Context, c *cli) error {
 	return hint.New(errors.New("the terminal app is not built yet"), "use `nook run -m MODEL -p TEXT`")
 }
 
-func execute(ctx context.Context, a *app, args []string) int {
-	root := newRoot(a)
+func execute(ctx context.Context, c *cli, args []string) int {
+	root := newRoot(c)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	a.closeEngines()
+	if c.app != nil {
+		if cerr := c.app.Close(); cerr != nil {
+			fmt.Fprintf(c.stderr, "nook: warning: %v\n", cerr)
+		}
+	}
 	if err == nil {
 		return 0
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		fmt.Fprintln(a.stderr, "nook: interrupted")
+		fmt.Fprintln(c.stderr, "nook: interrupted")
 		return 130
 	}
-	printError(a.stderr, err)
+	printError(c.stderr, err)
 	return 1
 }
 
@@ -98,10 +107,26 @@ func printError(w io.Writer, err error) {
 	}
 }
 
+// warn prints a problem that stops nothing.
+func (c *cli) warn(err error) {
+	if !c.quiet.Load() {
+		fmt.Fprintf(c.stderr, "nook: warning: %v\n", err)
+	}
+}
+
+// pluginEvent prints crashes and timeouts (everything with -v).
+func (c *cli) pluginEvent(e plugins.Event) {
+	if !c.quiet.Load() && (e.Kind == "crash" || e.Kind == "timeout" || c.verbose) {
+		fmt.Fprintf(c.stderr, "nook: plugin %s: %s %s\n", e.Plugin, e.Kind, e.Detail)
+	}
+}
+
 func main() {
+	harden.Process()                            // non-dumpable: /proc/<nook>/mem and environ closed to the user's other programs
+	getenv := harden.TakeEnv("NOOK_PASSPHRASE") // read once, then out of the environment children inherit
 	ctx, stop := stopContext(os.Stderr)
-	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
-	code := execute(ctx, a, os.Args[1:])
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: getenv}
+	code := execute(ctx, c, os.Args[1:])
 	stop()
 	os.Exit(code)
 }

@@ -14,10 +14,8 @@ import (
 
 // Model commands: nook pull, nook models [ls|show|rm], nook import.
 
-func openStore(a *app) (*models.Store, error) { return models.Open(a.cfg) }
-
 func init() {
-	register(func(a *app) *cobra.Command {
+	register(func(c *cli) *cobra.Command {
 		return &cobra.Command{
 			Use:   "pull NAME",
 			Short: "download a model (llama3.2, llama3.2:1b, hf.co/ORG/REPO:QUANT)",
@@ -26,11 +24,9 @@ func init() {
 				"Interrupted pulls resume; every blob is sha256-verified before it is kept.",
 			Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				s, err := openStore(a)
-				if err != nil {
-					return err
-				}
-				m, err := s.Pull(cmd.Context(), args[0], a.stderr)
+				obs, end := pullProgress(c)
+				m, err := c.app.Pull(cmd.Context(), args[0], obs)
+				end()
 				if err != nil {
 					return err
 				}
@@ -38,20 +34,20 @@ func init() {
 				if m.Store != "nook" {
 					where = " (in the Ollama store " + m.Root + ", used in place)"
 				}
-				fmt.Fprintf(a.stdout, "%s %s%s\n", m.Name.Short(), models.HumanBytes(m.Size), where)
+				fmt.Fprintf(c.stdout, "%s %s%s\n", m.Name.Short(), models.HumanBytes(m.Size), where)
 				return nil
 			},
 		}
 	})
 
-	register(func(a *app) *cobra.Command {
+	register(func(c *cli) *cobra.Command {
 		var name string
-		c := &cobra.Command{
+		ic := &cobra.Command{
 			Use:   "import FILE.gguf",
 			Short: "copy a GGUF file into the model store under a name",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				s, err := openStore(a)
+				s, err := c.app.Store()
 				if err != nil {
 					return err
 				}
@@ -59,17 +55,17 @@ func init() {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "%s %s\n", m.Name.Short(), models.HumanBytes(m.Size))
+				fmt.Fprintf(c.stdout, "%s %s\n", m.Name.Short(), models.HumanBytes(m.Size))
 				return nil
 			},
 		}
-		c.Flags().StringVar(&name, "name", "", "model name (default: the file name without .gguf)")
-		return c
+		ic.Flags().StringVar(&name, "name", "", "model name (default: the file name without .gguf)")
+		return ic
 	})
 
-	register(func(a *app) *cobra.Command {
+	register(func(c *cli) *cobra.Command {
 		ls := func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(a)
+			s, err := c.app.Store()
 			if err != nil {
 				return err
 			}
@@ -78,10 +74,10 @@ func init() {
 				return err
 			}
 			if len(ms) == 0 {
-				fmt.Fprintln(a.stderr, "no models installed; try `nook pull "+models.Default(models.RoleChat, models.TotalMemory()).Name+"`")
+				fmt.Fprintln(c.stderr, "no models installed; try `nook pull "+models.Default(models.RoleChat, models.TotalMemory()).Name+"`")
 				return nil
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tSIZE\tQUANT\tPARAMS\tCONTEXT\tFAMILY\tSTORE")
 			for _, m := range ms {
 				quant, params, ctx, family := "?", "?", "?", "?"
@@ -95,26 +91,26 @@ func init() {
 			}
 			return tw.Flush()
 		}
-		c := &cobra.Command{
+		mc := &cobra.Command{
 			Use:     "models",
 			Aliases: []string{"model"},
 			Short:   "list, show and remove installed models",
 			Args:    cobra.NoArgs,
 			RunE:    ls,
 		}
-		c.AddCommand(&cobra.Command{
+		mc.AddCommand(&cobra.Command{
 			Use:     "ls",
 			Aliases: []string{"list"},
 			Short:   "list installed models (nook's store and the Ollama store)",
 			Args:    cobra.NoArgs,
 			RunE:    ls,
 		})
-		c.AddCommand(&cobra.Command{
+		mc.AddCommand(&cobra.Command{
 			Use:   "show NAME",
 			Short: "show a model's GGUF metadata, template and license",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				s, err := openStore(a)
+				s, err := c.app.Store()
 				if err != nil {
 					return err
 				}
@@ -122,17 +118,17 @@ func init() {
 				if err != nil {
 					return err
 				}
-				printDetails(a.stdout, d)
+				printDetails(c.stdout, d)
 				return nil
 			},
 		})
-		c.AddCommand(&cobra.Command{
+		mc.AddCommand(&cobra.Command{
 			Use:     "rm NAME...",
 			Aliases: []string{"remove"},
 			Short:   "remove models from nook's store",
 			Args:    cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				s, err := openStore(a)
+				s, err := c.app.Store()
 				if err != nil {
 					return err
 				}
@@ -140,18 +136,18 @@ func init() {
 					if err := s.Remove(n); err != nil {
 						return err
 					}
-					fmt.Fprintf(a.stdout, "removed %s\n", n)
+					fmt.Fprintf(c.stdout, "removed %s\n", n)
 				}
 				return nil
 			},
 		})
-		c.AddCommand(&cobra.Command{
+		mc.AddCommand(&cobra.Command{
 			Use:   "catalog",
 			Short: "list the recommended models by role and machine memory",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				mem := models.TotalMemory()
-				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ROLE\tNAME\tSIZE\tPARAMS\tMIN RAM\tDEFAULT\tABOUT")
 				for _, e := range models.Catalog() {
 					def := ""
@@ -163,7 +159,7 @@ func init() {
 				return tw.Flush()
 			},
 		})
-		return c
+		return mc
 	})
 }
 

@@ -20,7 +20,7 @@ func TestAddWithoutAnEmbeddingModelThenReindex(t *testing.T) {
 	if !strings.Contains(out, "added 3,") {
 		t.Errorf("add printed %q", out)
 	}
-	if lines := strings.Split(strings.TrimSpace(errs), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "no embedding model installed") || !strings.Contains(lines[0], "nook reindex") {
+	if lines := strings.Split(strings.TrimSpace(errs), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "no embedding model") || !strings.Contains(lines[0], "nook reindex") {
 		t.Errorf("stderr %q, want one line saying the index is lexical and how to add vectors", errs)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/internal/app"
 )
 
 // nook run: one-shot generation, or an interactive chat on a terminal.
@@ -32,25 +33,27 @@ type runFlags struct {
 }
 
 func init() {
-	register(func(a *app) *cobra.Command {
+	register(func(c *cli) *cobra.Command {
 		var f runFlags
-		c := &cobra.Command{
+		rc := &cobra.Command{
 			Use:   "run [-m MODEL] [-p TEXT] [flags]",
 			Short: "generate with a model: -p TEXT, text on stdin, or an interactive chat",
 			Long: `Streams the model's answer to stdout. MODEL is a model name (see
-'nook models') or a GGUF path; without -m, NOOK_MODEL or the config's model,
-else the catalog default (pulled if needed). The prompt comes from -p, else
-from stdin when it is not a terminal; otherwise nook opens a chat prompt.`,
+'nook models') or a GGUF path; a name not installed is pulled first (with
+its progress on stderr). Without -m, NOOK_MODEL or the config's model, else
+the largest installed catalog model (nothing is pulled). The prompt comes
+from -p, else from stdin when it is not a terminal; otherwise nook opens a
+chat prompt.`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx := cmd.Context()
 				prompt := f.prompt
 				interactive := false
 				if prompt == "" {
-					if fi, ok := a.stdin.(*os.File); ok && term.IsTerminal(int(fi.Fd())) {
+					if fi, ok := c.stdin.(*os.File); ok && term.IsTerminal(int(fi.Fd())) {
 						interactive = true
 					} else {
-						b, err := io.ReadAll(a.stdin)
+						b, err := io.ReadAll(c.stdin)
 						if err != nil {
 							return fmt.Errorf("run: read stdin: %w", err)
 						}
@@ -60,30 +63,36 @@ from stdin when it is not a terminal; otherwise nook opens a chat prompt.`,
 						}
 					}
 				}
-				e, err := openEngine(ctx, a, f.model)
+				obs, end := pullProgress(c)
+				err := c.app.UseModel(ctx, f.model, app.PullIfMissing(obs))
+				end()
+				if err != nil {
+					return err
+				}
+				e, err := c.app.ChatModel(ctx)
 				if err != nil {
 					return err
 				}
 				defer e.Close()
 				opts := f.options(cmd)
-				if a.verbose {
+				if c.verbose {
 					info := e.Info()
-					fmt.Fprintf(a.stderr, "model: %s (%s, %s params, %s, context %d) on %s, template %s, loaded in %s\n",
-						info.Name, info.Architecture, humanCount(info.Parameters), info.Quantization, info.ContextLength, info.Backend, info.Template, info.LoadDuration.Round(time.Millisecond))
+					fmt.Fprintf(c.stderr, "model: %s (%s, %s params, %s, context %d) on %s, template %s, loaded in %s\n",
+						info.Name, info.Architecture, app.HumanCount(info.Parameters), info.Quantization, info.ContextLength, info.Backend, info.Template, info.LoadDuration.Round(time.Millisecond))
 				}
 				if interactive {
-					return chatLoop(a, e, f.system, opts)
+					return chatLoop(c, e, f.system, opts)
 				}
 				var msgs []engine.Message
 				if f.system != "" {
 					msgs = append(msgs, engine.Message{Role: engine.RoleSystem, Content: f.system})
 				}
 				msgs = append(msgs, engine.Message{Role: engine.RoleUser, Content: prompt})
-				_, err = stream(ctx, a, e, engine.ChatRequest{Messages: msgs, Options: opts})
+				_, err = stream(ctx, c, e, engine.ChatRequest{Messages: msgs, Options: opts})
 				return err
 			},
 		}
-		fl := c.Flags()
+		fl := rc.Flags()
 		fl.StringVarP(&f.model, "model", "m", "", "model name or GGUF path")
 		fl.StringVarP(&f.prompt, "prompt", "p", "", "prompt text (default: stdin, or a chat on a terminal)")
 		fl.StringVar(&f.system, "system", "", "system prompt")
@@ -93,7 +102,7 @@ from stdin when it is not a terminal; otherwise nook opens a chat prompt.`,
 		fl.IntVar(&f.topK, "top-k", 40, "top-k sampling (0: off)")
 		fl.Float32Var(&f.topP, "top-p", 0.9, "top-p sampling")
 		fl.StringArrayVar(&f.stop, "stop", nil, "stop sequence (repeatable)")
-		return c
+		return rc
 	})
 }
 
@@ -116,29 +125,29 @@ func (f *runFlags) options(cmd *cobra.Command) engine.Options {
 }
 
 // stream prints the answer as it comes and returns it.
-func stream(ctx context.Context, a *app, e engine.Engine, req engine.ChatRequest) (string, error) {
+func stream(ctx context.Context, c *cli, e engine.Engine, req engine.ChatRequest) (string, error) {
 	var b strings.Builder
 	var stats *engine.Stats
-	for c, err := range e.Chat(ctx, req) {
+	for ch, err := range e.Chat(ctx, req) {
 		if err != nil {
 			if b.Len() > 0 {
-				fmt.Fprintln(a.stdout)
+				fmt.Fprintln(c.stdout)
 			}
 			return b.String(), err
 		}
-		if c.Text != "" {
-			b.WriteString(c.Text)
-			fmt.Fprint(a.stdout, c.Text)
+		if ch.Text != "" {
+			b.WriteString(ch.Text)
+			fmt.Fprint(c.stdout, ch.Text)
 		}
-		if c.Done {
-			stats = c.Stats
+		if ch.Done {
+			stats = ch.Stats
 		}
 	}
 	if !strings.HasSuffix(b.String(), "\n") {
-		fmt.Fprintln(a.stdout)
+		fmt.Fprintln(c.stdout)
 	}
-	if a.verbose && stats != nil {
-		printStats(a.stderr, stats)
+	if c.verbose && stats != nil {
+		printStats(c.stderr, stats)
 	}
 	return b.String(), nil
 }
@@ -156,7 +165,7 @@ func printStats(w io.Writer, s *engine.Stats) {
 
 // chatLoop is the interactive prompt of `nook run` on a terminal. Ctrl+C
 // stops an answer; Ctrl+D or /bye leaves.
-func chatLoop(a *app, e engine.Engine, system string, opts engine.Options) error {
+func chatLoop(c *cli, e engine.Engine, system string, opts engine.Options) error {
 	var history []engine.Message
 	if system != "" {
 		history = append(history, engine.Message{Role: engine.RoleSystem, Content: system})
@@ -164,13 +173,13 @@ func chatLoop(a *app, e engine.Engine, system string, opts engine.Options) error
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt)
 	defer signal.Stop(sigs)
-	in := bufio.NewScanner(a.stdin)
+	in := bufio.NewScanner(c.stdin)
 	in.Buffer(make([]byte, 64*1024), 1<<20)
-	fmt.Fprintf(a.stderr, "chatting with %s — /bye or Ctrl+D to leave, /clear to forget, \"\"\" for several lines\n", e.Info().Name)
+	fmt.Fprintf(c.stderr, "chatting with %s — /bye or Ctrl+D to leave, /clear to forget, \"\"\" for several lines\n", e.Info().Name)
 	for {
-		fmt.Fprint(a.stdout, ">>> ")
+		fmt.Fprint(c.stdout, ">>> ")
 		if !in.Scan() {
-			fmt.Fprintln(a.stdout)
+			fmt.Fprintln(c.stdout)
 			return in.Err()
 		}
 		line := in.Text()
@@ -183,7 +192,7 @@ func chatLoop(a *app, e engine.Engine, system string, opts engine.Options) error
 					break
 				}
 				lines = append(lines, rest)
-				fmt.Fprint(a.stdout, "... ")
+				fmt.Fprint(c.stdout, "... ")
 				if !in.Scan() {
 					return in.Err()
 				}
@@ -201,10 +210,10 @@ func chatLoop(a *app, e engine.Engine, system string, opts engine.Options) error
 			if system != "" {
 				history = append(history, engine.Message{Role: engine.RoleSystem, Content: system})
 			}
-			fmt.Fprintln(a.stderr, "cleared")
+			fmt.Fprintln(c.stderr, "cleared")
 			continue
 		case "/help", "/?":
-			fmt.Fprintln(a.stderr, "/clear forget the conversation · /bye leave · \"\"\" start and end several lines · Ctrl+C stop an answer")
+			fmt.Fprintln(c.stderr, "/clear forget the conversation · /bye leave · \"\"\" start and end several lines · Ctrl+C stop an answer")
 			continue
 		}
 		history = append(history, engine.Message{Role: engine.RoleUser, Content: line})
@@ -217,29 +226,17 @@ func chatLoop(a *app, e engine.Engine, system string, opts engine.Options) error
 			case <-done:
 			}
 		}()
-		answer, err := stream(ctx, a, e, engine.ChatRequest{Session: "run", Messages: history, Options: opts})
+		answer, err := stream(ctx, c, e, engine.ChatRequest{Session: "run", Messages: history, Options: opts})
 		close(done)
 		cancel()
 		switch {
 		case errors.Is(err, context.Canceled):
-			fmt.Fprintln(a.stderr, "(stopped)")
+			fmt.Fprintln(c.stderr, "(stopped)")
 		case err != nil:
-			printError(a.stderr, err)
+			printError(c.stderr, err)
 			history = history[:len(history)-1]
 			continue
 		}
 		history = append(history, engine.Message{Role: engine.RoleAssistant, Content: answer})
 	}
-}
-
-func humanCount(n uint64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1fB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1fK", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
 }

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nook-ai/nook/internal/testmodels"
@@ -21,8 +24,8 @@ func runNook(t *testing.T, env map[string]string, stdin string, args ...string) 
 		env["NOOK_HOME"] = t.TempDir()
 	}
 	var out, errb bytes.Buffer
-	a := &app{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
-	code = execute(context.Background(), a, args)
+	c := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	code = execute(context.Background(), c, args)
 	return code, out.String(), errb.String()
 }
 
@@ -69,6 +72,14 @@ func TestRunRefusesBadModelsWithOneLineAndAHint(t *testing.T) {
 	os.WriteFile(trunc, good[:len(good)/3], 0o644)
 	foreign := filepath.Join(dir, "notes.gguf")
 	os.WriteFile(foreign, []byte("# my notes\nnot a model\n"), 0o644)
+	// A name that is not installed is pulled (as `ollama run` does): from
+	// a registry that has no such model.
+	var asked atomic.Int32
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer reg.Close()
 	for _, tc := range []struct{ name, model, says string }{
 		{"a missing file", filepath.Join(dir, "nope.gguf"), "not found"},
 		{"a truncated file", trunc, "truncated"},
@@ -77,7 +88,8 @@ func TestRunRefusesBadModelsWithOneLineAndAHint(t *testing.T) {
 		{"an unknown name", "no-such-model:7b", "not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := runNook(t, nil, "", "run", "-m", tc.model, "-p", "hi")
+			env := map[string]string{"NOOK_REGISTRY": reg.URL, "OLLAMA_MODELS": t.TempDir()}
+			code, out, errs := runNook(t, env, "", "run", "-m", tc.model, "-p", "hi")
 			lines := strings.Split(strings.TrimSpace(errs), "\n")
 			if code != 1 || out != "" || len(lines) != 2 {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
@@ -86,6 +98,39 @@ func TestRunRefusesBadModelsWithOneLineAndAHint(t *testing.T) {
 				t.Fatalf("stderr %q", errs)
 			}
 		})
+	}
+	if asked.Load() == 0 {
+		t.Error("the unknown name was not looked up in the registry")
+	}
+}
+
+// Without a model configured or installed, nook says what to do and
+// downloads nothing.
+func TestNoModelIsPulledThatNobodyNamed(t *testing.T) {
+	var asked atomic.Int32
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.NotFound(w, r)
+	}))
+	defer reg.Close()
+	env := map[string]string{"NOOK_REGISTRY": reg.URL, "OLLAMA_MODELS": t.TempDir(), "NOOK_PASSPHRASE": "pw"}
+	code, out, errs := runNook(t, env, "", "run", "-p", "hi")
+	if code != 1 || out != "" || !strings.Contains(errs, "no model configured or installed") || !strings.Contains(errs, "nook: hint: run `nook pull") {
+		t.Fatalf("run with no model: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	mustNook(t, env, "init")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "note.md"), []byte("# Note\n\nthe tax deadline is in April\n"), 0o644)
+	_, errs = mustNook(t, env, "add", dir)
+	if !strings.Contains(errs, "search is lexical only") {
+		t.Errorf("add without an embedding model does not say search is lexical: %q", errs)
+	}
+	out, _ = mustNook(t, env, "search", "tax deadline")
+	if !strings.Contains(out, "note.md") {
+		t.Errorf("lexical search: %q", out)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Fatalf("the registry was asked %d times", n)
 	}
 }
 

@@ -1,27 +1,29 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/vault"
 )
 
-// Vault commands: nook init, nook vault status, nook vault export-key.
+// Vault commands: nook init, nook vault status, nook vault export-key; the
+// passphrase prompt and the unlock every vault command starts with.
 
 // readPassphrase returns NOOK_PASSPHRASE or asks on the terminal without
 // echo; confirm asks twice.
-func readPassphrase(a *app, prompt string, confirm bool) ([]byte, error) {
-	if p := a.getenv("NOOK_PASSPHRASE"); p != "" {
+func readPassphrase(c *cli, prompt string, confirm bool) ([]byte, error) {
+	if p := c.getenv("NOOK_PASSPHRASE"); p != "" {
 		return []byte(p), nil
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
@@ -51,41 +53,32 @@ func readPassphrase(a *app, prompt string, confirm bool) ([]byte, error) {
 	return p1, nil
 }
 
-// openVault unlocks the vault for one command. embed, when set, is the
-// embedder for ingestion and search.
-func openVault(a *app, embed vault.Embedder) (*vault.Vault, error) {
-	dir := a.cfg.VaultDir()
-	if err := requireVault(a); err != nil {
-		return nil, err
+// unlock opens the vault for one command and returns it with the function
+// that releases it. embed loads the embedding model (while scrypt runs) for
+// commands that ingest or search; they say so when search is lexical.
+func unlock(ctx context.Context, c *cli, embed bool) (*vault.Vault, func(), error) {
+	if err := c.app.RequireVault(); err != nil {
+		return nil, nil, err
 	}
-	pass, err := readPassphrase(a, "vault passphrase: ", false)
+	pass, err := readPassphrase(c, "vault passphrase: ", false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	opts := []vault.Option{vault.WithEmbedModel(a.cfg.EmbedModel)}
-	if embed != nil {
-		opts = append(opts, vault.WithEmbedder(embed))
+	var opts []app.UnlockOption
+	if !embed {
+		opts = append(opts, app.WithoutEmbedder())
 	}
-	v, err := vault.Open(dir, pass, opts...)
-	if errors.Is(err, vault.ErrWrongPassphrase) && a.getenv("NOOK_PASSPHRASE") != "" {
-		return nil, hint.New(err, "NOOK_PASSPHRASE does not unlock this vault: correct it, or unset it to be asked")
+	err = c.app.Unlock(ctx, pass, opts...)
+	if errors.Is(err, vault.ErrWrongPassphrase) && c.getenv("NOOK_PASSPHRASE") != "" {
+		return nil, nil, hint.New(err, "NOOK_PASSPHRASE does not unlock this vault: correct it, or unset it to be asked")
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, p := range v.Problems() {
-		fmt.Fprintf(a.stderr, "nook: warning: %v\n", p)
+	if why := c.app.SearchMode(); embed && why != nil {
+		fmt.Fprintf(c.stderr, "nook: search is lexical only: %v (%s)\n", why, hint.Of(why))
 	}
-	return v, nil
-}
-
-// requireVault fails fast, before a model is loaded, when there is no vault.
-func requireVault(a *app) error {
-	dir := a.cfg.VaultDir()
-	if _, err := os.Stat(filepath.Join(dir, "VAULT")); err != nil {
-		return hint.New(fmt.Errorf("vault: open %s: %w", dir, vault.ErrNotInitialized), "run `nook init` first")
-	}
-	return nil
+	return c.app.Vault()
 }
 
 // byteSize prints a size for people: 512 B, 12.3 kB, 4.5 MB.
@@ -102,49 +95,49 @@ func byteSize(n int64) string {
 }
 
 func init() {
-	register(func(a *app) *cobra.Command {
+	register(func(c *cli) *cobra.Command {
 		return &cobra.Command{
 			Use:   "init",
 			Short: "create the encrypted vault (asks for a passphrase twice, or NOOK_PASSPHRASE)",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				pass, err := readPassphrase(a, "new vault passphrase: ", true)
+				pass, err := readPassphrase(c, "new vault passphrase: ", true)
 				if err != nil {
 					return err
 				}
-				v, err := vault.Init(a.cfg.VaultDir(), pass)
+				v, release, err := c.app.InitVault(pass)
 				if err != nil {
 					return err
 				}
-				defer v.Close()
-				fmt.Fprintf(a.stdout, "created vault %s in %s (device %s)\n", v.ID(), v.Dir(), v.Device())
+				defer release()
+				fmt.Fprintf(c.stdout, "created vault %s in %s (device %s)\n", v.ID(), v.Dir(), v.Device())
 				return nil
 			},
 		}
 	})
-	register(func(a *app) *cobra.Command {
-		c := &cobra.Command{Use: "vault", Short: "inspect the encrypted vault"}
+	register(func(c *cli) *cobra.Command {
+		vc := &cobra.Command{Use: "vault", Short: "inspect the encrypted vault"}
 		var asJSON bool
 		status := &cobra.Command{
 			Use:   "status",
 			Short: "show counts, sizes and damaged files",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				v, err := openVault(a, nil)
+				v, release, err := unlock(cmd.Context(), c, false)
 				if err != nil {
 					return err
 				}
-				defer v.Close()
+				defer release()
 				s, err := v.Status()
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					enc := json.NewEncoder(a.stdout)
+					enc := json.NewEncoder(c.stdout)
 					enc.SetIndent("", "  ")
 					return enc.Encode(s)
 				}
-				printStatus(a.stdout, s)
+				printStatus(c.stdout, s)
 				return nil
 			},
 		}
@@ -154,17 +147,17 @@ func init() {
 			Short: "print the vault's age identity: `age -d -i KEY FILE` then decrypts any vault file",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				v, err := openVault(a, nil)
+				v, release, err := unlock(cmd.Context(), c, false)
 				if err != nil {
 					return err
 				}
-				defer v.Close()
-				fmt.Fprintln(a.stderr, "nook: this key reads everything in the vault; keep it safe")
-				return v.ExportKey(a.stdout)
+				defer release()
+				fmt.Fprintln(c.stderr, "nook: this key reads everything in the vault; keep it safe")
+				return v.ExportKey(c.stdout)
 			},
 		}
-		c.AddCommand(status, exportKey)
-		return c
+		vc.AddCommand(status, exportKey)
+		return vc
 	})
 }
 

@@ -9,6 +9,17 @@
 //	malformed {}       writes a line that is not JSON-RPC, then hangs
 //	stderr {text}      writes text to stderr, answers "ok"
 //
+// and tools that try what a hostile plugin would, each answering "ok: …"
+// or "denied: <the error>" (never a tool error), for the sandbox tests:
+//
+//	read {path, offset}  reads up to 4 KiB of a file (at offset: /proc/<pid>/mem)
+//	write {path, text}   creates or truncates a file and writes text
+//	list {path}          lists a folder
+//	env {}               its environment, one VAR=value a line
+//	dial {addr}          opens a TCP connection
+//	signal {pid}         sends signal 0 to a process
+//	escape {}            answers text full of terminal escape sequences
+//
 // With --mode exit it exits at once; with --mode mute it never answers
 // initialize; with --mode garbage it writes garbage before anything else.
 package main
@@ -17,10 +28,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"net"
 	"os"
+	"sort"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -32,6 +47,47 @@ type textIn struct {
 
 type sizeIn struct {
 	Bytes int `json:"bytes"`
+}
+
+type pathIn struct {
+	Path   string `json:"path"`
+	Offset int64  `json:"offset,omitempty"`
+	Text   string `json:"text,omitempty"`
+}
+
+type addrIn struct {
+	Addr string `json:"addr"`
+}
+
+type pidIn struct {
+	PID int `json:"pid"`
+}
+
+// outcome is how the hostile tools answer: what they got, or why not.
+func outcome(what string, err error) *mcp.CallToolResult {
+	if err != nil {
+		return text("denied: " + err.Error())
+	}
+	return text("ok: " + what)
+}
+
+func readFile(in pathIn) (string, error) {
+	f, err := os.Open(in.Path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	var n int
+	if in.Offset > 0 {
+		n, err = f.ReadAt(buf, in.Offset)
+	} else {
+		n, err = f.Read(buf)
+	}
+	if n == 0 && err != nil && err != io.EOF {
+		return "", err
+	}
+	return string(buf[:n]), nil
 }
 
 func text(s string) *mcp.CallToolResult {
@@ -86,7 +142,49 @@ func main() {
 		Annotations: &mcp.ToolAnnotations{DestructiveHint: new(true)}}, func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
 		return text("wiped"), nil, nil
 	})
+	hostile(s)
 	if err := s.Run(context.Background(), &mcp.StdioTransport{}); err != nil {
 		log.Fatalf("misbehave: %v", err)
 	}
+}
+
+// hostile adds the tools that try to reach what a plugin must not.
+func hostile(s *mcp.Server) {
+	mcp.AddTool(s, &mcp.Tool{Name: "read", Description: "Read a file."}, func(ctx context.Context, req *mcp.CallToolRequest, in pathIn) (*mcp.CallToolResult, any, error) {
+		got, err := readFile(in)
+		return outcome(got, err), nil, nil
+	})
+	mcp.AddTool(s, &mcp.Tool{Name: "write", Description: "Write a file."}, func(ctx context.Context, req *mcp.CallToolRequest, in pathIn) (*mcp.CallToolResult, any, error) {
+		return outcome("written", os.WriteFile(in.Path, []byte(in.Text), 0o600)), nil, nil
+	})
+	mcp.AddTool(s, &mcp.Tool{Name: "list", Description: "List a folder."}, func(ctx context.Context, req *mcp.CallToolRequest, in pathIn) (*mcp.CallToolResult, any, error) {
+		ents, err := os.ReadDir(in.Path)
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return outcome(strings.Join(names, " "), err), nil, nil
+	})
+	mcp.AddTool(s, &mcp.Tool{Name: "env", Description: "Its environment."}, func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
+		env := os.Environ()
+		sort.Strings(env)
+		return outcome(strings.Join(env, "\n"), nil), nil, nil
+	})
+	mcp.AddTool(s, &mcp.Tool{Name: "dial", Description: "Open a TCP connection."}, func(ctx context.Context, req *mcp.CallToolRequest, in addrIn) (*mcp.CallToolResult, any, error) {
+		c, err := net.DialTimeout("tcp", in.Addr, 5*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return outcome("connected", err), nil, nil
+	})
+	mcp.AddTool(s, &mcp.Tool{Name: "signal", Description: "Send signal 0 to a process."}, func(ctx context.Context, req *mcp.CallToolRequest, in pidIn) (*mcp.CallToolResult, any, error) {
+		p, err := os.FindProcess(in.PID)
+		if err == nil {
+			err = p.Signal(syscall.Signal(0))
+		}
+		return outcome("signalled", err), nil, nil
+	})
+	mcp.AddTool(s, &mcp.Tool{Name: "escape", Description: "Answer terminal escape sequences."}, func(ctx context.Context, req *mcp.CallToolRequest, in struct{}) (*mcp.CallToolResult, any, error) {
+		return text("title\x1b]0;pwned\x07 clip\x1b]52;c;ZWNobyBwd25lZA==\x07 red\x1b[31m bell\x07 c1\u009b2J rtl\u202eexe.txt"), nil, nil
+	})
 }

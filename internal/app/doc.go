@@ -1,0 +1,34 @@
+// Package app is nook's application layer: the one place that turns a
+// config into running parts and hands them to the front ends (`nook ask`,
+// `nook search`, the terminal app, later `nook serve`).
+//
+// It owns, each with its own lifecycle and lock:
+//   - the engine [Pool]: engines keyed by model file (or remote endpoint and
+//     model), loaded once however many callers ask at the same time,
+//     reference-counted, shared between the chat and embedding roles when
+//     they name the same model, unloaded when the last reference goes, and
+//     serialising chats on an engine that runs one at a time;
+//   - the vault: [App.Unlock] runs scrypt while the chat and embedding
+//     models load; a new unlock replaces the old handle, which is closed
+//     after its in-flight users;
+//   - the ledger client and the plugin host: opened on first need over the
+//     app's vault; a failure is kept and reported with its hint until the
+//     caller asks to retry ([App.RetryPlugins]);
+//   - model resolution: no model is ever pulled unless a caller asked for
+//     that name ([PullIfMissing]); pulls report [PullEvent]s.
+//
+// Entry points: [New], [App.Close], [App.UseModel] / [App.ChatModel],
+// [App.Unlock] / [App.Vault], [App.Turn] / [App.Ask], [App.Ledger],
+// [App.Plugins], [App.Status] and [App.Checks]; [Pool] on its own for
+// callers that manage engines themselves. Tests build on
+// internal/app/apptest.
+//
+// A new service (the sync host is next) is one more service field (a lazy,
+// reference-counted part with a kept failure, see service.go) opened over
+// the vault, and one more entry in Close's order.
+//
+// This package must not do terminal I/O (no prompts, no progress bars: it
+// reports events to callbacks), nor import cobra, bubbletea or the tui
+// packages. Slow work (model loads, scrypt, starting the chain) never runs
+// under a lock another part of the app waits on.
+package app

@@ -1,0 +1,352 @@
+package appbackend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/internal/app"
+	"github.com/nook-ai/nook/internal/assistant"
+	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/plugins"
+	"github.com/nook-ai/nook/tui"
+	"github.com/nook-ai/nook/vault"
+)
+
+// Backend is tui.Backend over an *app.App.
+type Backend struct {
+	a *app.App
+	// envPass is the passphrase from the environment (nil: ask).
+	envPass []byte
+	// pull is the pull in progress as one line ("" none).
+	pull atomic.Value
+
+	mu      sync.Mutex
+	created map[string]time.Time // sessions' creation times, kept on save
+}
+
+var (
+	_ tui.Backend          = (*Backend)(nil)
+	_ tui.ProgressReporter = (*Backend)(nil)
+)
+
+// New returns the backend over a. envPassphrase is NOOK_PASSPHRASE (empty:
+// the app asks for it).
+func New(a *app.App, envPassphrase []byte) *Backend {
+	b := &Backend{a: a, created: map[string]time.Time{}}
+	if len(envPassphrase) > 0 {
+		b.envPass = envPassphrase
+	}
+	b.pull.Store("")
+	return b
+}
+
+// Progress is the model pull in progress, for the status bar.
+func (b *Backend) Progress() string { return b.pull.Load().(string) }
+
+func (b *Backend) Vault(ctx context.Context) (tui.VaultState, error) {
+	return tui.VaultState{Exists: b.a.VaultExists(), NeedPassphrase: b.envPass == nil}, nil
+}
+
+func (b *Backend) Unlock(ctx context.Context, pass []byte) error {
+	if pass == nil {
+		pass = b.envPass
+	}
+	err := b.a.Unlock(ctx, pass, app.EmbedderOptional())
+	if errors.Is(err, vault.ErrWrongPassphrase) {
+		return hint.New(err, "type it again with /unlock")
+	}
+	return err
+}
+
+// LoadModel loads the chat model; a model the user named (/model NAME, or
+// model in the config or NOOK_MODEL) that is not installed is pulled
+// first, with its progress in the status bar. With none named, nothing is
+// pulled: the error says what to do.
+func (b *Backend) LoadModel(ctx context.Context, name string) (engine.ModelInfo, error) {
+	defer b.pull.Store("")
+	if cfg := b.a.Config(); name == "" && cfg.Remote.Kind == "" {
+		name = cfg.Model
+	}
+	info, err := b.a.LoadModel(ctx, name, app.PullIfMissing(func(ev app.PullEvent) { b.pull.Store(ev.String()) }))
+	if errors.Is(err, app.ErrNoModel) {
+		return info, hint.New(err, "pick one with /model NAME (it is pulled if needed), or "+hint.Of(err))
+	}
+	return info, err
+}
+
+func (b *Backend) Models(ctx context.Context) ([]string, error) {
+	s, err := b.a.Store()
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name.Short())
+	}
+	return names, nil
+}
+
+func (b *Backend) Turn(ctx context.Context, in tui.TurnInput) (*tui.Turn, error) {
+	confirm, onCall := toolCallbacks(in.OnTool)
+	t, err := b.a.Turn(ctx, app.TurnInput{Text: in.Text, History: in.History, Session: in.Session, Confirm: confirm, OnCall: onCall})
+	if err != nil {
+		return nil, err
+	}
+	out := &tui.Turn{Chunks: t.Chunks, Notice: strings.Join(t.Notices, "; ")}
+	for _, s := range t.Sources {
+		out.Sources = append(out.Sources, tui.Source{N: s.N, Path: s.Path, StartLine: s.StartLine, EndLine: s.EndLine, Text: s.Text})
+	}
+	if t.Remembered != nil {
+		out.Remembered = t.Remembered.Text
+	}
+	return out, nil
+}
+
+// toolCallbacks report the turn's calls to the app and ask it for consent.
+func toolCallbacks(onTool func(tui.ToolEvent)) (func(context.Context, assistant.ToolCall) (bool, error), func(assistant.ToolCall)) {
+	args := func(m map[string]any) string {
+		if len(m) == 0 {
+			return "{}"
+		}
+		j, _ := json.Marshal(m)
+		return string(j)
+	}
+	confirm := func(ctx context.Context, c assistant.ToolCall) (bool, error) {
+		if onTool == nil {
+			return false, nil
+		}
+		answer := make(chan bool, 1)
+		onTool(tui.ToolEvent{Name: c.Name, Args: args(c.Arguments), Consent: answer})
+		select {
+		case ok := <-answer:
+			return ok, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	onCall := func(c assistant.ToolCall) {
+		if onTool == nil || !c.Done && c.Consent {
+			return // confirm shows it with the question
+		}
+		ev := tui.ToolEvent{Name: c.Name, Args: args(c.Arguments), Done: c.Done, Result: c.Result}
+		switch {
+		case c.Declined:
+			ev.Result, ev.Err = "", "declined"
+		case c.Err != nil:
+			ev.Result, ev.Err = "", "refused: "+plugins.Explain(c.Err)
+			if !errors.Is(c.Err, plugins.ErrRefused) {
+				ev.Err = "failed: " + plugins.Explain(c.Err)
+			}
+		}
+		onTool(ev)
+	}
+	return confirm, onCall
+}
+
+// vault returns the unlocked vault, or an error saying how to unlock it.
+func (b *Backend) vault() (*vault.Vault, func(), error) {
+	v, rel, err := b.a.Vault()
+	if errors.Is(err, vault.ErrLocked) {
+		return nil, nil, hint.New(err, "/unlock asks for the passphrase")
+	}
+	return v, rel, err
+}
+
+func (b *Backend) SaveSession(ctx context.Context, s *tui.Session) error {
+	v, rel, err := b.vault()
+	if err != nil {
+		return err
+	}
+	defer rel()
+	vs := &vault.Session{ID: s.ID, Title: s.Title}
+	b.mu.Lock()
+	vs.Created = b.created[s.ID]
+	b.mu.Unlock()
+	for _, m := range s.Messages {
+		vs.Messages = append(vs.Messages, vault.Message{Role: m.Role, Content: m.Content})
+	}
+	if err := v.SaveSession(vs); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.created[vs.ID] = vs.Created
+	b.mu.Unlock()
+	s.ID = vs.ID
+	return nil
+}
+
+func (b *Backend) LoadSession(ctx context.Context, id string) (*tui.Session, error) {
+	v, rel, err := b.vault()
+	if err != nil {
+		return nil, err
+	}
+	defer rel()
+	vs, err := v.LoadSession(id)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.created[vs.ID] = vs.Created
+	b.mu.Unlock()
+	s := &tui.Session{ID: vs.ID, Title: vs.Title}
+	for _, m := range vs.Messages {
+		s.Messages = append(s.Messages, engine.Message{Role: m.Role, Content: m.Content})
+	}
+	return s, nil
+}
+
+func (b *Backend) Sessions(ctx context.Context) ([]tui.SessionInfo, error) {
+	v, rel, err := b.vault()
+	if err != nil {
+		return nil, err
+	}
+	defer rel()
+	ss, err := v.ListSessions()
+	if err != nil {
+		return nil, err
+	}
+	var out []tui.SessionInfo
+	for _, s := range ss {
+		out = append(out, tui.SessionInfo{ID: s.ID, Title: s.Title, Updated: s.Updated.Local().Format("2006-01-02 15:04"), Messages: s.Messages})
+	}
+	return out, nil
+}
+
+func (b *Backend) Add(ctx context.Context, paths []string) (string, error) {
+	v, rel, err := b.vault()
+	if err != nil {
+		return "", err
+	}
+	defer rel()
+	for i, p := range paths {
+		if strings.HasPrefix(p, "~/") {
+			if home, err := os.UserHomeDir(); err == nil {
+				paths[i] = filepath.Join(home, p[2:])
+			}
+		}
+	}
+	r, err := v.Add(ctx, paths, vault.AddOptions{})
+	if err != nil {
+		return "", err
+	}
+	s := fmt.Sprintf("added %d, updated %d, unchanged %d, removed %d, skipped %d files (%d chunks)", r.Added, r.Updated, r.Unchanged, r.Removed, r.Skipped, r.Chunks)
+	if len(r.Errors) > 0 {
+		s += fmt.Sprintf("; %d problems, first: %v", len(r.Errors), r.Errors[0])
+	}
+	return s, nil
+}
+
+func (b *Backend) Search(ctx context.Context, q string) ([]tui.Source, error) {
+	v, rel, err := b.vault()
+	if err != nil {
+		return nil, err
+	}
+	defer rel()
+	hits, err := v.Search(ctx, q, vault.SearchOptions{K: 8})
+	if err != nil {
+		return nil, err
+	}
+	var out []tui.Source
+	for i, h := range hits {
+		out = append(out, tui.Source{N: i + 1, Path: h.Source, StartLine: h.StartLine, EndLine: h.EndLine, Text: h.Text, Cited: true})
+	}
+	return out, nil
+}
+
+func (b *Backend) Remember(ctx context.Context, text string) (tui.Fact, error) {
+	v, rel, err := b.vault()
+	if err != nil {
+		return tui.Fact{}, err
+	}
+	defer rel()
+	f, err := v.Remember(text)
+	return tui.Fact{ID: f.ID, Text: f.Text}, err
+}
+
+func (b *Backend) Forget(ctx context.Context, idOrText string) ([]tui.Fact, error) {
+	v, rel, err := b.vault()
+	if err != nil {
+		return nil, err
+	}
+	defer rel()
+	fs, _, err := v.Forget(idOrText)
+	if errors.Is(err, vault.ErrNotFound) {
+		return nil, hint.New(err, "/forget without text lists the facts and their ids")
+	}
+	return facts(fs), err
+}
+
+func (b *Backend) Facts(ctx context.Context) ([]tui.Fact, error) {
+	v, rel, err := b.vault()
+	if err != nil {
+		return nil, err
+	}
+	defer rel()
+	fs, err := v.Facts()
+	return facts(fs), err
+}
+
+func facts(fs []vault.Fact) []tui.Fact {
+	out := make([]tui.Fact, len(fs))
+	for i, f := range fs {
+		out[i] = tui.Fact{ID: f.ID, Text: f.Text}
+	}
+	return out
+}
+
+// Plugins lists the installed plugins with the grant of each scope (as
+// `nook plug show ID`). Asking retries a plugin host that failed to open.
+func (b *Backend) Plugins(ctx context.Context) ([]string, error) {
+	states, problems := b.a.PluginStates(ctx)
+	var out []string
+	for _, p := range problems {
+		out = append(out, "problem: "+p.Error())
+	}
+	now := time.Now()
+	for _, st := range states {
+		m := st.Manifest
+		var scopes []string
+		for _, s := range st.Scopes {
+			switch {
+			case st.Unknown != nil:
+				scopes = append(scopes, s.Scope)
+			case s.Err != nil:
+				scopes = append(scopes, s.Scope+" unknown ("+plugins.Explain(s.Err)+")")
+			case s.Granted:
+				scopes = append(scopes, s.Scope+" "+app.Expiry(s.Expires, now))
+			default:
+				scopes = append(scopes, s.Scope+" not granted ("+s.Reason+"): nook plug grant "+m.ID+" "+s.Scope+" --for 30d")
+			}
+		}
+		line := fmt.Sprintf("%s %s: %s", m.ID, m.Version, strings.Join(scopes, "; "))
+		if st.Unknown != nil {
+			line += " (grants unknown: " + plugins.Explain(st.Unknown) + ")"
+		}
+		out = append(out, line)
+	}
+	return out, nil
+}
+
+// Sync: vault replication is not in this build yet.
+func (b *Backend) Sync(ctx context.Context) (string, error) {
+	return "sync: " + b.a.Status().Sync + ", no peers configured (syncing between devices is not available in this build yet)", nil
+}
+
+// Services reports the ledger and sync states without starting anything.
+func (b *Backend) Services(ctx context.Context) tui.Services {
+	st := b.a.Status()
+	return tui.Services{Ledger: st.Ledger, Sync: st.Sync}
+}
