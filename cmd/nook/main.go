@@ -16,6 +16,7 @@ import (
 	"github.com/nook-ai/nook/internal/config"
 	"github.com/nook-ai/nook/internal/harden"
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/plugins"
 )
 
@@ -100,24 +101,26 @@ func execute(ctx context.Context, c *cli, args []string) int {
 func printError(w io.Writer, err error) {
 	msg := err.Error()
 	// Errors are one line; a C library or a wrapped server may add more.
-	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+	// They may quote a file name, a plugin's or a server's words: shown,
+	// never obeyed by the terminal.
+	msg = termsafe.Line(strings.ReplaceAll(strings.TrimSpace(msg), "\n", " "))
 	fmt.Fprintf(w, "nook: error: %s\n", msg)
 	if h := hint.Of(err); h != "" {
-		fmt.Fprintf(w, "nook: hint: %s\n", h)
+		fmt.Fprintf(w, "nook: hint: %s\n", termsafe.Line(h))
 	}
 }
 
 // warn prints a problem that stops nothing.
 func (c *cli) warn(err error) {
 	if !c.quiet.Load() {
-		fmt.Fprintf(c.stderr, "nook: warning: %v\n", err)
+		fmt.Fprintf(c.stderr, "nook: warning: %s\n", termsafe.Line(err.Error()))
 	}
 }
 
 // pluginEvent prints crashes and timeouts (everything with -v).
 func (c *cli) pluginEvent(e plugins.Event) {
 	if !c.quiet.Load() && (e.Kind == "crash" || e.Kind == "timeout" || c.verbose) {
-		fmt.Fprintf(c.stderr, "nook: plugin %s: %s %s\n", e.Plugin, e.Kind, e.Detail)
+		fmt.Fprintf(c.stderr, "nook: plugin %s: %s %s\n", termsafe.Line(e.Plugin), e.Kind, termsafe.Line(e.Detail))
 	}
 }
 
