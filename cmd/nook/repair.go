@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -124,7 +123,10 @@ func printCheck(w io.Writer, r vault.CheckReport) {
 
 func printRepair(w io.Writer, r vault.RepairReport) {
 	if len(r.Moved) > 0 {
-		fmt.Fprintf(w, "moved %s to %s:\n  %s\n", plural(len(r.Moved), "damaged file", "damaged files"), termsafe.Line(r.Quarantine), termsafe.Line(strings.Join(r.Moved, "\n  ")))
+		fmt.Fprintf(w, "moved %s to %s:\n", plural(len(r.Moved), "damaged file", "damaged files"), termsafe.Line(r.Quarantine))
+		for _, m := range r.Moved {
+			fmt.Fprintf(w, "  %s\n", termsafe.Line(m))
+		}
 	}
 	for _, l := range r.Lost {
 		fmt.Fprintf(w, "recorded as lost: %s\n", termsafe.Line(l))
