@@ -1,22 +1,16 @@
 package ledgerclient_test
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/nook-ai/nook/ledgerclient"
+	"github.com/nook-ai/nook/ledgerclient/ledgertest"
 )
 
 func TestAChainIsPinnedAtFirstUseAndAnotherIsRefused(t *testing.T) {
@@ -59,38 +53,6 @@ func TestAChainIsPinnedAtFirstUseAndAnotherIsRefused(t *testing.T) {
 	}
 }
 
-// fakeNode is a JSON-RPC server that says every grant is valid forever,
-// copying what it can of a real chain (its chain id and registry code).
-func fakeNode(t *testing.T, code []byte, calls *atomic.Int64) *httptest.Server {
-	t.Helper()
-	head := &types.Header{Number: big.NewInt(7), Difficulty: big.NewInt(0), Time: 1, Extra: []byte("fake")}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var req struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-		}
-		json.Unmarshal(body, &req)
-		calls.Add(1)
-		var result any
-		switch req.Method {
-		case "eth_chainId":
-			result = "0x539"
-		case "eth_getBlockByNumber":
-			result = head
-		case "eth_getCode":
-			result = hexutil.Bytes(code)
-		case "eth_call":
-			result = hexutil.Bytes(common.LeftPadBytes(new(big.Int).Lsh(big.NewInt(1), 255).Bytes(), 32))
-		default:
-			result = "0x0"
-		}
-		json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": result})
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func TestAFakeNodeThatGrantsEverythingIsRefusedByThePin(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -104,7 +66,7 @@ func TestAFakeNodeThatGrantsEverythingIsRefusedByThePin(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls atomic.Int64
-	srv := fakeNode(t, code, &calls)
+	srv := ledgertest.FakeNode(t, code, &calls)
 	ec, err := ethclient.DialContext(ctx, srv.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nook-ai/nook/ledgerclient/ledgertest"
 )
 
 // The data-loss and tamper cases, with the real binary.
@@ -214,5 +218,54 @@ func TestADamagedDocumentIsIngestedAgainAndDamagedFactsAreListed(t *testing.T) {
 	}
 	if out := n.mustRun(t, 0, "search", "-k", "1", "sourdough starter"); !strings.Contains(out, "sourdough.md") {
 		t.Errorf("search after the re-ingest:\n%s", out)
+	}
+}
+
+func TestAChangedLedgerRPCIsRefusedUntilConfirmedOnATerminal(t *testing.T) {
+	env := vaultCLIEnv(t)
+	n := newNookCmd(t, env)
+	plugin := "0x00000000000000000000000000000000000A11cE"
+	n.mustRun(t, 0, "init")
+	n.mustRun(t, 0, "id", "create") // the embedded chain is pinned at first use
+	n.mustRun(t, 0, "plug", "grant", plugin, "vault:read", "--for", "30d")
+	n.mustRun(t, 0, "plug", "revoke", plugin, "vault:read")
+	status := n.mustRun(t, 0, "ledger", "status")
+	registry := ""
+	for _, l := range strings.Split(status, "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "registry" {
+			registry = f[1]
+		}
+	}
+	if registry == "" || !strings.Contains(status, "trusted") {
+		t.Fatalf("ledger status:\n%s", status)
+	}
+	// A plugin (or a mistake) points ledger.rpc at a node that grants
+	// everything.
+	var requests atomic.Int64
+	fake := ledgertest.FakeNode(t, []byte{0x60, 0x00}, &requests)
+	cfg := fmt.Sprintf("[ledger]\nrpc = %q\nregistry = %q\n", fake.URL, registry)
+	if err := os.WriteFile(filepath.Join(env["NOOK_HOME"], "config.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"plug", "ls"}, {"ledger", "status"}} {
+		out := n.mustRun(t, 1, args...)
+		if !strings.Contains(out, "not the chain this vault trusts") || !strings.Contains(out, "nook ledger trust") {
+			t.Errorf("nook %s on the fake node:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	if requests.Load() == 0 {
+		t.Fatal("the fake node was never asked")
+	}
+	// Confirming needs a terminal: a script or a plugin has none.
+	c := n.cmd("ledger", "trust")
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
+	out, err := c.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "on a terminal only") {
+		t.Errorf("ledger trust without a terminal: %v\n%s", err, out)
+	}
+	// Back to the embedded chain, all is as it was.
+	os.Remove(filepath.Join(env["NOOK_HOME"], "config.toml"))
+	if out := n.mustRun(t, 0, "plug", "ls"); strings.Contains(out, "vault:read") {
+		t.Errorf("a revoked grant is listed:\n%s", out)
 	}
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/vault"
@@ -42,7 +44,11 @@ func checkCmd(c *cli) *cobra.Command {
 					return err
 				}
 			} else {
-				printCheck(c.stdout, rep)
+				printCheck(c.stdout, rep.CheckReport)
+				printWitness(c.stdout, rep)
+			}
+			if rep.RolledBack != "" {
+				return hint.New(errors.New(rep.RolledBack), "if you restored this folder from a backup, what was written after that backup is in your other devices' copies only: sync with them (`nook sync now`); if you did not, someone replaced this folder")
 			}
 			if !rep.OK() {
 				return errDamaged
@@ -118,6 +124,22 @@ func printCheck(w io.Writer, r vault.CheckReport) {
 	}
 	if r.OK() {
 		fmt.Fprintln(w, "  nothing is damaged")
+	}
+}
+
+func printWitness(w io.Writer, r app.CheckReport) {
+	switch {
+	case r.RolledBack != "":
+		fmt.Fprintf(w, "  ROLLED BACK: %s\n", termsafe.Line(r.RolledBack))
+	case r.Witness == nil:
+	case r.Witness.Anchored.Seq == 0 && !r.Witness.Renewed:
+		fmt.Fprintln(w, "  ledger witness: nothing anchored yet (`nook id create` first)")
+	default:
+		fmt.Fprintf(w, "  ledger witness: this device's log (entry %d) is at or past the head the ledger saw (entry %d)", r.Witness.Head.Seq, r.Witness.Anchored.Seq)
+		if r.Witness.Renewed {
+			fmt.Fprintf(w, "; anchored entry %d now", r.Witness.Head.Seq)
+		}
+		fmt.Fprintln(w)
 	}
 }
 

@@ -9,20 +9,49 @@ import (
 	"github.com/nook-ai/nook/vault"
 )
 
+// CheckReport is what CheckVault found.
+type CheckReport struct {
+	vault.CheckReport
+	// Witness is what the ledger witnessed (ledger.witness in the config;
+	// nil otherwise), and RolledBack why the vault is behind it.
+	Witness    *Witness `json:"witness,omitempty"`
+	RolledBack string   `json:"rolled_back,omitempty"`
+}
+
+// OK reports whether nothing is damaged and no rollback was seen.
+func (r *CheckReport) OK() bool { return r.CheckReport.OK() && r.RolledBack == "" }
+
 // CheckVault verifies every file of the vault without changing anything:
 // it opens a read-only handle of its own (no migration, no key file copy
 // restored, no temp file removed, no snapshot saved), whatever the app has
-// unlocked.
-func (a *App) CheckVault(ctx context.Context, passphrase []byte) (vault.CheckReport, error) {
+// unlocked. With ledger.witness it then compares the vault with the head
+// the ledger anchored (which opens the ledger, and anchors a newer head).
+func (a *App) CheckVault(ctx context.Context, passphrase []byte) (CheckReport, error) {
+	var rep CheckReport
 	if err := a.RequireVault(); err != nil {
-		return vault.CheckReport{}, err
+		return rep, err
 	}
 	v, err := vault.Open(a.cfg.VaultDir(), passphrase, vault.ReadOnly())
 	if err != nil {
-		return vault.CheckReport{}, err
+		return rep, err
 	}
-	defer v.Close()
-	return v.Check()
+	rep.CheckReport, err = v.Check()
+	v.Close()
+	if err != nil || !a.cfg.Ledger.Witness {
+		return rep, err
+	}
+	if err := a.Unlock(ctx, passphrase, WithoutEmbedder()); err != nil {
+		return rep, err
+	}
+	w, err := a.CheckWitness(ctx)
+	switch {
+	case errors.Is(err, vault.ErrRolledBack):
+		rep.RolledBack = err.Error()
+	case err != nil:
+		return rep, err
+	}
+	rep.Witness = &w
+	return rep, nil
 }
 
 // RepairReport is what RepairVault did.

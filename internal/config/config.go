@@ -75,6 +75,11 @@ type Ledger struct {
 	// RPC is an EVM JSON-RPC URL; empty = the embedded dev chain.
 	RPC      string `toml:"rpc,omitempty"`
 	Registry string `toml:"registry,omitempty"`
+	// Witness anchors this device's vault log head on the ledger whenever
+	// nook opens it, and checks the vault against the anchored head, so a
+	// vault folder restored from an older copy is noticed (one transaction
+	// each time the head has moved).
+	Witness bool `toml:"witness,omitempty"`
 }
 
 // Sync configures peer-to-peer vault replication.
