@@ -269,3 +269,34 @@ func TestAChangedLedgerRPCIsRefusedUntilConfirmedOnATerminal(t *testing.T) {
 		t.Errorf("a revoked grant is listed:\n%s", out)
 	}
 }
+
+func TestAnOlderCopyOfTheVaultIsDetectedByTheLedgerWitness(t *testing.T) {
+	env := vaultCLIEnv(t)
+	n := newNookCmd(t, env)
+	if err := os.WriteFile(filepath.Join(env["NOOK_HOME"], "config.toml"), []byte("[ledger]\nwitness = true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n.mustRun(t, 0, "init")
+	n.mustRun(t, 0, "id", "create")
+	n.mustRun(t, 0, "remember", "before the backup")
+	backup := filepath.Join(t.TempDir(), "vault")
+	if err := os.CopyFS(backup, os.DirFS(vaultFile(env))); err != nil {
+		t.Fatal(err)
+	}
+	n.mustRun(t, 0, "remember", "after the backup")
+	if out := n.mustRun(t, 0, "vault", "check"); !strings.Contains(out, "ledger witness: this device's log") {
+		t.Fatalf("check with the witness:\n%s", out)
+	}
+	// The folder is replaced by the older copy (the chain is left alone).
+	os.RemoveAll(vaultFile(env))
+	if err := os.CopyFS(vaultFile(env), os.DirFS(backup)); err != nil {
+		t.Fatal(err)
+	}
+	out := n.mustRun(t, 1, "vault", "check")
+	if !strings.Contains(out, "ROLLED BACK") || !strings.Contains(out, "rolled back") || !strings.Contains(out, "nook: hint: ") {
+		t.Errorf("check of the older copy:\n%s", out)
+	}
+	if out := n.mustRun(t, 0, "ledger", "status"); !strings.Contains(out, "rolled back") {
+		t.Errorf("opening the ledger over the older copy says nothing:\n%s", out)
+	}
+}
