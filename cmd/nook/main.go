@@ -56,7 +56,7 @@ func newRoot(c *cli) *cobra.Command {
 				return hint.New(err, "fix or remove the config file, or unset the NOOK_* variable it names")
 			}
 			c.cfg = cfg
-			c.app = app.New(cfg, app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent))
+			c.app = app.New(cfg, app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent), app.WithNotices(c.notice))
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -115,6 +115,16 @@ func (c *cli) warn(err error) {
 	if !c.quiet.Load() {
 		fmt.Fprintf(c.stderr, "nook: warning: %s\n", termsafe.Line(err.Error()))
 	}
+}
+
+// notice prints a one-time notice; in the terminal app (which owns the
+// screen) it is kept for a later command.
+func (c *cli) notice(s string) bool {
+	if c.quiet.Load() {
+		return false
+	}
+	fmt.Fprintf(c.stderr, "nook: %s\n", termsafe.Line(s))
+	return true
 }
 
 // pluginEvent prints crashes and timeouts (everything with -v).
