@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -186,4 +187,17 @@ func TestSIGTERMStopsNookWithinASecond(t *testing.T) {
 		stopsWithin(t, n, time.Second, time.Minute, func(out string) bool { return len(strings.TrimSpace(out)) > 20 },
 			"run", "-m", model, "-p", "hello", "-n", "100000", "--temp", "1")
 	})
+}
+
+// NOOK_THREADS far beyond the machine is clamped to its cores, and doctor
+// says so.
+func TestAThreadCountBeyondTheMachineIsClampedAndDoctorSaysSo(t *testing.T) {
+	code, out, errs := runNook(t, map[string]string{"NOOK_THREADS": "100000"}, "", "doctor")
+	if code > 1 {
+		t.Fatalf("doctor: exit %d: %s %s", code, out, errs)
+	}
+	want := fmt.Sprintf("%d CPU threads: threads = 100000 clamped to the %d cores", runtime.NumCPU(), runtime.NumCPU())
+	if !strings.Contains(out, want) {
+		t.Errorf("doctor does not say the count was clamped (%q):\n%s", want, out)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -49,7 +50,7 @@ func NewLoader(cfg *config.Config) Loader {
 		slog.Debug("loading model", "path", s.Path)
 		return llama.Open(s.Path, llama.Options{
 			ContextLength: cfg.ContextLength,
-			Threads:       cfg.Threads,
+			Threads:       min(cfg.Threads, runtime.NumCPU()), // never more than the machine has (the engine clamps too)
 			GPULayers:     cfg.GPULayers,
 			Name:          s.Name,
 		})
