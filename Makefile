@@ -50,9 +50,10 @@ build: setup
 run: build
 	$(if $(MODEL),NOOK_MODEL="$(MODEL)") ./bin/nook $(ARGS)
 
+# Every package once: with -race unless it links llama.cpp (see .ci/test).
 test: setup
 	$(GO) vet ./...
-	$(GO) test $(TEST_FLAGS) ./...
+	@TEST_FLAGS="$(TEST_FLAGS)" bash .ci/test
 	@bash .ci/fuzz
 
 # Every fuzz target (decoders of untrusted bytes) for FUZZTIME each

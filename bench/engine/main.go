@@ -36,36 +36,57 @@ type result struct {
 	decodeRate   float64
 	ttft         time.Duration
 	total        time.Duration
+	drafted      int // prompt-lookup tokens drafted and accepted (nook)
+	accepted     int
+	text         string
 }
 
 func main() {
+	if os.Getenv(spinEnv) != "" {
+		spin()
+	}
 	model := flag.String("model", "", "GGUF to benchmark (default: a synthetic ~0.5B Q8_0 llama)")
 	quant := flag.String("quant", "Q8_0", "synthetic model type: Q8_0 or Q4_0")
-	threads := flag.Int("threads", runtime.NumCPU(), "CPU threads for both engines")
+	threads := flag.Int("threads", 0, "pin CPU threads for both engines (default: each engine's own choice: nook adaptive, ollama its default)")
 	promptLen := flag.Int("prompt", 256, "prompt length in tokens")
 	gen := flag.Int("gen", 32, "tokens to generate")
 	rounds := flag.Int("rounds", 3, "measured rounds per engine (after one warm-up)")
 	ollamaBin := flag.String("ollama", "", "ollama binary (default: build/tools/ollama, installed if missing)")
+	load := flag.Int("load", 0, "also measure with N busy background processes running during both engines' rounds")
+	grounded := flag.Bool("grounded", false, "measure prompt-lookup decoding on answers that copy from their prompt, and its cost where nothing is copied")
+	groundedGen := flag.Int("grounded-gen", 128, "tokens to generate in -grounded rounds")
 	flag.Parse()
 	slog.SetLogLoggerLevel(slog.LevelError)
-	if err := run(*model, *quant, *threads, *promptLen, *gen, *rounds, *ollamaBin); err != nil {
+	cfg := config{*model, *quant, *threads, *promptLen, *gen, *rounds, *ollamaBin, *load, *grounded, *groundedGen}
+	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/engine:", err)
 		os.Exit(1)
 	}
 }
 
-func run(model, quant string, threads, promptLen, gen, rounds int, ollamaBin string) error {
+type config struct {
+	model, quant       string
+	threads, promptLen int
+	gen, rounds        int
+	ollamaBin          string
+	load               int
+	grounded           bool
+	groundedGen        int
+}
+
+func run(c config) error {
+	model := c.model
 	if model == "" {
 		dir, err := testmodels.Dir()
 		if err != nil {
 			return err
 		}
 		t := gguf.TypeQ8_0
-		if quant == "Q4_0" {
+		if c.quant == "Q4_0" {
 			t = gguf.TypeQ4_0
 		}
 		cfg := synth.Bench(filepath.Join(dir, testmodels.VocabLlama), t)
-		fmt.Fprintf(os.Stderr, "writing the synthetic %s model (once; cached)...\n", quant)
+		fmt.Fprintf(os.Stderr, "writing the synthetic %s model (once; cached)...\n", c.quant)
 		if model, err = testmodels.SynthPath(cfg); err != nil {
 			return err
 		}
@@ -74,77 +95,200 @@ func run(model, quant string, threads, promptLen, gen, rounds int, ollamaBin str
 	if err != nil {
 		return err
 	}
-	fmt.Printf("model: %s (%s, %.2fB params, %s), threads %d, prompt %d tokens, generate %d, %d rounds (median)\n",
-		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threads, promptLen, gen, rounds)
+	threadsLabel := "each engine's default threads (nook adaptive)"
+	if c.threads > 0 {
+		threadsLabel = fmt.Sprintf("threads %d", c.threads)
+	}
+	fmt.Printf("model: %s (%s, %.2fB params, %s), %s, prompt %d tokens, generate %d, %d rounds (median), %d CPUs\n",
+		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threadsLabel, c.promptLen, c.gen, c.rounds, runtime.NumCPU())
 
 	// Prompts are made with a throwaway engine so that the measured one
 	// starts cold, as `nook run` does.
-	tok, err := llama.Open(model, llama.Options{Threads: threads, ContextLength: 2048})
+	tok, err := llama.Open(model, llama.Options{Threads: c.threads, ContextLength: 2048})
 	if err != nil {
 		return err
 	}
-	prompts, err := makePrompts(tok, promptLen, rounds+1)
+	prompts, err := makePrompts(tok, c.promptLen, 2*(c.rounds+1))
 	tok.Close()
 	if err != nil {
 		return err
 	}
+	ollamaBin := c.ollamaBin
 	if ollamaBin == "" {
 		if ollamaBin, err = ensureOllama(); err != nil {
 			return err
 		}
 	}
-	srv, err := startOllama(ollamaBin, model, threads)
+	srv, err := startOllama(ollamaBin, model)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
 
-	// Rounds alternate between the two engines so that a change in the
-	// machine's load during the run falls on both alike.
-	var nookRes, olRes []result
-	var nookCold, olCold time.Duration
 	// Ollama's copy of the model was just written, so it sits in the page
 	// cache; read nook's file once too so that neither cold start pays a
 	// disk read the other does not.
 	if err := readAll(model); err != nil {
 		return err
 	}
+	// The thread and load tables measure plain decoding on both sides
+	// (prompt lookup off; -grounded measures it).
 	coldStart := time.Now()
-	eng, err := llama.Open(model, llama.Options{Threads: threads, ContextLength: 2048})
+	eng, err := llama.Open(model, llama.Options{Threads: c.threads, ContextLength: 2048, NoLookup: true})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
+	b := &bench{eng: eng, srv: srv, threads: c.threads, gen: c.gen}
+
+	idle, err := b.section(prompts[:c.rounds+1], coldStart)
+	if err != nil {
+		return err
+	}
+	idle.print("idle machine", true)
+	if c.grounded {
+		if err := groundedBench(b, model, c); err != nil {
+			return err
+		}
+	}
+	if c.load > 0 { // the loaded table comes last
+		stop, err := startSpinners(c.load)
+		if err != nil {
+			return err
+		}
+		loaded, err := b.section(prompts[c.rounds+1:], time.Time{})
+		stop()
+		if err != nil {
+			return err
+		}
+		loaded.print(fmt.Sprintf("%d busy background process(es), both engines' rounds", c.load), false)
+	}
+	return nil
+}
+
+type bench struct {
+	eng     *llama.Engine
+	srv     *ollama
+	threads int
+	gen     int
+}
+
+// table is one measured section: medians of both engines.
+type table struct {
+	nook, ollama     result
+	nookCold, olCold time.Duration
+	load             string // what the machine's load was
+	nookThreads      string
+}
+
+// section runs one warm-up round and the measured rounds, alternating
+// between the engines so that a change in the machine's load during the
+// run falls on both alike. With a non-zero coldStart the first nook round
+// also gives the cold start (load + first token).
+func (b *bench) section(prompts []string, coldStart time.Time) (table, error) {
+	var t table
+	var nookRes, olRes []result
+	before := readLoad()
 	for i, p := range prompts {
-		r, err := nookRound(eng, p, gen)
+		r, err := nookRound(b.eng, p, b.gen, true)
 		if err != nil {
-			return fmt.Errorf("nook: %w", err)
+			return t, fmt.Errorf("nook: %w", err)
+		}
+		if i == 0 && !coldStart.IsZero() {
+			t.nookCold = time.Since(coldStart) - r.total + r.ttft
+		}
+		o, err := b.srv.round(p, b.gen, b.threads, true)
+		if err != nil {
+			log, _ := os.ReadFile(b.srv.logPath)
+			return t, fmt.Errorf("ollama: %w; the end of its log:\n%s", err, tail(string(log), 15))
 		}
 		if i == 0 {
-			nookCold = time.Since(coldStart) - r.total + r.ttft
-		}
-		o, err := srv.round(p, gen, threads)
-		if err != nil {
-			log, _ := os.ReadFile(srv.logPath)
-			return fmt.Errorf("ollama: %w; the end of its log:\n%s", err, tail(string(log), 15))
-		}
-		if i == 0 {
-			olCold = o.ttft // the model was not loaded yet
+			t.olCold = o.ttft // the model was not loaded yet (first section)
 			continue
 		}
 		nookRes = append(nookRes, r)
 		olRes = append(olRes, o)
 	}
-	n, o := median(nookRes), median(olRes)
-	fmt.Printf("\n%-22s %12s %12s %12s\n", "metric", "nook", "ollama", "nook/ollama")
+	t.nook, t.ollama = median(nookRes), median(olRes)
+	t.load = fmt.Sprintf("load average %s before, %s after", before, readLoad())
+	n, why := b.eng.Info().Threads, b.eng.Info().ThreadsWhy
+	t.nookThreads = fmt.Sprintf("%d (%s)", n, why)
+	return t, nil
+}
+
+func (t table) print(title string, cold bool) {
+	n, o := t.nook, t.ollama
+	fmt.Printf("\n%s (%s)\n", title, t.load)
+	fmt.Printf("%-22s %12s %12s %12s\n", "metric", "nook", "ollama", "nook/ollama")
 	fmt.Printf("%-22s %12d %12d\n", "prompt tokens", n.promptTokens, o.promptTokens)
 	fmt.Printf("%-22s %12.1f %12.1f %11.2fx\n", "prompt tok/s", n.promptRate, o.promptRate, n.promptRate/o.promptRate)
 	fmt.Printf("%-22s %12.1f %12.1f %11.2fx\n", "decode tok/s", n.decodeRate, o.decodeRate, n.decodeRate/o.decodeRate)
 	fmt.Printf("%-22s %12s %12s %11.2fx\n", "time to first token", n.ttft.Round(time.Millisecond), o.ttft.Round(time.Millisecond), float64(n.ttft)/float64(o.ttft))
-	fmt.Printf("%-22s %12s %12s %11.2fx\n", "cold start to 1st token", nookCold.Round(time.Millisecond), olCold.Round(time.Millisecond), float64(nookCold)/float64(olCold))
-	fmt.Println("targets: prompt and decode >= 1.00x, time to first token <= 0.80x")
-	fmt.Println("(warm: model loaded, distinct prompts, no cache reuse; cold: load + first token of the first request)")
-	return nil
+	if cold {
+		fmt.Printf("%-22s %12s %12s %11.2fx\n", "cold start to 1st token", t.nookCold.Round(time.Millisecond), t.olCold.Round(time.Millisecond), float64(t.nookCold)/float64(t.olCold))
+	}
+	fmt.Printf("nook threads at the end: %s\n", t.nookThreads)
+	if cold {
+		fmt.Println("targets: prompt and decode >= 1.00x, time to first token <= 0.80x")
+		fmt.Println("(warm: model loaded, distinct prompts, no cache reuse; cold: load + first token of the first request)")
+	} else {
+		fmt.Println("targets (2 cores, one busy process): decode >= 2.00x, prompt >= 1.10x")
+	}
+}
+
+// readLoad is the 1-minute load average.
+func readLoad() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+// spinEnv makes this program a busy background process (for -load).
+const spinEnv = "NOOK_BENCH_SPIN"
+
+func spin() {
+	runtime.GOMAXPROCS(1)
+	x := uint64(1)
+	for {
+		x = x*6364136223846793005 + 1442695040888963407
+		if x == 0 {
+			fmt.Print("")
+		}
+	}
+}
+
+// startSpinners starts n busy processes (this program, re-run) and returns
+// the function that stops them.
+func startSpinners(n int) (func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var cmds []*exec.Cmd
+	stop := func() {
+		for _, c := range cmds {
+			c.Process.Kill()
+			c.Wait()
+		}
+	}
+	for range n {
+		c := exec.Command(exe)
+		c.Env = append(os.Environ(), spinEnv+"=1")
+		c.SysProcAttr = spinAttr()
+		if err := c.Start(); err != nil {
+			stop()
+			return nil, err
+		}
+		cmds = append(cmds, c)
+	}
+	time.Sleep(500 * time.Millisecond) // let them get going
+	return stop, nil
 }
 
 // makePrompts returns n prompts of about promptLen tokens, each starting
@@ -174,16 +318,20 @@ func makePrompts(e *llama.Engine, promptLen, n int) ([]string, error) {
 	return out, nil
 }
 
-func nookRound(e *llama.Engine, prompt string, gen int) (result, error) {
-	zero := float32(0)
+func nookRound(e *llama.Engine, prompt string, gen int, greedy bool) (result, error) {
+	temp := float32(0)
+	if !greedy {
+		temp = 1
+	}
 	seed := uint32(1)
 	start := time.Now()
 	var first time.Duration
 	var st *engine.Stats
+	var text strings.Builder
 	for c, err := range e.Chat(context.Background(), engine.ChatRequest{
 		Raw:      true,
 		Messages: []engine.Message{{Role: engine.RoleUser, Content: prompt}},
-		Options:  engine.Options{Temperature: &zero, Seed: &seed, NumPredict: gen, RepeatPenalty: 1},
+		Options:  engine.Options{Temperature: &temp, Seed: &seed, NumPredict: gen, RepeatPenalty: 1, TopK: -1, TopP: 1},
 	}) {
 		if err != nil {
 			return result{}, err
@@ -191,6 +339,7 @@ func nookRound(e *llama.Engine, prompt string, gen int) (result, error) {
 		if first == 0 && c.Text != "" {
 			first = time.Since(start)
 		}
+		text.WriteString(c.Text)
 		if c.Done {
 			st = c.Stats
 		}
@@ -198,7 +347,7 @@ func nookRound(e *llama.Engine, prompt string, gen int) (result, error) {
 	if st == nil {
 		return result{}, errors.New("no stats")
 	}
-	return result{st.PromptEvaluated, st.PromptRate(), st.DecodeTokens, st.DecodeRate(), first, time.Since(start)}, nil
+	return result{st.PromptEvaluated, st.PromptRate(), st.DecodeTokens, st.DecodeRate(), first, time.Since(start), st.Drafted, st.Accepted, text.String()}, nil
 }
 
 func median(rs []result) result {
@@ -216,6 +365,8 @@ func median(rs []result) result {
 		decodeTokens: rs[0].decodeTokens,
 		decodeRate:   pick(func(r result) float64 { return r.decodeRate }),
 		ttft:         time.Duration(pick(func(r result) float64 { return float64(r.ttft) })),
+		drafted:      int(pick(func(r result) float64 { return float64(r.drafted) })),
+		accepted:     int(pick(func(r result) float64 { return float64(r.accepted) })),
 	}
 }
 
@@ -277,7 +428,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func startOllama(bin, model string, threads int) (*ollama, error) {
+func startOllama(bin, model string) (*ollama, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -288,7 +439,8 @@ func startOllama(bin, model string, threads int) (*ollama, error) {
 	}
 	host := fmt.Sprintf("127.0.0.1:%d", port)
 	env := append(os.Environ(), "OLLAMA_HOST="+host, "OLLAMA_MODELS="+filepath.Join(dir, "models"),
-		"HOME="+dir, "OLLAMA_NOPRUNE=1", "OLLAMA_KEEP_ALIVE=1h", "OLLAMA_NUM_PARALLEL=1")
+		"HOME="+dir, "OLLAMA_NOPRUNE=1", "OLLAMA_KEEP_ALIVE=1h", "OLLAMA_NUM_PARALLEL=1",
+		"OLLAMA_NO_CLOUD=1") // v0.24 would otherwise fetch model recommendations from ollama.com
 	logf, err := os.Create(filepath.Join(dir, "serve.log"))
 	if err != nil {
 		return nil, err
@@ -345,11 +497,16 @@ func (o *ollama) stop() {
 	os.RemoveAll(o.dir)
 }
 
-func (o *ollama) round(prompt string, gen, threads int) (result, error) {
-	body, _ := json.Marshal(map[string]any{
-		"model": o.name, "prompt": prompt, "raw": true, "stream": true,
-		"options": map[string]any{"temperature": 0, "seed": 1, "num_predict": gen, "num_thread": threads, "num_ctx": 2048, "repeat_penalty": 1},
-	})
+// round runs one request; threads 0 leaves ollama's default.
+func (o *ollama) round(prompt string, gen, threads int, greedy bool) (result, error) {
+	opts := map[string]any{"temperature": 0, "seed": 1, "num_predict": gen, "num_ctx": 2048, "repeat_penalty": 1, "top_k": 0, "top_p": 1}
+	if !greedy {
+		opts["temperature"] = 1
+	}
+	if threads > 0 {
+		opts["num_thread"] = threads
+	}
+	body, _ := json.Marshal(map[string]any{"model": o.name, "prompt": prompt, "raw": true, "stream": true, "options": opts})
 	start := time.Now()
 	resp, err := http.Post(o.base+"/api/generate", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -388,7 +545,7 @@ func (o *ollama) round(prompt string, gen, threads int) (result, error) {
 		if r.Done {
 			// ollama counts the first sampled token in eval_count; its
 			// eval_duration covers the decode steps after it, as nook's does.
-			return result{r.PromptEvalCount, rate(r.PromptEvalCount, r.PromptEvalDuration), r.EvalCount, rate(r.EvalCount, r.EvalDuration), first, time.Since(start)}, nil
+			return result{promptTokens: r.PromptEvalCount, promptRate: rate(r.PromptEvalCount, r.PromptEvalDuration), decodeTokens: r.EvalCount, decodeRate: rate(r.EvalCount, r.EvalDuration), ttft: first, total: time.Since(start)}, nil
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -80,6 +80,9 @@ chat prompt.`,
 					info := e.Info()
 					fmt.Fprintf(c.stderr, "model: %s (%s, %s params, %s, context %d) on %s, template %s, loaded in %s\n",
 						info.Name, info.Architecture, app.HumanCount(info.Parameters), info.Quantization, info.ContextLength, info.Backend, info.Template, info.LoadDuration.Round(time.Millisecond))
+					if info.Threads > 0 {
+						fmt.Fprintf(c.stderr, "threads: %s\n", info.ThreadsWhy)
+					}
 				}
 				if interactive {
 					return chatLoop(c, e, f.system, opts)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -50,7 +49,7 @@ func NewLoader(cfg *config.Config) Loader {
 		slog.Debug("loading model", "path", s.Path)
 		return llama.Open(s.Path, llama.Options{
 			ContextLength: cfg.ContextLength,
-			Threads:       min(cfg.Threads, runtime.NumCPU()), // never more than the machine has (the engine clamps too)
+			Threads:       cfg.Threads,
 			GPULayers:     cfg.GPULayers,
 			Name:          s.Name,
 		})

@@ -148,7 +148,8 @@ func (a *App) Checks() []Check {
 	if len(backends) > 1 && (cfg.GPULayers == nil || *cfg.GPULayers != 0) {
 		use = backends[1]
 	}
-	line("compute", fmt.Sprintf("models run on %s (%s)", use, threadsLine(cfg.Threads, runtime.NumCPU())))
+	_, threads := llama.ChooseThreads(cfg.Threads)
+	line("compute", fmt.Sprintf("models run on %s; CPU threads now: %s", use, threads))
 	if exe, err := os.Executable(); err == nil {
 		lib := filepath.Join(filepath.Dir(exe), "lib", "ollama")
 		if _, err := os.Stat(lib); err == nil {
@@ -258,17 +259,4 @@ func buildVersion() string {
 		}
 	}
 	return fmt.Sprintf("%s (%s, llama.cpp from ollama %s, %s/%s)", v, runtime.Version(), ollama, runtime.GOOS, runtime.GOARCH)
-}
-
-// threadsLine says how many CPU threads models use: the configured count
-// (threads, NOOK_THREADS) clamped to the cores this process may use, as
-// the engine clamps it, saying so when it was.
-func threadsLine(configured, cores int) string {
-	switch {
-	case configured <= 0:
-		return fmt.Sprintf("%d CPU threads", cores)
-	case configured > cores:
-		return fmt.Sprintf("%d CPU threads: threads = %d clamped to the %d cores", cores, configured, cores)
-	}
-	return fmt.Sprintf("%d CPU threads", configured)
 }
