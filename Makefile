@@ -50,10 +50,14 @@ build: setup
 run: build
 	$(if $(MODEL),NOOK_MODEL="$(MODEL)") ./bin/nook $(ARGS)
 
-# Every package once: with -race unless it links llama.cpp (see .ci/test).
+# Every package once: with -race unless it links llama.cpp (see .ci/test);
+# then kill -9 at 100 seeded points of add, remember, session save and
+# repair without the detector (the race run does 12: its children are slow
+# under it; this takes about 40 s); then every fuzz target for a second.
 test: setup
 	$(GO) vet ./...
 	@TEST_FLAGS="$(TEST_FLAGS)" bash .ci/test
+	NOOK_KILLPOINTS=100 $(GO) test -count=1 -run '^TestKillNineAtRandomPointsLosesNothing$$' ./vault/
 	@bash .ci/fuzz
 
 # Every fuzz target (decoders of untrusted bytes) for FUZZTIME each
