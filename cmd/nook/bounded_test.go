@@ -201,3 +201,33 @@ func TestAThreadCountBeyondTheMachineIsClampedAndDoctorSaysSo(t *testing.T) {
 		t.Errorf("doctor does not say the count was clamped (%q):\n%s", want, out)
 	}
 }
+
+// A symlinked folder is added (once, however many links reach it), and a
+// binary named .md, a link loop and a broken link are skipped and counted
+// by reason: nothing is skipped silently.
+func TestAddFollowsSymlinksAndSaysWhatItSkipped(t *testing.T) {
+	env := vaultCLIEnv(t)
+	n := newNookCmd(t, env)
+	n.mustRun(t, 0, "init")
+	root := t.TempDir()
+	real := filepath.Join(root, "elsewhere")
+	notes := filepath.Join(root, "notes")
+	os.MkdirAll(real, 0o755)
+	os.MkdirAll(notes, 0o755)
+	os.WriteFile(filepath.Join(real, "garden.md"), []byte("# Garden\n\nthe tomatoes need staking in June\n"), 0o644)
+	os.WriteFile(filepath.Join(notes, "photo.md"), append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 4096)...), 0o644)
+	for link, target := range map[string]string{"linked": real, "again": real, "loop": notes, "dangling": filepath.Join(root, "gone")} {
+		if err := os.Symlink(target, filepath.Join(notes, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := n.mustRun(t, 0, "add", notes)
+	if !strings.Contains(out, "added 1,") {
+		t.Errorf("the note behind the symlinked folder was not added once:\n%s", out)
+	}
+	for _, want := range []string{"1 binary", "1 broken symlink", "2 symlink to a folder already walked"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("add does not say %q:\n%s", want, out)
+		}
+	}
+}
