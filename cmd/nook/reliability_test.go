@@ -300,3 +300,34 @@ func TestAnOlderCopyOfTheVaultIsDetectedByTheLedgerWitness(t *testing.T) {
 		t.Errorf("opening the ledger over the older copy says nothing:\n%s", out)
 	}
 }
+
+// One byte of damage in the key file is damage, not a wrong passphrase: one
+// damaged copy is restored from the other; both damaged is told as such,
+// with what to do.
+func TestADamagedKeyFileIsNotAWrongPassphrase(t *testing.T) {
+	env := vaultCLIEnv(t)
+	n := newNookCmd(t, env)
+	n.mustRun(t, 0, "init")
+	n.mustRun(t, 0, "remember", "the spare key is under the blue pot")
+	dev, err := os.ReadFile(vaultFile(env, "DEVICE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := []string{vaultFile(env, "keys", strings.TrimSpace(string(dev))+".age"), vaultFile(env, "keys", strings.TrimSpace(string(dev))+".2.age")}
+	flip(t, copies[0])
+	out := n.mustRun(t, 0, "forget", "--list")
+	if !strings.Contains(out, "the spare key is under the blue pot") || !strings.Contains(out, "restored") {
+		t.Errorf("one damaged copy:\n%s", out)
+	}
+	a, _ := os.ReadFile(copies[0])
+	b, _ := os.ReadFile(copies[1])
+	if !bytes.Equal(a, b) {
+		t.Error("the damaged copy was not restored from the sound one")
+	}
+	flip(t, copies[0])
+	flip(t, copies[1])
+	out = n.mustRun(t, 1, "forget", "--list")
+	if strings.Contains(out, "wrong passphrase") || !strings.Contains(out, "damaged") || !strings.Contains(out, "nook: hint: ") {
+		t.Errorf("both copies damaged:\n%s", out)
+	}
+}
