@@ -67,7 +67,9 @@ func TestTUIShowsEscapeSequencesAsPlaceholders(t *testing.T) {
 	x.run("send-keys", "-t", "nook", "/search zanzibar", "Enter")
 	x.waitFor(30*time.Second, "evil␛]0;pwned␇.md", "clipboard ␛]52;c;")
 	x.run("send-keys", "-t", "nook", "what about zanzibar?", "Enter")
-	screen := x.waitFor(30*time.Second, "Sam ␛]52;c;cHduZWQ=␇ ␛]0;pwned␇ done", "enter send")
+	// The answer, and (the first time this server is used, with the first
+	// turn: the app owns the screen while the model loads) what it receives.
+	screen := x.waitFor(30*time.Second, "Sam ␛]52;c;cHduZWQ=␇ ␛]0;pwned␇ done", "using the ollama server at", "enter send")
 	if got := strings.TrimSpace(x.run("display-message", "-p", "-t", "nook", "#{pane_title}")); got == "pwned" {
 		t.Errorf("the pane title was set from the vault or the model:\n%s", screen)
 	}
@@ -75,4 +77,12 @@ func TestTUIShowsEscapeSequencesAsPlaceholders(t *testing.T) {
 		t.Errorf("the clipboard (OSC 52) was set: %q\n%s", bufs, screen)
 	}
 	x.run("send-keys", "-t", "nook", "/quit", "Enter")
+	for deadline := time.Now().Add(30 * time.Second); strings.TrimSpace(x.run("display-message", "-p", "-t", "nook", "#{pane_dead}")) != "1"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("nook did not quit:\n%s", x.capture())
+		}
+	}
+	if seen, err := os.ReadFile(filepath.Join(home, "remote-seen")); err != nil || !strings.Contains(string(seen), srv.URL) {
+		t.Errorf("the notice shown in the app is not remembered: %q, %v", seen, err)
+	}
 }

@@ -40,6 +40,7 @@ type App struct {
 	vault   *shared[*vaultHandle]
 	pulling *PullEvent
 	told    map[string]bool // notices already given
+	pending []pendingNotice // notices the notice function could not show
 	closed  bool
 }
 
@@ -78,7 +79,8 @@ func WithWarnings(f func(error)) Option { return func(o *options) { o.warn = f }
 
 // WithNotices sets where one-time notices go (what a remote server
 // receives, the first time nook uses it); f reports whether the person
-// saw it (false: told again next time). Default: none are given.
+// saw it. One it could not show (false: the terminal app owns the screen)
+// comes with the next Turn's Notices instead. Default: none are given.
 func WithNotices(f func(string) bool) Option { return func(o *options) { o.notice = f } }
 
 // WithPluginEvents sets the function told about plugin starts, crashes,

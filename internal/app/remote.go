@@ -55,9 +55,32 @@ func (a *App) tellRemote(s Spec) {
 	if told || remoteSeen(a.cfg, key) {
 		return
 	}
-	if a.o.notice(remoteNotice(a.cfg, s)) {
+	msg := remoteNotice(a.cfg, s)
+	if a.o.notice(msg) {
 		markRemoteSeen(a.cfg, key)
+		return
 	}
+	a.mu.Lock()
+	a.pending = append(a.pending, pendingNotice{key: key, text: msg})
+	a.mu.Unlock()
+}
+
+// pendingNotice is a remote server's notice waiting for the next turn.
+type pendingNotice struct{ key, text string }
+
+// takeNotices returns the notices waiting for a turn, remembering them as
+// told: the turn shows them.
+func (a *App) takeNotices() []string {
+	a.mu.Lock()
+	p := a.pending
+	a.pending = nil
+	a.mu.Unlock()
+	out := make([]string, 0, len(p))
+	for _, n := range p {
+		markRemoteSeen(a.cfg, n.key)
+		out = append(out, n.text)
+	}
+	return out
 }
 
 func remoteSeen(cfg *config.Config, key string) bool {
