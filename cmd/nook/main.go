@@ -118,7 +118,7 @@ func (c *cli) warn(err error) {
 }
 
 // notice prints a one-time notice; in the terminal app (which owns the
-// screen) it is kept for a later command.
+// screen) it declines, and the app shows it with the first turn.
 func (c *cli) notice(s string) bool {
 	if c.quiet.Load() {
 		return false
