@@ -116,6 +116,9 @@ func TestAnchoredHeadsAreReadBackPerDevice(t *testing.T) {
 	if _, err := ledgerclient.ParseEntryHash(strings.Repeat("ab", 32)); err != nil {
 		t.Error(err)
 	}
+	if _, err := ledgerclient.ParseEntryHash(strings.Repeat("zz", 32)); err == nil {
+		t.Error("a hash that is not hex was taken")
+	}
 	if _, err := ledgerclient.ParseEntryHash("0x12"); err == nil {
 		t.Error("a bad entry hash parsed")
 	}

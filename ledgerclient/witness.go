@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -44,10 +45,11 @@ func anchorOf(value []byte) (Anchor, bool) {
 
 // ParseEntryHash turns the vault's hex entry hash into an Anchor hash.
 func ParseEntryHash(h string) (common.Hash, error) {
-	if len(h) != 64 || strings.ToLower(h) != h {
+	b, err := hex.DecodeString(h)
+	if len(h) != 64 || strings.ToLower(h) != h || err != nil {
 		return common.Hash{}, fmt.Errorf("ledger: %q is not an entry hash", h)
 	}
-	return common.HexToHash(h), nil
+	return common.BytesToHash(b), nil
 }
 
 // AnchorHead publishes a device's head on identity, signed by owner.
