@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 
 	"github.com/nook-ai/nook/engine/llama"
@@ -42,8 +41,7 @@ func groundedBench(b *bench, model string, c config) error {
 			}
 			o, err := b.srv.round(p, gen, b.threads, k.greedy)
 			if err != nil {
-				log, _ := os.ReadFile(b.srv.logPath)
-				return fmt.Errorf("ollama: %w; the end of its log:\n%s", err, tail(string(log), 15))
+				return fmt.Errorf("ollama: %w; the end of its log:\n%s", err, b.srv.Log(15))
 			}
 			same = same && w.text == pl.text
 			if i == 0 {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +24,7 @@ import (
 	"github.com/nook-ai/nook/engine/gguf"
 	"github.com/nook-ai/nook/engine/gguf/synth"
 	"github.com/nook-ai/nook/engine/llama"
+	"github.com/nook-ai/nook/internal/ollamabin"
 	"github.com/nook-ai/nook/internal/testmodels"
 )
 
@@ -115,7 +114,7 @@ func run(c config) error {
 	}
 	ollamaBin := c.ollamaBin
 	if ollamaBin == "" {
-		if ollamaBin, err = ensureOllama(); err != nil {
+		if ollamaBin, err = ollamabin.Ensure(os.Stderr); err != nil {
 			return err
 		}
 	}
@@ -123,7 +122,7 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 
 	// Ollama's copy of the model was just written, so it sits in the page
 	// cache; read nook's file once too so that neither cold start pays a
@@ -199,8 +198,7 @@ func (b *bench) section(prompts []string, coldStart time.Time) (table, error) {
 		}
 		o, err := b.srv.round(p, b.gen, b.threads, true)
 		if err != nil {
-			log, _ := os.ReadFile(b.srv.logPath)
-			return t, fmt.Errorf("ollama: %w; the end of its log:\n%s", err, tail(string(log), 15))
+			return t, fmt.Errorf("ollama: %w; the end of its log:\n%s", err, b.srv.Log(15))
 		}
 		if i == 0 {
 			t.olCold = o.ttft // the model was not loaded yet (first section)
@@ -370,131 +368,24 @@ func median(rs []result) result {
 	}
 }
 
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))), nil
-}
-
-// ensureOllama builds the ollama version go.mod pins into build/tools,
-// with the same cgo flags as this binary (a binary per version and flags),
-// so both sides run the same compiled llama.cpp/ggml.
-func ensureOllama() (string, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/ollama/ollama").Output()
-	if err != nil {
-		return "", err
-	}
-	ver := strings.TrimSpace(string(out))
-	flags := sha256.Sum256([]byte(os.Getenv("CGO_CFLAGS") + "|" + os.Getenv("CGO_CXXFLAGS") + "|" + os.Getenv("CGO_CPPFLAGS")))
-	bin := filepath.Join(root, "build", "tools", fmt.Sprintf("ollama-%s-%x", ver, flags[:4]))
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	fmt.Fprintf(os.Stderr, "building ollama %s (once)...\n", ver)
-	tmp, err := os.MkdirTemp(filepath.Dir(bin), ".gobin-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	cmd := exec.Command("go", "install", "github.com/ollama/ollama@"+ver)
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go install ollama: %w", err)
-	}
-	return bin, os.Rename(filepath.Join(tmp, "ollama"), bin)
-}
-
+// ollama is the peer: `ollama serve` from the pinned module, with the
+// model imported as o.name.
 type ollama struct {
-	cmd     *exec.Cmd
-	base    string
-	dir     string
-	logPath string
-	name    string
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	*ollamabin.Server
+	name string
 }
 
 func startOllama(bin, model string) (*ollama, error) {
-	port, err := freePort()
+	srv, err := ollamabin.Start(bin, "OLLAMA_NUM_PARALLEL=1")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "nook-bench-ollama-")
-	if err != nil {
+	o := &ollama{Server: srv, name: "nookbench"}
+	if err := srv.Create(o.name, model); err != nil {
+		srv.Stop()
 		return nil, err
-	}
-	host := fmt.Sprintf("127.0.0.1:%d", port)
-	env := append(os.Environ(), "OLLAMA_HOST="+host, "OLLAMA_MODELS="+filepath.Join(dir, "models"),
-		"HOME="+dir, "OLLAMA_NOPRUNE=1", "OLLAMA_KEEP_ALIVE=1h", "OLLAMA_NUM_PARALLEL=1",
-		"OLLAMA_NO_CLOUD=1") // v0.24 would otherwise fetch model recommendations from ollama.com
-	logf, err := os.Create(filepath.Join(dir, "serve.log"))
-	if err != nil {
-		return nil, err
-	}
-	o := &ollama{base: "http://" + host, dir: dir, logPath: logf.Name(), name: "nookbench"}
-	o.cmd = exec.Command(bin, "serve")
-	o.cmd.Env = env
-	o.cmd.Stdout, o.cmd.Stderr = logf, logf
-	if err := o.cmd.Start(); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(o.base + "/api/version")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			o.stop()
-			return nil, fmt.Errorf("ollama serve did not start (log: %s)", o.logPath)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	mf := filepath.Join(dir, "Modelfile")
-	if err := os.WriteFile(mf, []byte("FROM "+model+"\n"), 0o644); err != nil {
-		return nil, err
-	}
-	create := exec.Command(bin, "create", o.name, "-f", mf)
-	create.Env = env
-	if out, err := create.CombinedOutput(); err != nil {
-		o.stop()
-		return nil, fmt.Errorf("ollama create: %v: %s", err, lastLine(out))
 	}
 	return o, nil
-}
-
-func lastLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return lines[len(lines)-1]
-}
-
-func (o *ollama) stop() {
-	if o.cmd != nil && o.cmd.Process != nil {
-		o.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { o.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			o.cmd.Process.Kill()
-		}
-	}
-	os.RemoveAll(o.dir)
 }
 
 // round runs one request; threads 0 leaves ollama's default.
@@ -508,7 +399,7 @@ func (o *ollama) round(prompt string, gen, threads int, greedy bool) (result, er
 	}
 	body, _ := json.Marshal(map[string]any{"model": o.name, "prompt": prompt, "raw": true, "stream": true, "options": opts})
 	start := time.Now()
-	resp, err := http.Post(o.base+"/api/generate", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(o.Base+"/api/generate", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return result{}, err
 	}
@@ -569,9 +460,4 @@ func readAll(path string) error {
 	defer f.Close()
 	_, err = io.Copy(io.Discard, f)
 	return err
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -56,7 +56,7 @@ func newRoot(c *cli) *cobra.Command {
 				return hint.New(err, "fix or remove the config file, or unset the NOOK_* variable it names")
 			}
 			c.cfg = cfg
-			c.app = app.New(cfg, app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent), app.WithNotices(c.notice))
+			c.app = app.New(cfg, c.appOptions()...)
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,6 +71,11 @@ func newRoot(c *cli) *cobra.Command {
 		root.AddCommand(f(c))
 	}
 	return root
+}
+
+// appOptions are the options every command's App is made with.
+func (c *cli) appOptions() []app.Option {
+	return []app.Option{app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent), app.WithNotices(c.notice)}
 }
 
 // runTUI is replaced by the terminal app when it is built in.

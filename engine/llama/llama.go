@@ -85,7 +85,11 @@ func Backends() []string {
 }
 
 // Open validates and loads the GGUF model at path.
-func Open(path string, opts Options) (*Engine, error) {
+func Open(path string, opts Options) (*Engine, error) { return open(path, opts, 1) }
+
+// open loads the model with a context of seqs sequences of
+// opts.ContextLength tokens each (parallel.go uses more than one).
+func open(path string, opts Options, seqs int) (*Engine, error) {
 	start := time.Now()
 	f, err := gguf.Inspect(path, gguf.Options{})
 	if err != nil {
@@ -136,12 +140,12 @@ func Open(path string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, badModel(path, err)
 	}
-	lctx, err = llama.NewContextWithModel(model, llama.NewContextParams(nCtx, nBatch, 1, threads.initial(), ml.FlashAttentionAuto, ""))
+	lctx, err = llama.NewContextWithModel(model, llama.NewContextParams(nCtx*seqs, nBatch, seqs, threads.initial(), ml.FlashAttentionAuto, ""))
 	if err != nil {
 		llama.FreeModel(model)
 		return nil, hint.New(fmt.Errorf("llama: %s: context of %d tokens: %w", path, nCtx, err), "try a smaller context length (context_length in the config)")
 	}
-	batch, err := llama.NewBatch(nBatch, 1, 0)
+	batch, err := llama.NewBatch(nBatch, seqs, 0)
 	if err != nil {
 		freeContext(lctx)
 		llama.FreeModel(model)
@@ -383,11 +387,14 @@ func (e *Engine) evaluate(ctx context.Context, toks []int) error {
 // decode evaluates e.batch. The thread plan is revised first when a load
 // sample is due; the calling thread's CPU time inside llama.cpp is counted
 // so that the plan can tell llama.cpp's work from the Go runtime's.
-func (e *Engine) decode() error {
+func (e *Engine) decode() error { return e.decodeBatch(e.batch) }
+
+// decodeBatch is decode for any batch (parallel.go's).
+func (e *Engine) decodeBatch(b *llama.Batch) error {
 	e.threads.beforeDecode()
 	runtime.LockOSThread()
 	cpu := threadCPU()
-	err := e.lctx.Decode(e.batch)
+	err := e.lctx.Decode(b)
 	e.threads.afterDecode(threadCPU() - cpu)
 	runtime.UnlockOSThread()
 	return err
