@@ -26,7 +26,7 @@ OLLAMA_VERSION := $(shell awk '$$1=="github.com/ollama/ollama"{print $$2}' go.mo
 MODEL       ?= $(or $(NOOK_MODEL),$(wildcard $(NOOK_TEST_MODELS)/stories260K.gguf))
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
-.PHONY: all setup build run test test-short bench bench-engine bench-serve bench-ledger cuda vet fmt clean contracts
+.PHONY: all setup build run test test-short fuzz bench bench-engine bench-serve bench-ledger cuda vet fmt clean contracts
 
 all: build
 
@@ -51,10 +51,20 @@ build: setup
 run: build
 	$(if $(MODEL),NOOK_MODEL="$(MODEL)") ./bin/nook $(ARGS)
 
-# Every package once: with -race unless it links llama.cpp (see .ci/test).
+# Every package once: with -race unless it links llama.cpp (see .ci/test);
+# then kill -9 at 100 seeded points of add, remember, session save and
+# repair without the detector (the race run does 12: its children are slow
+# under it; this takes about 40 s); then every fuzz target for a second.
 test: setup
 	$(GO) vet ./...
 	@TEST_FLAGS="$(TEST_FLAGS)" bash .ci/test
+	NOOK_KILLPOINTS=100 $(GO) test -count=1 -run '^TestKillNineAtRandomPointsLosesNothing$$' ./vault/
+	@bash .ci/fuzz
+
+# Every fuzz target (decoders of untrusted bytes) for FUZZTIME each
+# (default 1s: `make test` runs them all in under a minute).
+fuzz:
+	@bash .ci/fuzz
 
 test-short: setup
 	$(GO) test -short -count=1 ./...

@@ -57,6 +57,10 @@ type Client struct {
 	sendMu  sync.Mutex
 	cacheMu sync.Mutex
 	cache   map[cacheKey]cacheEntry
+
+	pinMu  sync.Mutex
+	pin    *Pin  // the chain the vault trusts (pin.go); nil: unchecked
+	pinErr error // set when the chain differs from the pin
 }
 
 // Option configures New.

@@ -21,4 +21,7 @@ var (
 	ErrIdentityExists = errors.New("an identity already exists")
 	// ErrTxFailed: a transaction was mined but reverted.
 	ErrTxFailed = errors.New("transaction reverted")
+	// ErrPinMismatch: the chain is not the one the vault pinned (another
+	// chain id, genesis block, registry or registry code; see Trust).
+	ErrPinMismatch = errors.New("not the chain this vault trusts")
 )

@@ -176,6 +176,12 @@ func (c *Client) check(ctx context.Context, identity, plugin common.Address, sco
 		return d, nil
 	}
 	v, err := reg.Delegates(&bind.CallOpts{Context: ctx, BlockNumber: head.Number}, identity, key.typ, plugin)
+	if err == nil {
+		err = c.checkAnswer(ctx, head.Number)
+	}
+	if errors.Is(err, ErrPinMismatch) {
+		return Decision{Reason: "the chain is not the one this vault trusts: denied"}, fmt.Errorf("ledger: check %q for %s: %w", scope, plugin.Hex(), err)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return Decision{Reason: "cancelled"}, ctx.Err()

@@ -298,11 +298,15 @@ func (s *Store) Resolve(nameOrPath string) (string, error) {
 		return "", hint.New(fmt.Errorf("models: no model given: %w", ErrNotFound), "pass a model name or a GGUF path, or set NOOK_MODEL")
 	}
 	if IsPath(nameOrPath) {
-		if _, err := os.Stat(nameOrPath); err != nil {
+		fi, err := os.Stat(nameOrPath)
+		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return "", hint.New(fmt.Errorf("models: %q: %w", nameOrPath, ErrNotFound), "check the path of the GGUF file")
 			}
 			return "", fmt.Errorf("models: %q: %w", nameOrPath, err)
+		}
+		if err := regularFile(nameOrPath, fi); err != nil {
+			return "", err
 		}
 		return nameOrPath, nil
 	}
@@ -310,11 +314,35 @@ func (s *Store) Resolve(nameOrPath string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Stat(m.Path); err != nil {
+	fi, err := os.Stat(m.Path)
+	if err != nil {
 		return "", hint.New(fmt.Errorf("models: %q: model blob missing: %w", nameOrPath, ErrNotFound),
 			fmt.Sprintf("run `nook pull %s` to fetch it again", nameOrPath))
 	}
+	if err := regularFile(m.Path, fi); err != nil {
+		return "", err
+	}
 	return m.Path, nil
+}
+
+// regularFile refuses a model path that is not a regular file (a FIFO
+// would block the loader, which cannot be interrupted, for ever).
+func regularFile(path string, fi fs.FileInfo) error {
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	what := "not a regular file"
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		what = "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a FIFO"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	}
+	return hint.New(fmt.Errorf("models: %q: %w: it is %s", path, ErrNotAFile, what), "pass the path of a GGUF file")
 }
 
 // Get returns the installed model of that name.

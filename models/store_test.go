@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -312,5 +313,22 @@ func TestParseName(t *testing.T) {
 				t.Fatalf("ParseName(%q) = %q (%q), %v; want %q (%q)", tc.in, n.String(), n.Short(), err, tc.want, tc.short)
 			}
 		})
+	}
+}
+
+func TestAModelPathThatIsNotARegularFileIsRefused(t *testing.T) {
+	t.Parallel()
+	s, err := NewStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(t.TempDir(), "model.gguf")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, "/dev/zero", t.TempDir() + "/"} {
+		if _, err := s.Resolve(p); !errors.Is(err, ErrNotAFile) {
+			t.Errorf("Resolve(%s) = %v, want ErrNotAFile", p, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,6 +26,10 @@ func (s slowEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, e
 // TestMain lets the test binary act as the ingest process (the same
 // vault.Add that `nook add` calls) for the SIGKILL test.
 func TestMain(m *testing.M) {
+	if op := os.Getenv("NOOK_TEST_KILL_OP"); op != "" {
+		at, _ := strconv.ParseInt(os.Getenv("NOOK_TEST_KILL_AT"), 10, 64)
+		os.Exit(killChild(op, os.Getenv("NOOK_TEST_KILL_DIR"), os.Getenv("NOOK_TEST_KILL_NOTES"), at))
+	}
 	if dir := os.Getenv("NOOK_TEST_MIGRATE_VAULT"); dir != "" {
 		// Open migrates; die by SIGKILL at the named step.
 		at := os.Getenv("NOOK_TEST_CRASH_AT")

@@ -27,4 +27,8 @@ var (
 	ErrFork = errors.New("forked log (possible key compromise)")
 	// ErrGap: an entry that does not follow the device's last entry here.
 	ErrGap = errors.New("sequence gap")
+	// ErrRolledBack: a witness (the ledger's anchor of this device's head)
+	// saw a later or another log than this folder holds: it was restored
+	// from an older copy.
+	ErrRolledBack = errors.New("vault rolled back to an older copy")
 )

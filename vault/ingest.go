@@ -16,8 +16,7 @@ import (
 	"sync"
 	"time"
 
-	ignore "github.com/sabhiram/go-gitignore"
-
+	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/vault/internal/format"
 )
 
@@ -31,6 +30,10 @@ type AddOptions struct {
 	Excludes []string
 	// MaxFileSize skips larger files (default DefaultMaxFileSize).
 	MaxFileSize int64
+	// FileTimeout bounds the time spent on one file: reading, parsing and
+	// embedding it (default DefaultFileTimeout). A file over it is skipped
+	// and reported in Errors.
+	FileTimeout time.Duration
 	// Tags are attached to every document added by this call.
 	Tags []string
 	// ChunkChars is the largest unit in bytes (default DefaultChunkChars);
@@ -53,14 +56,17 @@ type Progress struct {
 
 // AddReport says what Add did.
 type AddReport struct {
-	Added     int     `json:"added"`
-	Updated   int     `json:"updated"`
-	Unchanged int     `json:"unchanged"`
-	Removed   int     `json:"removed"`
-	Skipped   int     `json:"skipped"` // unsupported, excluded by size, unreadable
-	Chunks    int     `json:"chunks"`  // units written
-	Bytes     int64   `json:"bytes"`   // bytes of changed files read
-	Errors    []error `json:"-"`       // per-file problems; Add goes on past them
+	Added     int `json:"added"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Removed   int `json:"removed"`
+	Skipped   int `json:"skipped"` // unsupported, excluded by size, unreadable
+	// SkippedBy counts the skipped files by reason (Skip…): unreadable
+	// ones are under "error" and in Errors.
+	SkippedBy map[string]int `json:"skipped_by,omitempty"`
+	Chunks    int            `json:"chunks"` // units written
+	Bytes     int64          `json:"bytes"`  // bytes of changed files read
+	Errors    []error        `json:"-"`      // per-file problems; Add goes on past them
 	// Time spent, summed over the files (they overlap, so the sum may
 	// exceed the wall time): reading, parsing and cutting files into
 	// units (and encoding the document objects); in the Embedder; in age
@@ -108,6 +114,19 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 	if o.BatchFiles <= 0 {
 		o.BatchFiles = 16
 	}
+	if o.FileTimeout <= 0 {
+		o.FileTimeout = DefaultFileTimeout
+	}
+	skip := func(reason string, n int) {
+		if n == 0 {
+			return
+		}
+		if rep.SkippedBy == nil {
+			rep.SkippedBy = map[string]int{}
+		}
+		rep.SkippedBy[reason] += n
+		rep.Skipped += n
+	}
 	var files []walkFile
 	var removals []string
 	for _, p := range paths {
@@ -130,12 +149,18 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 			return rep, fmt.Errorf("vault: add %s: %w", abs, err)
 		}
 		if !fi.IsDir() {
+			if !fi.Mode().IsRegular() {
+				return rep, refuseSpecial(abs, fi.Mode())
+			}
 			files = append(files, walkFile{abs, fi.Size()})
 			continue
 		}
-		found, err := walkFolder(ctx, abs, o.Excludes)
+		found, skipped, err := walkFolder(ctx, abs, o.Excludes)
 		if err != nil {
 			return rep, err
+		}
+		for reason, n := range skipped {
+			skip(reason, n)
 		}
 		seen := map[string]bool{}
 		for _, f := range found {
@@ -187,12 +212,16 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 				flush()
 				return rep, ctx.Err()
 			}
-			rep.Skipped++
+			reason := "error"
+			if errors.Is(err, errTimeout) {
+				reason = SkipTimeout
+			}
+			skip(reason, 1)
 			rep.Errors = append(rep.Errors, err)
 		case skipped == "unchanged":
 			rep.Unchanged++
 		case skipped != "":
-			rep.Skipped++
+			skip(skipped, 1)
 		default:
 			pending = append(pending, *pd)
 			rep.Chunks += len(pd.doc.Chunks)
@@ -373,29 +402,38 @@ func (v *Vault) commitDocs(pending []pendingDoc) (Erased, error) {
 }
 
 // prepare reads one file and, if it changed, builds and stores its doc
-// object. skipped is "unchanged", "unsupported" or "too large" when nothing
-// is to be committed.
+// object. skipped is "unchanged" or a Skip… reason when nothing is to be
+// committed.
 func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepared) (*pendingDoc, string, error) {
 	if f.size > o.MaxFileSize {
-		return nil, "too large", nil
+		return nil, SkipTooLarge, nil
 	}
 	start, others := time.Now(), t.embed+t.encrypt+t.write
 	defer func() { t.parse += time.Since(start) - (t.embed + t.encrypt + t.write - others) }()
-	data, err := os.ReadFile(f.path)
-	if err != nil {
+	data, err := readSource(f.path, o.MaxFileSize)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return nil, SkipTooLarge, nil
+	case errors.Is(err, errSpecial):
+		return nil, SkipSpecial, nil
+	case err != nil:
 		return nil, "", fmt.Errorf("vault: add %s: %w", f.path, err)
 	}
 	format := formatOf(f.path, data)
 	if format == "" {
-		return nil, "unsupported", nil
+		return nil, SkipUnsupported, nil
 	}
-	d, payload, had, unchanged, err := v.docFor(ctx, f.path, data, format, o.ChunkChars, o.Tags, &t.embed)
+	if format != fmtPDF && !looksText(data) {
+		return nil, SkipBinary, nil // a binary, whatever its name says
+	}
+	d, payload, had, unchanged, err := v.docForWithin(ctx, f.path, data, format, o, &t.embed)
 	if err != nil {
 		return nil, "", err
 	}
 	if unchanged {
 		return nil, "unchanged", nil
 	}
+	v.setAsideDamaged(f.path)
 	t0, enc := time.Now(), t.encrypt
 	ref, staged, err := v.stageObject(kindDoc, payload, &t.encrypt)
 	t.write += time.Since(t0) - (t.encrypt - enc)
@@ -405,58 +443,70 @@ func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepar
 	return &pendingDoc{key: f.path, ref: ref, doc: d, new: !had, staged: staged}, "", nil
 }
 
-// walkFolder lists the regular files under root, minus hidden folders and
-// what the excludes, root/.gitignore and root/.nookignore exclude.
-func walkFolder(ctx context.Context, root string, excludes []string) ([]walkFile, error) {
-	lines := append([]string(nil), excludes...)
-	for _, n := range []string{".gitignore", ".nookignore"} {
-		if b, err := os.ReadFile(filepath.Join(root, n)); err == nil {
-			lines = append(lines, strings.Split(string(b), "\n")...)
+// docForWithin is docFor within the per-file time limit: past it the file
+// is given up (the parse, which cannot be interrupted, ends on its own).
+func (v *Vault) docForWithin(ctx context.Context, path string, data []byte, format string, o AddOptions, embed *time.Duration) (*docObject, []byte, bool, bool, error) {
+	fctx, cancel := context.WithTimeout(ctx, o.FileTimeout)
+	defer cancel()
+	type result struct {
+		d              *docObject
+		payload        []byte
+		had, unchanged bool
+		err            error
+		embed          time.Duration
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		r.d, r.payload, r.had, r.unchanged, r.err = v.docFor(fctx, path, data, format, o.ChunkChars, o.Tags, &r.embed)
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		*embed += r.embed
+		if r.err != nil && fctx.Err() != nil && ctx.Err() == nil {
+			r.err = timeoutErr(path, o.FileTimeout)
+		}
+		return r.d, r.payload, r.had, r.unchanged, r.err
+	case <-fctx.Done():
+		if err := ctx.Err(); err != nil {
+			return nil, nil, false, false, err
+		}
+		return nil, nil, false, false, timeoutErr(path, o.FileTimeout)
+	}
+}
+
+func timeoutErr(path string, d time.Duration) error {
+	return hint.New(fmt.Errorf("vault: add %s: %w: %s was not enough to read, parse and embed it", path, errTimeout, d),
+		"raise the limit (`nook add --file-timeout`), or exclude the file (.nookignore)")
+}
+
+// docSoundLocked reports whether the document key's version ref is held
+// and indexed here: one whose object was found damaged or missing is not
+// (the index dropped it), and the next Add ingests it again from its file.
+// The caller holds v.mu.
+func (v *Vault) docSoundLocked(key, ref string) bool {
+	_, missing := v.missing[ref]
+	return !missing && v.idx.docRef(key) == ref
+}
+
+// setAsideDamaged moves the object of key's current version to quarantine
+// when it is on disk but fails to verify, so that the version about to be
+// written (often under the same name) replaces it.
+func (v *Vault) setAsideDamaged(key string) {
+	v.mu.Lock()
+	prev, had := v.st.get(nsDoc, key)
+	sound := had && v.docSoundLocked(key, prev.Ref)
+	v.mu.Unlock()
+	if !had || sound || !v.HasObject(prev.Ref) {
+		return
+	}
+	if _, err := v.getObject(prev.Ref, kindDoc); errors.Is(err, ErrCorrupt) {
+		q := &quarantine{dir: v.dir}
+		if err := q.move(v.objectPath(prev.Ref)); err != nil {
+			v.addProblem(err)
 		}
 	}
-	ig := ignore.CompileIgnoreLines(lines...)
-	var out []walkFile
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == root {
-				return err
-			}
-			return nil // unreadable entries are skipped
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if p == root {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			if ig.MatchesPath(rel + "/") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() || ig.MatchesPath(rel) {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		out = append(out, walkFile{p, fi.Size()})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vault: add %s: %w", root, err)
-	}
-	return out, nil
 }
 
 // docFor parses data (the content of source, in format), cuts it into
@@ -471,8 +521,9 @@ func (v *Vault) docFor(ctx context.Context, source string, data []byte, format s
 	hash := hex.EncodeToString(sum[:])
 	v.mu.Lock()
 	prev, had := v.st.get(nsDoc, source)
+	sound := had && v.docSoundLocked(source, prev.Ref)
 	v.mu.Unlock()
-	if had && (prev.Hash == hash+":"+v.embedModel() || v.opts.embedder == nil && strings.HasPrefix(prev.Hash, hash+":")) {
+	if sound && (prev.Hash == hash+":"+v.embedModel() || v.opts.embedder == nil && strings.HasPrefix(prev.Hash, hash+":")) {
 		return nil, nil, had, true, nil
 	}
 	blocks, err := parse(format, data)

@@ -61,7 +61,8 @@ func writeKeyFile(dir, device string, sealed []byte) error {
 // openKeyFile unwraps this device's key file, falling back to the second
 // copy when the first is damaged (and restoring the first from it). A
 // wrong passphrase is told apart from damage by the files' checksums.
-func openKeyFile(dir, device string, passphrase []byte) (*format.KeyFile, []error, error) {
+// restore false (read-only) only reports a damaged copy.
+func openKeyFile(dir, device string, passphrase []byte, restore bool) (*format.KeyFile, []error, error) {
 	paths := keyFilePaths(dir, device)
 	var problems []error
 	var firstErr error
@@ -93,8 +94,12 @@ func openKeyFile(dir, device string, passphrase []byte) (*format.KeyFile, []erro
 		}
 		// Restore the other copy when it is missing or damaged.
 		other := paths[1-i]
-		if od, err := os.ReadFile(other); err != nil || !format.KeyFileIntact(od) {
-			if werr := writeFileAtomic(other, data); werr == nil {
+		if od, rerr := os.ReadFile(other); rerr != nil || !format.KeyFileIntact(od) {
+			if !restore {
+				if i == 0 || rerr != nil { // a damaged first copy is reported above
+					problems = append(problems, fmt.Errorf("vault: key file %s: %w: missing or damaged (%s is sound: `nook vault repair` restores it)", other, ErrCorrupt, p))
+				}
+			} else if werr := writeFileAtomic(other, data); werr == nil {
 				problems = append(problems, fmt.Errorf("vault: key file %s was missing or damaged: restored from %s", other, p))
 			}
 		}

@@ -77,5 +77,5 @@ func (v *Vault) Refresh() error {
 	if err := v.check(); err != nil {
 		return err
 	}
-	return v.catchUp()
+	return v.catchUp(false)
 }

@@ -27,7 +27,9 @@ import (
 // An op may name a base that has not arrived yet (its device's entries come
 // later): the id waits in pending, and the op is not made a head when it
 // arrives. Per device, entries apply in sequence order (the hash chain),
-// so "arrived" is "seq ≤ the device's applied seq".
+// so "arrived" is "seq ≤ the device's applied seq", minus its holes: the
+// entries that were damaged or missing here when later ones were applied
+// (holes.go). An entry that fills a hole later is merged like any late op.
 
 // version is one op's value for a key.
 type version struct {
@@ -81,10 +83,11 @@ func (k *keyState) conflicted() bool {
 // mstate is the merged state of every device's log.
 type mstate struct {
 	ns      map[string]map[string]*keyState
-	pending map[string]bool   // op ids named as bases, not applied yet
-	applied map[string]uint64 // device → last applied seq
-	clock   format.HLC        // greatest clock applied
-	refs    map[string]int    // object name → heads that point at it
+	pending map[string]bool      // op ids named as bases, not applied yet
+	applied map[string]uint64    // device → last applied seq
+	holes   map[string]seqRanges // device → seqs below applied not applied
+	clock   format.HLC           // greatest clock applied
+	refs    map[string]int       // object name → heads that point at it
 }
 
 func newState() *mstate {
@@ -92,6 +95,7 @@ func newState() *mstate {
 		ns:      map[string]map[string]*keyState{},
 		pending: map[string]bool{},
 		applied: map[string]uint64{},
+		holes:   map[string]seqRanges{},
 		refs:    map[string]int{},
 	}
 }
@@ -110,10 +114,21 @@ type applyResult struct {
 type nsRef struct{ NS, Key, Ref string }
 
 // apply merges one entry. The caller has checked the entry's signature,
-// vault and chain, and applies each device's entries in sequence order.
+// vault and chain, and applies each device's entries in sequence order,
+// except that an entry may skip some (they become holes) and a hole may be
+// filled later.
 func (s *mstate) apply(b *format.Body) applyResult {
 	var res applyResult
-	s.applied[b.Device] = b.Seq
+	if last := s.applied[b.Device]; b.Seq > last {
+		if b.Seq > last+1 {
+			s.holes[b.Device] = s.holes[b.Device].add(last+1, b.Seq-1)
+		}
+		s.applied[b.Device] = b.Seq
+	} else if h := s.holes[b.Device].remove(b.Seq); len(h) > 0 {
+		s.holes[b.Device] = h
+	} else {
+		delete(s.holes, b.Device)
+	}
 	if s.clock.Less(b.HLC) {
 		s.clock = b.HLC
 	}
@@ -194,8 +209,12 @@ func (s *mstate) release(v *version, res *applyResult) {
 // arrived reports whether the op id names an op of an applied entry.
 func (s *mstate) arrived(id string) bool {
 	dev, seq, _, err := format.ParseOpID(id)
-	return err == nil && seq <= s.applied[dev]
+	return err == nil && seq <= s.applied[dev] && !s.holes[dev].has(seq)
 }
+
+// hole reports whether device's entry seq is below its applied seq but was
+// not applied.
+func (s *mstate) hole(dev string, seq uint64) bool { return s.holes[dev].has(seq) }
 
 func (k *keyState) find(id string) int {
 	for i := range k.Heads {
@@ -273,6 +292,12 @@ type stateWire struct {
 	Pending []string
 	Applied []appliedWire
 	Clock   format.HLC
+	Holes   []holeWire
+}
+
+type holeWire struct {
+	Device   string
+	From, To uint64
 }
 
 type nsWire struct {
@@ -317,6 +342,15 @@ func (s *mstate) wire() *stateWire {
 		w.Applied = append(w.Applied, appliedWire{d, seq})
 	}
 	sort.Slice(w.Applied, func(i, j int) bool { return w.Applied[i].Device < w.Applied[j].Device })
+	for d, rs := range s.holes {
+		for _, r := range rs {
+			w.Holes = append(w.Holes, holeWire{d, r.From, r.To})
+		}
+	}
+	sort.Slice(w.Holes, func(i, j int) bool {
+		a, b := w.Holes[i], w.Holes[j]
+		return a.Device < b.Device || a.Device == b.Device && a.From < b.From
+	})
 	return w
 }
 
@@ -343,6 +377,11 @@ func stateFromWire(w *stateWire) *mstate {
 	}
 	for _, a := range w.Applied {
 		s.applied[a.Device] = a.Seq
+	}
+	for _, h := range w.Holes {
+		if h.From <= h.To && h.To < s.applied[h.Device] {
+			s.holes[h.Device] = s.holes[h.Device].add(h.From, h.To)
+		}
 	}
 	return s
 }

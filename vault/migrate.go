@@ -16,6 +16,7 @@ import (
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/decred/dcrd/dcrec/secp256k1/v4/ecdsa"
 
+	"github.com/nook-ai/nook/internal/crashpoint"
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/vault/internal/format"
 )
@@ -45,6 +46,7 @@ func crashPoint(step string) {
 	if crashHook != nil {
 		crashHook(step)
 	}
+	crashpoint.Hit("vault: " + step)
 }
 
 // withDirLock runs f holding the vault folder's write lock.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nook-ai/nook/internal/crashpoint"
 	"github.com/nook-ai/nook/vault/internal/format"
 )
 
@@ -118,6 +119,7 @@ func (v *Vault) stageObject(kind string, payload []byte, enc *time.Duration) (st
 		os.Remove(f.Name())
 		return "", nil, fmt.Errorf("vault: write %s: %w", path, err)
 	}
+	crashpoint.Hit("vault: object staged")
 	return name, &stagedObject{f: f, path: path}, nil
 }
 
@@ -145,9 +147,11 @@ func syncStaged(objs []*stagedObject) error {
 			errs[i] = err
 		}
 	})
+	crashpoint.Hit("vault: staged objects synced")
 	for i, o := range objs {
 		if errs[i] == nil {
 			errs[i] = os.Rename(o.f.Name(), o.path)
+			crashpoint.Hit("vault: staged object renamed")
 		}
 		if errs[i] != nil {
 			for _, o := range objs {
@@ -166,6 +170,7 @@ func syncStaged(objs []*stagedObject) error {
 	}
 	derrs := make([]error, len(list))
 	parallel(len(list), func(i int) { derrs[i] = syncDir(list[i]) })
+	crashpoint.Hit("vault: staged folders synced")
 	return errors.Join(derrs...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nook-ai/nook/internal/hint"
@@ -61,8 +62,9 @@ func (v *Vault) logDevices() []string {
 }
 
 // openEntry is the log decoder: ciphertext → verified body of device's
-// entry seq that must follow prev.
-func (v *Vault) openEntry(data []byte, device string, seq uint64, prev head) (*format.Body, head, error) {
+// entry seq (decrypted, signed by device, of this vault, at its place). It
+// does not check the chain: see checkLink.
+func (v *Vault) openEntry(data []byte, device string, seq uint64) (*format.Body, head, error) {
 	plain, err := format.Open(data, format.MaxEntry, v.ring().identities()...)
 	if err != nil {
 		return nil, head{}, err
@@ -78,12 +80,49 @@ func (v *Vault) openEntry(data []byte, device string, seq uint64, prev head) (*f
 		return nil, head{}, fmt.Errorf("entry of device %s in %s's log", b.Device, device)
 	case b.Seq != seq:
 		return nil, head{}, fmt.Errorf("seq %d in the place of %d", b.Seq, seq)
-	case b.Seq != prev.Seq+1 || b.Prev != prev.Hash:
-		return nil, head{}, errors.New("out of chain")
-	case prev.Seq > 0 && !prev.HLC.Less(b.HLC):
-		return nil, head{}, errors.New("clock does not advance")
 	}
 	return b, head{Seq: b.Seq, Hash: format.EntryHash(plain), HLC: b.HLC}, nil
+}
+
+// errUnlinked: the entry an entry chains onto is not held here (a gap, or
+// a hole), so the link cannot be checked.
+var errUnlinked = errors.New("the entry it chains onto is not held here")
+
+// checkLink checks that b, which extends device's log past last (its last
+// applied entry), chains onto an entry held here: last itself, or, for a
+// new segment, the entry before the ones it skips. It returns
+// errUnlinked when that entry is not held (missing or damaged here).
+func (v *Vault) checkLink(b *format.Body, last head) error {
+	if last.Seq > 0 && !last.HLC.Less(b.HLC) {
+		return errors.New("clock does not advance")
+	}
+	link, ok := v.linkOf(b.Device, b.ChainSeq(), last)
+	if !ok {
+		return errUnlinked
+	}
+	if b.Prev != link.Hash {
+		return errors.New("out of chain")
+	}
+	return nil
+}
+
+// linkOf returns the head of device's entry seq when it is applied here
+// (the zero head for seq 0). last is the device's last applied entry.
+func (v *Vault) linkOf(device string, seq uint64, last head) (head, bool) {
+	switch {
+	case seq == 0:
+		return head{}, true
+	case seq == last.Seq:
+		return last, true
+	case seq > last.Seq || v.st.hole(device, seq):
+		return head{}, false
+	}
+	data, err := os.ReadFile(v.entryPath(device, seq))
+	if err != nil {
+		return head{}, false
+	}
+	_, h, err := v.openEntry(data, device, seq)
+	return h, err == nil
 }
 
 // errNoEpoch: the log does not (yet) record a key epoch this device holds:
@@ -111,18 +150,30 @@ func (v *Vault) nextClock() format.HLC {
 // v.mu and the write lock and has caught up with the log on disk. Each op's
 // bases are the key's current heads.
 func (v *Vault) appendEntry(ops []format.Op) (applyResult, error) {
-	if v.logBroken != nil {
-		return applyResult{}, hint.New(fmt.Errorf("vault: refusing to write after a broken log: %w", v.logBroken), "run `nook vault check` to see the damage")
+	h := v.heads[v.device]
+	if t := v.tail[v.device]; t > h.Seq {
+		return applyResult{}, hint.New(fmt.Errorf("vault: this device's last log entry %s is damaged: %w", v.entryPath(v.device, t), ErrCorrupt),
+			"run `nook vault repair` (it moves the entry to quarantine and goes on with a new segment of the log), or sync with another of your devices first to restore it")
 	}
+	return v.appendSegment(ops, 0)
+}
+
+// appendSegment appends an entry that skips the skip entries before it
+// (damaged ones at the end of this device's log; 0 for an ordinary entry).
+// The caller holds v.mu and the write lock.
+func (v *Vault) appendSegment(ops []format.Op, skip uint64) (applyResult, error) {
 	cur := v.ring().current()
 	if cur == nil {
 		return applyResult{}, errNoEpoch(v.dir)
+	}
+	if v.opts.readOnly {
+		return applyResult{}, errReadOnly(v.dir)
 	}
 	for i := range ops {
 		ops[i].Base = v.st.bases(ops[i].NS, ops[i].Key)
 	}
 	h := v.heads[v.device]
-	b := &format.Body{Format: format.EntryFormat, Vault: v.id, Device: v.device, Seq: h.Seq + 1, Prev: h.Hash,
+	b := &format.Body{Format: format.EntryFormat, Vault: v.id, Device: v.device, Seq: h.Seq + 1 + skip, Prev: h.Hash, Skip: skip,
 		Epoch: cur.epoch, HLC: v.nextClock(), Ops: ops}
 	plain, err := format.EncodeEntry(b, v.devKey)
 	if err != nil {
@@ -183,44 +234,104 @@ func (v *Vault) applied(results []applyResult) {
 
 // catchUp applies log entries written since this Vault last looked (by
 // another process, by sync, or all of them when there was no snapshot),
-// for every device. A bad entry stops that device's replay and is recorded
-// as a problem; everything before it stays. The caller holds v.mu.
-func (v *Vault) catchUp() error {
+// for every device. An entry that is damaged or missing here does not stop
+// its device's replay: it becomes a hole (its ops are not applied; the
+// problem names its file) and the entries after it, each verified by its
+// signature, still apply. Reading stops at the first missing file, except
+// when full is set (at Open and rebuilds): then each log folder is listed
+// and a missing entry below the last one is a hole too. The caller holds
+// v.mu.
+func (v *Vault) catchUp(full bool) error {
 	var results []applyResult
 	for _, dev := range v.logDevices() {
-		cur := v.heads[dev]
-		for seq := cur.Seq + 1; ; seq++ {
-			path := v.entryPath(dev, seq)
-			data, err := os.ReadFile(path)
-			if errors.Is(err, fs.ErrNotExist) {
-				break
-			}
-			if err == nil {
-				var b *format.Body
-				var h head
-				b, h, err = v.openEntry(data, dev, seq, cur)
-				if err == nil {
-					results = append(results, v.st.apply(b))
-					v.heads[dev] = h
-					cur = h
-					continue
-				}
-				err = fmt.Errorf("vault: log entry %s: %w: %v", path, ErrCorrupt, err)
-			} else {
-				err = fmt.Errorf("vault: read %s: %w", path, err)
-			}
-			if dev == v.device {
-				v.logBroken = err
-			}
-			v.addProblemLocked(err)
-			break
-		}
+		results = append(results, v.replayDevice(dev, full)...)
 	}
 	if len(results) > 0 {
 		v.applied(results)
 	}
 	v.recheckMissing()
 	return nil
+}
+
+// replayDevice applies dev's entries after its head (see catchUp).
+func (v *Vault) replayDevice(dev string, full bool) []applyResult {
+	var results []applyResult
+	last := v.heads[dev]
+	var end uint64 // with full: the last entry on disk
+	if full {
+		seqs, _ := entrySeqs(v.logDir(dev))
+		if n := len(seqs); n > 0 {
+			end = seqs[n-1]
+		}
+	}
+	for seq := last.Seq + 1; ; seq++ {
+		if full && seq > end {
+			break
+		}
+		path := v.entryPath(dev, seq)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			if !full {
+				break
+			}
+			continue // a hole: the next entry that applies records it
+		}
+		if err == nil {
+			var b *format.Body
+			var h head
+			if b, h, err = v.openEntry(data, dev, seq); err == nil {
+				if err = v.checkLink(b, last); errors.Is(err, errUnlinked) {
+					err = nil // the entries before it are damaged or missing here
+				}
+			}
+			if err == nil {
+				results = append(results, v.st.apply(b))
+				v.heads[dev] = h
+				last = h
+				continue
+			}
+			err = fmt.Errorf("vault: log entry %s: %w: %v", path, ErrCorrupt, err)
+		} else {
+			err = fmt.Errorf("vault: read %s: %w", path, err)
+		}
+		v.tail[dev] = seq
+		v.addProblemLocked(err)
+	}
+	if v.tail[dev] <= last.Seq {
+		delete(v.tail, dev)
+	}
+	return results
+}
+
+// reportHoles lists, as problems, the holes of every device's log whose
+// entry is still damaged here or missing without a repair having recorded
+// it (a repaired hole is counted by Status, not repeated at every open).
+// The caller holds v.mu.
+func (v *Vault) reportHoles() {
+	for _, h := range v.holesLocked() {
+		for seq := h.From; seq <= h.To && seq < h.From+16; seq++ {
+			path := v.entryPath(h.Device, seq)
+			if v.problemNames(path) {
+				continue
+			}
+			data, err := os.ReadFile(path)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				if v.quarantined(filepath.Join("log", h.Device, entryName(seq))) {
+					continue
+				}
+				err = fmt.Errorf("vault: log entry %s: %w: missing (its changes are lost here; the entries after it apply)", path, ErrCorrupt)
+			case err == nil:
+				if _, _, err = v.openEntry(data, h.Device, seq); err == nil {
+					err = errors.New("not chained to its neighbours")
+				}
+				err = fmt.Errorf("vault: log entry %s: %w: %v", path, ErrCorrupt, err)
+			default:
+				err = fmt.Errorf("vault: read %s: %w", path, err)
+			}
+			v.addProblemLocked(err)
+		}
+	}
 }
 
 // recheckMissing indexes the missing objects that arrived since (written by
@@ -260,6 +371,16 @@ func entrySeqs(dir string) ([]uint64, error) {
 	}
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 	return seqs, nil
+}
+
+// problemNames reports whether a problem names the file.
+func (v *Vault) problemNames(path string) bool {
+	for _, p := range v.problems {
+		if strings.Contains(p.Error(), path+":") {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *Vault) addProblemLocked(err error) {

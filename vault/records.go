@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -135,6 +136,9 @@ type SessionInfo struct {
 	Title    string    `json:"title"`
 	Updated  time.Time `json:"updated"`
 	Messages int       `json:"messages"`
+	// Damaged, when set, says why the session cannot be read here and what
+	// to do (the other fields but ID are then empty).
+	Damaged string `json:"damaged,omitempty"`
 }
 
 // NewSessionID returns a random session id.
@@ -175,20 +179,31 @@ func (v *Vault) LoadSession(id string) (*Session, error) {
 	return &s, nil
 }
 
-// ListSessions returns every session, most recently updated first. Sessions
-// whose object is damaged are skipped (and reported by Problems).
+// ListSessions returns every session, most recently updated first.
+// Sessions whose object is damaged or missing here are listed last with
+// Damaged set (and reported by Problems).
 func (v *Vault) ListSessions() ([]SessionInfo, error) {
-	var out []SessionInfo
+	var out, damaged []SessionInfo
 	for _, id := range v.keysOf(nsSession) {
 		s, err := v.LoadSession(id)
 		if err != nil {
 			v.addProblem(err)
+			damaged = append(damaged, SessionInfo{ID: id, Damaged: damageNote(err, "delete the session")})
 			continue
 		}
 		out = append(out, SessionInfo{ID: s.ID, Title: s.Title, Updated: s.Updated, Messages: len(s.Messages)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Updated.After(out[j].Updated) })
-	return out, nil
+	return append(out, damaged...), nil
+}
+
+// damageNote says, for a listing, why an item cannot be read and what to
+// do; undo is the way to drop it.
+func damageNote(err error, undo string) string {
+	if errors.Is(err, ErrNotFound) {
+		return "not on this device yet: sync with the device that wrote it (`nook sync now`), or " + undo
+	}
+	return "damaged on this device: another device may hold it (`nook sync now`), or " + undo + "; `nook vault check` says more"
 }
 
 // DeleteSession removes a session and erases it from disk.
@@ -205,6 +220,9 @@ type Fact struct {
 	ID      string    `json:"id"`
 	Text    string    `json:"text"`
 	Created time.Time `json:"created"`
+	// Damaged, when set (ListFacts only), says why the fact cannot be read
+	// here and what to do; Text is then empty.
+	Damaged string `json:"damaged,omitempty"`
 }
 
 // Remember stores a fact and returns it.
@@ -221,23 +239,41 @@ func (v *Vault) Remember(text string) (Fact, error) {
 	return f, nil
 }
 
-// Facts returns every remembered fact, oldest first.
+// Facts returns every remembered fact that can be read, oldest first (what
+// goes into a prompt). ListFacts also lists the damaged ones.
 func (v *Vault) Facts() ([]Fact, error) {
-	var out []Fact
+	all, err := v.ListFacts()
+	out := all[:0]
+	for _, f := range all {
+		if f.Damaged == "" {
+			out = append(out, f)
+		}
+	}
+	return out, err
+}
+
+// ListFacts returns every remembered fact, oldest first, then those whose
+// object is damaged or missing here, with Damaged set (and reported by
+// Problems).
+func (v *Vault) ListFacts() ([]Fact, error) {
+	var out, damaged []Fact
 	for _, id := range v.keysOf(nsMemory) {
 		b, err := v.getRecord(nsMemory, kindMemory, id)
+		var f Fact
+		if err == nil {
+			if jerr := json.Unmarshal(b, &f); jerr != nil {
+				err = fmt.Errorf("vault: memory %q: %w: %v", id, ErrCorrupt, jerr)
+			}
+		}
 		if err != nil {
 			v.addProblem(err)
-			continue
-		}
-		var f Fact
-		if err := json.Unmarshal(b, &f); err != nil {
+			damaged = append(damaged, Fact{ID: id, Damaged: damageNote(err, "`nook forget "+id+"`")})
 			continue
 		}
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
-	return out, nil
+	return append(out, damaged...), nil
 }
 
 // Forget removes facts: the one whose ID is idOrText, or else every fact
@@ -245,7 +281,7 @@ func (v *Vault) Facts() ([]Fact, error) {
 // disk. It returns what it removed and erased; none is an error wrapping
 // ErrNotFound.
 func (v *Vault) Forget(idOrText string) ([]Fact, Erased, error) {
-	facts, err := v.Facts()
+	facts, err := v.ListFacts()
 	if err != nil {
 		return nil, Erased{}, err
 	}

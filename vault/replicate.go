@@ -41,6 +41,10 @@ type RawEntry struct {
 type ImportReport struct {
 	Applied    int `json:"applied"`
 	Duplicates int `json:"duplicates"` // entries already held, identical
+	// Restored: entries that were damaged or missing here (holes, or this
+	// device's damaged last entry), verified and applied. Counted in
+	// Applied too.
+	Restored int `json:"restored,omitempty"`
 	// RolledBack: entries of this very device came back from another device
 	// beyond this device's own head: this vault folder was restored from
 	// an older copy. They were verified and applied.
@@ -73,6 +77,36 @@ func (v *Vault) Heads() map[string]Head {
 	return out
 }
 
+// Hole is a run of a device's entries, below its head, that this vault
+// does not hold: they were damaged or missing here when later entries were
+// applied (their ops are not in the state). A peer that holds them can
+// send them with Import, which verifies and applies them.
+type Hole struct {
+	Device string `json:"device"`
+	From   uint64 `json:"from"`
+	To     uint64 `json:"to"` // inclusive
+}
+
+// Holes lists the holes of every device's log, by device and seq.
+func (v *Vault) Holes() []Hole {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.holesLocked()
+}
+
+func (v *Vault) holesLocked() []Hole {
+	var out []Hole
+	for dev, rs := range v.st.holes {
+		for _, r := range rs {
+			out = append(out, Hole{Device: dev, From: r.From, To: r.To})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Device < out[j].Device || out[i].Device == out[j].Device && out[i].From < out[j].From
+	})
+	return out
+}
+
 // EntryHash returns the hash of device's entry seq as held here (to compare
 // with a peer's head for that device).
 func (v *Vault) EntryHash(device string, seq uint64) (string, error) {
@@ -81,7 +115,7 @@ func (v *Vault) EntryHash(device string, seq uint64) (string, error) {
 	if err := v.check(); err != nil {
 		return "", err
 	}
-	if h := v.heads[device]; seq == 0 || seq > h.Seq {
+	if h := v.heads[device]; seq == 0 || seq > h.Seq || v.st.hole(device, seq) {
 		return "", fmt.Errorf("vault: entry %d of %s: %w", seq, device, ErrNotFound)
 	} else if seq == h.Seq {
 		return h.Hash, nil
@@ -103,10 +137,12 @@ func (v *Vault) localEntryHash(device string, seq uint64) (string, error) {
 
 // Entries returns device's applied entries from seq from on, as stored,
 // stopping after maxBytes of data (at least one entry is returned when
-// there is one).
+// there is one). Holes (entries damaged or missing here, see Holes) are
+// left out.
 func (v *Vault) Entries(device string, from uint64, maxBytes int) ([]RawEntry, error) {
 	v.mu.Lock()
 	last := v.heads[device].Seq
+	holes := append(seqRanges(nil), v.st.holes[device]...)
 	err := v.check()
 	v.mu.Unlock()
 	if err != nil {
@@ -118,6 +154,9 @@ func (v *Vault) Entries(device string, from uint64, maxBytes int) ([]RawEntry, e
 	var out []RawEntry
 	size := 0
 	for seq := max(from, 1); seq <= last; seq++ {
+		if holes.has(seq) {
+			continue // damaged or missing here: a peer refuses what follows as a gap
+		}
 		data, err := os.ReadFile(v.entryPath(device, seq))
 		if err != nil {
 			return out, fmt.Errorf("vault: entry %d of %s: %w", seq, device, err)
@@ -165,7 +204,7 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 			es := byDev[dev]
 			sort.Slice(es, func(i, j int) bool { return es[i].Seq < es[j].Seq })
 			for _, e := range es {
-				res, dup, err := v.importOne(e)
+				res, dup, restored, err := v.importOne(e)
 				if err != nil {
 					refusals = append(refusals, err)
 					break
@@ -175,9 +214,11 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 					continue
 				}
 				rep.Applied++
-				if dev == v.device {
+				if dev == v.device && !restored {
 					rep.RolledBack = true
-					v.logBroken = nil
+				}
+				if restored {
+					rep.Restored++
 				}
 				results = append(results, res)
 			}
@@ -199,9 +240,9 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 	return rep, errors.Join(refusals...)
 }
 
-func (v *Vault) importOne(e RawEntry) (applyResult, bool, error) {
-	refuse := func(sentinel error, format string, args ...any) (applyResult, bool, error) {
-		return applyResult{}, false, &RefusedError{Device: e.Device, Seq: e.Seq, Err: sentinel, Reason: fmt.Sprintf(format, args...)}
+func (v *Vault) importOne(e RawEntry) (res applyResult, dup, restored bool, err error) {
+	refuse := func(sentinel error, format string, args ...any) (applyResult, bool, bool, error) {
+		return applyResult{}, false, false, &RefusedError{Device: e.Device, Seq: e.Seq, Err: sentinel, Reason: fmt.Sprintf(format, args...)}
 	}
 	if !format.ValidAddress(e.Device) || e.Seq == 0 {
 		return refuse(ErrCorrupt, "not a device address or sequence number")
@@ -210,6 +251,9 @@ func (v *Vault) importOne(e RawEntry) (applyResult, bool, error) {
 		return refuse(ErrCorrupt, "entry of %d bytes", len(e.Data))
 	}
 	cur := v.heads[e.Device]
+	if e.Seq <= cur.Seq && v.st.hole(e.Device, e.Seq) {
+		return v.fillHole(e, cur)
+	}
 	if e.Seq <= cur.Seq {
 		plain, err := format.Open(e.Data, format.MaxEntry, v.ring().identities()...)
 		if err != nil {
@@ -221,31 +265,95 @@ func (v *Vault) importOne(e RawEntry) (applyResult, bool, error) {
 		}
 		mine, err := v.localEntryHash(e.Device, e.Seq)
 		if err != nil {
-			return applyResult{}, false, err
+			return applyResult{}, false, false, err
 		}
 		if mine != format.EntryHash(plain) {
 			return refuse(ErrFork, "a different entry is held at this sequence number: the device's key may be compromised")
 		}
-		return applyResult{}, true, nil
+		return applyResult{}, true, false, nil
 	}
-	if e.Seq > cur.Seq+1 {
+	b, h, err := v.openEntry(e.Data, e.Device, e.Seq)
+	if err != nil {
+		if e.Seq > cur.Seq+1 {
+			return refuse(ErrGap, "this vault holds up to entry %d", cur.Seq)
+		}
+		return refuse(ErrCorrupt, "%v", err)
+	}
+	// An entry past a gap is taken only when it starts a new segment that
+	// chains onto an entry held here (its device declares, signed, that it
+	// lost the entries it skips).
+	if e.Seq > cur.Seq+1 && b.ChainSeq() > cur.Seq {
 		return refuse(ErrGap, "this vault holds up to entry %d", cur.Seq)
 	}
-	b, h, err := v.openEntry(e.Data, e.Device, e.Seq, cur)
+	if err := v.checkLink(b, cur); errors.Is(err, errUnlinked) {
+		return refuse(ErrGap, "it chains onto entry %d, which is damaged or missing here", b.ChainSeq())
+	} else if err != nil {
+		return refuse(ErrCorrupt, "%v", err)
+	}
+	if err := v.storeEntry(e); err != nil {
+		return applyResult{}, false, false, err
+	}
+	restored = e.Device == v.device && v.tail[e.Device] >= e.Seq
+	v.heads[e.Device] = h
+	if v.tail[e.Device] <= h.Seq {
+		delete(v.tail, e.Device)
+	}
+	return v.st.apply(b), false, restored, nil
+}
+
+// fillHole verifies and applies an entry that is damaged or missing here
+// below its device's head: it must chain onto the entry before it when
+// that is held, and the next entry held must chain onto it (unless that
+// one skips it); one that does not is a fork.
+func (v *Vault) fillHole(e RawEntry, cur head) (applyResult, bool, bool, error) {
+	refuse := func(sentinel error, format string, args ...any) (applyResult, bool, bool, error) {
+		return applyResult{}, false, false, &RefusedError{Device: e.Device, Seq: e.Seq, Err: sentinel, Reason: fmt.Sprintf(format, args...)}
+	}
+	b, h, err := v.openEntry(e.Data, e.Device, e.Seq)
 	if err != nil {
 		return refuse(ErrCorrupt, "%v", err)
 	}
+	link, ok := v.linkOf(e.Device, b.ChainSeq(), cur)
+	if !ok {
+		return refuse(ErrGap, "it chains onto entry %d, which is damaged or missing here", b.ChainSeq())
+	}
+	if b.Prev != link.Hash {
+		return refuse(ErrFork, "it does not chain onto entry %d held here: the device's key may be compromised", b.ChainSeq())
+	}
+	for next := e.Seq + 1; next <= cur.Seq; next++ {
+		if v.st.hole(e.Device, next) {
+			continue
+		}
+		data, err := os.ReadFile(v.entryPath(e.Device, next))
+		if err != nil {
+			return applyResult{}, false, false, fmt.Errorf("vault: read entry %d of %s: %w", next, e.Device, err)
+		}
+		nb, _, err := v.openEntry(data, e.Device, next)
+		if err != nil {
+			return applyResult{}, false, false, fmt.Errorf("vault: entry %d of %s: %w: %v", next, e.Device, ErrCorrupt, err)
+		}
+		if nb.ChainSeq() == e.Seq && nb.Prev != h.Hash {
+			return refuse(ErrFork, "entry %d held here does not chain onto it: the device's key may be compromised", next)
+		}
+		break
+	}
+	if err := v.storeEntry(e); err != nil {
+		return applyResult{}, false, false, err
+	}
+	return v.st.apply(b), false, true, nil
+}
+
+// storeEntry writes a verified entry at its place; a file already there
+// failed to verify (the replay went past it) and is replaced.
+func (v *Vault) storeEntry(e RawEntry) error {
 	path := v.entryPath(e.Device, e.Seq)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return applyResult{}, false, fmt.Errorf("vault: write %s: %w", path, err)
+		return fmt.Errorf("vault: write %s: %w", path, err)
 	}
-	// A file already at this place failed to verify (replay stopped there):
-	// the verified entry replaces it.
 	if err := writeFileAtomic(path, e.Data); err != nil {
-		return applyResult{}, false, fmt.Errorf("vault: write %s: %w", path, err)
+		return fmt.Errorf("vault: write %s: %w", path, err)
 	}
-	v.heads[e.Device] = h
-	return v.st.apply(b), false, nil
+	return nil
 }
 
 // MissingObject is an object the state points at that this device does not

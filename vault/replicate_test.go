@@ -19,6 +19,17 @@ import (
 // the wraps a writes for it, then a first sync from a.
 func joinDevice(t *testing.T, a *Vault) *Vault {
 	t.Helper()
+	b := joinDeviceNoSync(t, a)
+	if err := b.PutSecret("x", nil); !errors.Is(err, ErrLocked) {
+		t.Errorf("a new device wrote before its first sync: %v", err)
+	}
+	syncInto(t, b, a)
+	return b
+}
+
+// joinDeviceNoSync is joinDevice without the first sync.
+func joinDeviceNoSync(t *testing.T, a *Vault) *Vault {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "vault")
 	dev, rec, err := NewDevice(dir, testPass, a.ID(), WithScryptWorkFactor(10))
 	if err != nil {
@@ -34,12 +45,7 @@ func joinDevice(t *testing.T, a *Vault) *Vault {
 	if err := AddWraps(dir, ws); err != nil {
 		t.Fatal(err)
 	}
-	b := reopen(t, dir)
-	if err := b.PutSecret("x", nil); !errors.Is(err, ErrLocked) {
-		t.Errorf("a new device wrote before its first sync: %v", err)
-	}
-	syncInto(t, b, a)
-	return b
+	return reopen(t, dir)
 }
 
 // syncInto copies what src holds and dst lacks: wraps, entries, objects.

@@ -32,7 +32,7 @@ type snapshotMeta struct {
 func (v *Vault) snapshotPath() string { return filepath.Join(v.dir, "cache", "index.age") }
 
 func (v *Vault) saveSnapshotLocked() error {
-	if !v.dirty {
+	if !v.dirty || v.opts.readOnly {
 		return nil
 	}
 	meta := snapshotMeta{Vault: v.id, Device: v.device, Heads: v.heads, State: v.st.wire(), Missing: v.missing}
@@ -78,22 +78,7 @@ func (v *Vault) loadSnapshot() {
 }
 
 func (v *Vault) decodeSnapshot(data []byte) error {
-	plain, err := format.Open(data, 16<<30, v.devID)
-	if err != nil {
-		return err
-	}
-	mb, ib, err := format.ReadSnapshot(plain, v.devKeys.MAC)
-	if err != nil {
-		return err
-	}
-	var meta snapshotMeta
-	if err := gob.NewDecoder(bytes.NewReader(mb)).Decode(&meta); err != nil {
-		return err
-	}
-	if meta.Vault != v.id || meta.Device != v.device || meta.State == nil {
-		return errors.New("snapshot of another vault or device")
-	}
-	x, err := decodeIndex(ib)
+	meta, x, err := v.readSnapshot(data)
 	if err != nil {
 		return err
 	}
@@ -111,6 +96,30 @@ func (v *Vault) decodeSnapshot(data []byte) error {
 	return nil
 }
 
+// readSnapshot decrypts, authenticates and decodes a snapshot.
+func (v *Vault) readSnapshot(data []byte) (*snapshotMeta, *index, error) {
+	plain, err := format.Open(data, 16<<30, v.devID)
+	if err != nil {
+		return nil, nil, err
+	}
+	mb, ib, err := format.ReadSnapshot(plain, v.devKeys.MAC)
+	if err != nil {
+		return nil, nil, err
+	}
+	var meta snapshotMeta
+	if err := gob.NewDecoder(bytes.NewReader(mb)).Decode(&meta); err != nil {
+		return nil, nil, err
+	}
+	if meta.Vault != v.id || meta.Device != v.device || meta.State == nil {
+		return nil, nil, errors.New("snapshot of another vault or device")
+	}
+	x, err := decodeIndex(ib)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &meta, x, nil
+}
+
 // rebuildIndex drops the snapshot state and rebuilds everything from the
 // logs and the objects. The caller holds v.mu.
 func (v *Vault) rebuildIndex() error {
@@ -118,7 +127,7 @@ func (v *Vault) rebuildIndex() error {
 	v.st = newState()
 	v.idx = newIndex()
 	v.missing = map[string]nsKey{}
-	v.logBroken = nil
+	v.tail = map[string]uint64{}
 	v.dirty = true
-	return v.catchUp()
+	return v.catchUp(true)
 }

@@ -60,14 +60,16 @@ type Vault struct {
 	keys    atomic.Pointer[keyring]
 	opts    options
 
-	mu        sync.Mutex
-	closed    bool
-	heads     map[string]head
-	st        *mstate
-	idx       *index
-	dirty     bool // the index snapshot is behind
-	problems  []error
-	logBroken error
+	mu       sync.Mutex
+	closed   bool
+	heads    map[string]head
+	st       *mstate
+	idx      *index
+	dirty    bool // the index snapshot is behind
+	problems []error
+	// tail: devices whose last log file here is damaged, → its seq (the
+	// entries after the head failed to verify and none after them did).
+	tail map[string]uint64
 	// missing: object names the state points at that are not on this
 	// device (yet): sync brings them after the entries.
 	missing map[string]nsKey // object name → the key pointing at it
@@ -82,6 +84,7 @@ type options struct {
 	embedder   Embedder
 	embedModel string
 	workFactor int
+	readOnly   bool
 }
 
 // Option configures Init and Open.
@@ -98,6 +101,15 @@ func WithEmbedModel(name string) Option { return func(o *options) { o.embedModel
 // WithScryptWorkFactor sets log2 of the scrypt cost for Init (default
 // DefaultScryptWorkFactor). Tests use small values.
 func WithScryptWorkFactor(logN int) Option { return func(o *options) { o.workFactor = logN } }
+
+// ReadOnly opens the vault without writing anything to its folder: no
+// migration, no key file copy restored, no temp files removed, no index
+// snapshot saved, and every write refused. `nook vault check` uses it.
+func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+func errReadOnly(dir string) error {
+	return fmt.Errorf("vault: %s: opened read-only", dir)
+}
 
 func buildOptions(opts []Option) options {
 	o := options{workFactor: DefaultScryptWorkFactor}
@@ -140,7 +152,7 @@ func Init(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
 	}
 	if holdsVaultFiles(dir) {
 		return nil, hint.New(fmt.Errorf("vault: init %s: %w: it holds keys, objects or a log but no VAULT header", dir, ErrAlreadyInitialized),
-			"this is a damaged vault, not an empty folder: restore vault/VAULT from a backup, or move the folder away to start a new vault")
+			"this is a damaged vault, not an empty folder: run `nook vault repair` (it writes VAULT again from this device's key file), or move the folder away to start a new vault")
 	}
 	vid := make([]byte, 16)
 	rand.Read(vid)
@@ -221,7 +233,7 @@ func newVault(dir, id, dev string, dk *secp256k1.PrivateKey, devID *age.X25519Id
 	v := &Vault{
 		dir: dir, id: id, device: dev, devKey: dk, devID: devID, devKeys: dks, opts: o,
 		heads: map[string]head{}, st: newState(), idx: newIndex(),
-		missing: map[string]nsKey{}, fresh: map[string]*docObject{},
+		missing: map[string]nsKey{}, fresh: map[string]*docObject{}, tail: map[string]uint64{},
 	}
 	v.keys.Store(&keyring{})
 	return v, nil
@@ -245,7 +257,7 @@ func readHeader(dir string) (*header, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		if holdsVaultFiles(dir) {
 			return nil, hint.New(fmt.Errorf("vault: open %s: %w: the VAULT header is missing", dir, ErrCorrupt),
-				"restore vault/VAULT from a backup; do not run `nook init` over this folder")
+				"run `nook vault repair` (it writes VAULT again from this device's key file), or restore vault/VAULT from a backup; do not run `nook init` over this folder")
 		}
 		return nil, notInit(dir)
 	}
@@ -280,6 +292,9 @@ func Open(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
 		return nil, hint.New(fmt.Errorf("vault: open %s: %w", dir, ErrLocked), "enter the passphrase, or set NOOK_PASSPHRASE for scripts")
 	}
 	if h.Format == 1 {
+		if o.readOnly {
+			return nil, hint.New(fmt.Errorf("vault: open %s: format 1 (read-only)", dir), "open it once with any other nook command: it is migrated to format 2 first")
+		}
 		if err := migrate(dir, passphrase, o); err != nil {
 			return nil, err
 		}
@@ -287,7 +302,7 @@ func Open(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
 			return nil, err
 		}
 	}
-	kf, problems, err := openKeyFile(dir, h.Device, passphrase)
+	kf, problems, err := openKeyFile(dir, h.Device, passphrase, !o.readOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -315,6 +330,9 @@ func Open(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
 	if err := v.load(); err != nil {
 		return nil, err
 	}
+	if o.readOnly {
+		return v, nil
+	}
 	if h.MigratedFrom != "" {
 		if err := v.finishMigration(h); err != nil {
 			v.problems = append(v.problems, err)
@@ -329,7 +347,11 @@ func Open(dir string, passphrase []byte, opts ...Option) (*Vault, error) {
 func (v *Vault) load() error {
 	v.loadSnapshot()
 	v.trustKeys()
-	return v.catchUp()
+	if err := v.catchUp(true); err != nil {
+		return err
+	}
+	v.reportHoles()
+	return nil
 }
 
 // ring is the current keyring (replaced, never changed in place).
@@ -370,6 +392,13 @@ func (v *Vault) syncIndex(keys map[string]bool) {
 				v.idx.removeDoc(k)
 				continue
 			}
+		}
+		if d.Path != k {
+			// The key is the source, byte for byte (an object from before
+			// path_b64 may hold an altered copy of a non-UTF-8 name).
+			c := *d
+			c.Path = k
+			d = &c
 		}
 		if d.Model != v.opts.embedModel && v.opts.embedModel != "" && hasVectors(d) {
 			// Embedded by another model (on another device): its vectors
@@ -423,6 +452,9 @@ func (v *Vault) check() error {
 // (flock on vault/lock) after catching up with entries other processes
 // appended. The caller holds v.mu.
 func (v *Vault) withWriteLock(f func() error) error {
+	if v.opts.readOnly {
+		return errReadOnly(v.dir)
+	}
 	lf, err := os.OpenFile(filepath.Join(v.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return fmt.Errorf("vault: lock %s: %w", v.dir, err)
@@ -432,7 +464,7 @@ func (v *Vault) withWriteLock(f func() error) error {
 		return fmt.Errorf("vault: lock %s: %w", v.dir, err)
 	}
 	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
-	if err := v.catchUp(); err != nil {
+	if err := v.catchUp(false); err != nil {
 		return err
 	}
 	return f()
@@ -518,24 +550,27 @@ func (v *Vault) ExportKey(w io.Writer) error {
 
 // Status summarises the vault.
 type Status struct {
-	Dir       string   `json:"dir"`
-	ID        string   `json:"id"`
-	Format    int      `json:"format"`
-	Device    string   `json:"device"`
-	Recipient string   `json:"recipient"`
-	Epoch     int      `json:"epoch"`
-	LogSeq    uint64   `json:"log_seq"`
-	Devices   int      `json:"devices"` // devices whose log this vault holds
-	Documents int      `json:"documents"`
-	Chunks    int      `json:"chunks"`
-	Objects   int      `json:"objects"`
-	Bytes     int64    `json:"bytes"` // on disk under objects/
-	Missing   int      `json:"missing,omitempty"`
-	Sessions  int      `json:"sessions"`
-	Memories  int      `json:"memories"`
-	Secrets   int      `json:"secrets"`
-	Conflicts int      `json:"conflicts,omitempty"`
-	Problems  []string `json:"problems,omitempty"`
+	Dir       string `json:"dir"`
+	ID        string `json:"id"`
+	Format    int    `json:"format"`
+	Device    string `json:"device"`
+	Recipient string `json:"recipient"`
+	Epoch     int    `json:"epoch"`
+	LogSeq    uint64 `json:"log_seq"`
+	Devices   int    `json:"devices"` // devices whose log this vault holds
+	Documents int    `json:"documents"`
+	Chunks    int    `json:"chunks"`
+	Objects   int    `json:"objects"`
+	Bytes     int64  `json:"bytes"` // on disk under objects/
+	Missing   int    `json:"missing,omitempty"`
+	Sessions  int    `json:"sessions"`
+	Memories  int    `json:"memories"`
+	Secrets   int    `json:"secrets"`
+	Conflicts int    `json:"conflicts,omitempty"`
+	// Holes: log entries, below their device's head, not held here (their
+	// changes are not applied; see Holes).
+	Holes    uint64   `json:"holes,omitempty"`
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Status reports counts and problems.
@@ -550,6 +585,9 @@ func (v *Vault) Status() (Status, error) {
 		LogSeq: v.heads[v.device].Seq, Devices: len(v.heads), Documents: v.st.count(nsDoc), Chunks: v.idx.len(),
 		Sessions: v.st.count(nsSession), Memories: v.st.count(nsMemory), Secrets: v.st.count(nsSecret),
 		Missing: len(v.missing), Conflicts: len(v.conflictsLocked()),
+	}
+	for _, rs := range v.st.holes {
+		s.Holes += rs.count()
 	}
 	filepath.WalkDir(filepath.Join(v.dir, "objects"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".tmp-") {

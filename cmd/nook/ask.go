@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/assistant"
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/vault"
 )
 
@@ -55,20 +57,22 @@ func init() {
 							if tc.Err != nil {
 								status = tc.Err.Error()
 							}
-							fmt.Fprintf(c.stderr, "nook: tool %s: %s\n", tc.Name, status)
+							fmt.Fprintf(c.stderr, "nook: tool %s: %s\n", termsafe.Line(tc.Name), termsafe.Line(status))
 						}
 					},
 				}
 				var onText func(string)
+				out := termsafe.NewWriter(c.stdout) // the model's words: shown, never obeyed
 				if !asJSON {
-					onText = func(s string) { fmt.Fprint(c.stdout, s) }
+					onText = func(s string) { io.WriteString(out, s) }
 				}
 				ans, err := c.app.Ask(ctx, in, onText)
+				out.Close()
 				if err != nil {
 					return err
 				}
 				for _, n := range ans.Notices {
-					fmt.Fprintf(c.stderr, "nook: %s\n", n)
+					fmt.Fprintf(c.stderr, "nook: %s\n", termsafe.Line(n))
 				}
 				if asJSON {
 					return json.NewEncoder(c.stdout).Encode(ans)
@@ -78,14 +82,14 @@ func init() {
 				for _, s := range ans.Sources {
 					if s.Cited {
 						cited++
-						fmt.Fprintf(c.stdout, "[%d] %s:%d-%d\n", s.N, s.Path, s.StartLine, s.EndLine)
+						fmt.Fprintf(c.stdout, "[%d] %s:%d-%d\n", s.N, termsafe.Line(s.Path), s.StartLine, s.EndLine)
 					}
 				}
 				if cited == 0 && len(ans.Sources) > 0 {
 					// The model cited nothing: say what it was given.
 					fmt.Fprintln(c.stdout, "sources given (none cited):")
 					for _, s := range ans.Sources {
-						fmt.Fprintf(c.stdout, "[%d] %s:%d-%d\n", s.N, s.Path, s.StartLine, s.EndLine)
+						fmt.Fprintf(c.stdout, "[%d] %s:%d-%d\n", s.N, termsafe.Line(s.Path), s.StartLine, s.EndLine)
 					}
 				}
 				return nil
@@ -113,7 +117,7 @@ func init() {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.stdout, "remembered %s: %s\n", f.ID, f.Text)
+				fmt.Fprintf(c.stdout, "remembered %s: %s\n", f.ID, termsafe.Line(f.Text))
 				return nil
 			},
 		}
@@ -130,12 +134,16 @@ func init() {
 				}
 				defer release()
 				if list || len(args) == 0 {
-					facts, err := v.Facts()
+					facts, err := v.ListFacts()
 					if err != nil {
 						return err
 					}
 					for _, f := range facts {
-						fmt.Fprintf(c.stdout, "%s  %s\n", f.ID, f.Text)
+						if f.Damaged != "" {
+							fmt.Fprintf(c.stdout, "%s  (unreadable: %s)\n", f.ID, f.Damaged)
+							continue
+						}
+						fmt.Fprintf(c.stdout, "%s  %s\n", f.ID, termsafe.Line(f.Text))
 					}
 					return nil
 				}
@@ -147,7 +155,7 @@ func init() {
 					return err
 				}
 				for _, f := range gone {
-					fmt.Fprintf(c.stdout, "forgot %s: %s\n", f.ID, f.Text)
+					fmt.Fprintf(c.stdout, "forgot %s: %s\n", f.ID, termsafe.Line(f.Text))
 				}
 				fmt.Fprintf(c.stderr, "nook: erased %d objects (%s) from disk\n", erased.Objects, byteSize(erased.Bytes))
 				return nil
@@ -168,7 +176,7 @@ func confirmOnTTY(c *cli, tc assistant.ToolCall) (bool, error) {
 	}
 	defer tty.Close()
 	args, _ := json.Marshal(tc.Arguments)
-	fmt.Fprintf(tty, "allow %s %s? [y/N] ", tc.Name, args)
+	fmt.Fprintf(tty, "allow %s %s? [y/N] ", termsafe.Line(tc.Name), termsafe.Line(string(args)))
 	var answer string
 	fmt.Fscanln(tty, &answer)
 	return strings.EqualFold(strings.TrimSpace(answer), "y") || strings.EqualFold(strings.TrimSpace(answer), "yes"), nil

@@ -7,12 +7,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/vault"
 )
 
@@ -64,7 +67,7 @@ func progressBar(c *cli) func(vault.Progress) {
 				bar[i] = '='
 			}
 		}
-		name := filepath.Base(p.Path)
+		name := termsafe.Line(filepath.Base(p.Path))
 		if len(name) > 30 {
 			name = name[:29] + "…"
 		}
@@ -81,8 +84,19 @@ func printReport(c *cli, r vault.AddReport) {
 	if c.verbose {
 		fmt.Fprintf(c.stderr, "nook: embedding %s, encryption %s (summed over files)\n", r.EmbedTime.Round(time.Millisecond), r.EncryptTime.Round(time.Millisecond))
 	}
+	if len(r.SkippedBy) > 0 {
+		reasons := make([]string, 0, len(r.SkippedBy))
+		for why, n := range r.SkippedBy {
+			reasons = append(reasons, fmt.Sprintf("%d %s", n, why))
+		}
+		slices.Sort(reasons)
+		fmt.Fprintf(c.stderr, "nook: skipped: %s\n", strings.Join(reasons, ", "))
+	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(c.stderr, "nook: warning: %v\n", e)
+		fmt.Fprintf(c.stderr, "nook: warning: %s\n", termsafe.Line(e.Error()))
+		if h := hint.Of(e); h != "" {
+			fmt.Fprintf(c.stderr, "nook: hint: %s\n", termsafe.Line(h))
+		}
 	}
 }
 
@@ -130,7 +144,7 @@ func init() {
 				fmt.Fprintf(c.stderr, "nook: watching %s (Ctrl+C to stop)\n", args[0])
 				return v.Watch(cmd.Context(), args[0], f.options(), 0, func(r vault.AddReport, err error) {
 					if err != nil {
-						fmt.Fprintf(c.stderr, "nook: warning: %v\n", err)
+						fmt.Fprintf(c.stderr, "nook: warning: %s\n", termsafe.Line(err.Error()))
 						return
 					}
 					if r.Added+r.Updated+r.Removed > 0 {
@@ -174,8 +188,8 @@ func init() {
 					return json.NewEncoder(c.stdout).Encode(hits)
 				}
 				for i, h := range hits {
-					fmt.Fprintf(c.stdout, "[%d] %s:%d-%d  (%.4f)\n", i+1, h.Source, h.StartLine, h.EndLine, h.Score)
-					fmt.Fprintf(c.stdout, "    %s\n", snippet(h.Text, 160))
+					fmt.Fprintf(c.stdout, "[%d] %s:%d-%d  (%.4f)\n", i+1, termsafe.Line(h.Source), h.StartLine, h.EndLine, h.Score)
+					fmt.Fprintf(c.stdout, "    %s\n", termsafe.Line(snippet(h.Text, 160)))
 				}
 				return nil
 			},
@@ -204,7 +218,7 @@ func init() {
 				defer release()
 				rep, err := v.Reindex(cmd.Context(), vault.ReindexOptions{All: all, Progress: progressBar(c)})
 				for _, e := range rep.Errors {
-					fmt.Fprintf(c.stderr, "nook: warning: %v\n", e)
+					fmt.Fprintf(c.stderr, "nook: warning: %s\n", termsafe.Line(e.Error()))
 				}
 				if err != nil {
 					return err

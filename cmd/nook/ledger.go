@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/ledgerclient"
 )
 
@@ -276,11 +279,65 @@ func init() {
 				} else {
 					fmt.Fprintf(w, "identity\tnone (run `nook id create`)\n")
 				}
+				if p := l.Client.Pinned(); p != nil {
+					fmt.Fprintf(w, "trusted\tsince %s (genesis %s)\n", p.Since.UTC().Format("2006-01-02"), p.Genesis)
+				}
 				return nil
 			},
 		})
+		lc.AddCommand(trustCmd(c))
 		return lc
 	})
+}
+
+// trustCmd confirms a new chain: only on a terminal, never from a pipe or
+// the environment (a plugin can edit the config file; it cannot answer
+// here).
+func trustCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:   "trust",
+		Short: "trust the chain ledger.rpc now points at (asks on the terminal)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			_, vrel, err := unlock(ctx, c, false)
+			if err != nil {
+				return err
+			}
+			defer vrel()
+			p, unchanged, err := c.app.TrustLedger(ctx, func(was *ledgerclient.Pin, got ledgerclient.Pin) (bool, error) {
+				return confirmChain(c, was, got)
+			})
+			if err != nil {
+				return err
+			}
+			if unchanged {
+				fmt.Fprintf(c.stdout, "already trusted: %s (chain id %s, genesis %s)\n", termsafe.Line(p.Where), p.ChainID, p.Genesis)
+				return nil
+			}
+			fmt.Fprintf(c.stdout, "trusted: %s (chain id %s, genesis %s, registry %s)\n", termsafe.Line(p.Where), p.ChainID, p.Genesis, p.Registry)
+			return nil
+		},
+	}
+}
+
+// confirmChain shows the pinned and the new chain on the terminal and asks
+// for "yes".
+func confirmChain(c *cli, was *ledgerclient.Pin, got ledgerclient.Pin) (bool, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return false, hint.New(errors.New("ledger: a new chain is confirmed on a terminal only, and there is none"), "run `nook ledger trust` in a terminal")
+	}
+	defer tty.Close()
+	if was != nil {
+		fmt.Fprintf(tty, "this vault trusts the chain it met at %s on %s:\n  chain id %s, genesis %s, registry %s\n",
+			termsafe.Line(was.Where), was.Since.UTC().Format("2006-01-02"), was.ChainID, was.Genesis, was.Registry)
+	}
+	fmt.Fprintf(tty, "the chain at %s is:\n  chain id %s, genesis %s, registry %s\n", termsafe.Line(got.Where), got.ChainID, got.Genesis, got.Registry)
+	fmt.Fprint(tty, "its answers will decide what your plugins may do. trust it? type yes: ")
+	var answer string
+	fmt.Fscanln(tty, &answer)
+	return strings.TrimSpace(answer) == "yes", nil
 }
 
 // parseValidity reads --for: Go durations plus a d (days) suffix, or never.

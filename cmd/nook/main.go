@@ -7,10 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/nook-ai/nook/internal/config"
 	"github.com/nook-ai/nook/internal/harden"
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/plugins"
 )
 
@@ -76,7 +75,7 @@ func newRoot(c *cli) *cobra.Command {
 
 // appOptions are the options every command's App is made with.
 func (c *cli) appOptions() []app.Option {
-	return []app.Option{app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent)}
+	return []app.Option{app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent), app.WithNotices(c.notice)}
 }
 
 // runTUI is replaced by the terminal app when it is built in.
@@ -107,32 +106,45 @@ func execute(ctx context.Context, c *cli, args []string) int {
 func printError(w io.Writer, err error) {
 	msg := err.Error()
 	// Errors are one line; a C library or a wrapped server may add more.
-	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+	// They may quote a file name, a plugin's or a server's words: shown,
+	// never obeyed by the terminal.
+	msg = termsafe.Line(strings.ReplaceAll(strings.TrimSpace(msg), "\n", " "))
 	fmt.Fprintf(w, "nook: error: %s\n", msg)
 	if h := hint.Of(err); h != "" {
-		fmt.Fprintf(w, "nook: hint: %s\n", h)
+		fmt.Fprintf(w, "nook: hint: %s\n", termsafe.Line(h))
 	}
 }
 
 // warn prints a problem that stops nothing.
 func (c *cli) warn(err error) {
 	if !c.quiet.Load() {
-		fmt.Fprintf(c.stderr, "nook: warning: %v\n", err)
+		fmt.Fprintf(c.stderr, "nook: warning: %s\n", termsafe.Line(err.Error()))
 	}
+}
+
+// notice prints a one-time notice; in the terminal app (which owns the
+// screen) it declines, and the app shows it with the first turn.
+func (c *cli) notice(s string) bool {
+	if c.quiet.Load() {
+		return false
+	}
+	fmt.Fprintf(c.stderr, "nook: %s\n", termsafe.Line(s))
+	return true
 }
 
 // pluginEvent prints crashes and timeouts (everything with -v).
 func (c *cli) pluginEvent(e plugins.Event) {
 	if !c.quiet.Load() && (e.Kind == "crash" || e.Kind == "timeout" || c.verbose) {
-		fmt.Fprintf(c.stderr, "nook: plugin %s: %s %s\n", e.Plugin, e.Kind, e.Detail)
+		fmt.Fprintf(c.stderr, "nook: plugin %s: %s %s\n", termsafe.Line(e.Plugin), e.Kind, termsafe.Line(e.Detail))
 	}
 }
 
 func main() {
 	harden.Process()                            // non-dumpable: /proc/<nook>/mem and environ closed to the user's other programs
 	getenv := harden.TakeEnv("NOOK_PASSPHRASE") // read once, then out of the environment children inherit
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, stop := stopContext(os.Stderr)
 	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: getenv}
-	os.Exit(execute(ctx, c, os.Args[1:]))
+	code := execute(ctx, c, os.Args[1:])
+	stop()
+	os.Exit(code)
 }

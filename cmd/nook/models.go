@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/models"
 )
 
@@ -182,7 +183,7 @@ func printDetails(w io.Writer, d *models.Details) {
 		if body = strings.TrimSpace(body); body != "" {
 			fmt.Fprintf(w, "\n%s\n", title)
 			for _, l := range strings.Split(body, "\n") {
-				fmt.Fprintf(w, "  %s\n", l)
+				fmt.Fprintf(w, "  %s\n", termsafe.Line(l)) // a GGUF's own words
 			}
 		}
 	}
@@ -204,7 +205,7 @@ func printDetails(w io.Writer, d *models.Details) {
 		if len(v) > 100 {
 			v = v[:100] + "…"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\n", k, strings.ReplaceAll(v, "\n", `\n`))
+		fmt.Fprintf(tw, "  %s\t%s\n", termsafe.Line(k), termsafe.Line(strings.ReplaceAll(v, "\n", `\n`)))
 	}
 	tw.Flush()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/plugins"
 )
 
@@ -92,7 +93,7 @@ func plugShow(c *cli) *cobra.Command {
 			if len(args) == 0 {
 				ms, problems := c.app.PluginStore().List()
 				for _, p := range problems {
-					fmt.Fprintf(c.stderr, "nook: warning: %v\n", p)
+					fmt.Fprintf(c.stderr, "nook: warning: %s\n", termsafe.Line(p.Error()))
 				}
 				w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "ID\tVERSION\tPUBLISHER\tSCOPES")

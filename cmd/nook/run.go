@@ -16,6 +16,7 @@ import (
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/app"
+	"github.com/nook-ai/nook/internal/termsafe"
 )
 
 // nook run: one-shot generation, or an interactive chat on a terminal.
@@ -131,8 +132,11 @@ func (f *runFlags) options(cmd *cobra.Command) engine.Options {
 func stream(ctx context.Context, c *cli, e engine.Engine, req engine.ChatRequest) (string, error) {
 	var b strings.Builder
 	var stats *engine.Stats
+	out := termsafe.NewWriter(c.stdout) // the model's words: shown, never obeyed
+	defer out.Close()
 	for ch, err := range e.Chat(ctx, req) {
 		if err != nil {
+			out.Close()
 			if b.Len() > 0 {
 				fmt.Fprintln(c.stdout)
 			}
@@ -140,12 +144,13 @@ func stream(ctx context.Context, c *cli, e engine.Engine, req engine.ChatRequest
 		}
 		if ch.Text != "" {
 			b.WriteString(ch.Text)
-			fmt.Fprint(c.stdout, ch.Text)
+			io.WriteString(out, ch.Text)
 		}
 		if ch.Done {
 			stats = ch.Stats
 		}
 	}
+	out.Close()
 	if !strings.HasSuffix(b.String(), "\n") {
 		fmt.Fprintln(c.stdout)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/logfile"
 	"github.com/nook-ai/nook/tui"
 	"github.com/nook-ai/nook/tui/appbackend"
 	"github.com/nook-ai/nook/tui/styles"
@@ -66,30 +68,53 @@ func runTerminalApp(ctx context.Context, c *cli) error {
 	})
 }
 
-// redirectStderr points file descriptor 2 at the log file (appending)
-// and returns the function that puts it back. Failures leave stderr as it
-// is: a garbled screen beats no app.
+// tuiLogSize caps tui.log while the app runs (internal/logfile rotates
+// it to tui.log.1, tui.log.2).
+const tuiLogSize = 1 << 20
+
+// redirectStderr points file descriptor 2 at a pipe whose other end is
+// copied into the log file, rotated while it is written (llama.cpp can
+// log a lot in a long session), and returns the function that puts fd 2
+// back. Failures leave stderr as it is: a garbled screen beats no app.
 func redirectStderr(path string) func() {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	w, err := logfile.Open(path, tuiLogSize, 2)
+	if err != nil {
 		return func() {}
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	pr, pw, err := os.Pipe()
 	if err != nil {
+		w.Close()
 		return func() {}
 	}
 	saved, err := unix.Dup(2)
 	if err != nil {
-		f.Close()
+		pr.Close()
+		pw.Close()
+		w.Close()
 		return func() {}
 	}
-	if err := unix.Dup2(int(f.Fd()), 2); err != nil {
+	if err := unix.Dup2(int(pw.Fd()), 2); err != nil {
 		unix.Close(saved)
-		f.Close()
+		pr.Close()
+		pw.Close()
+		w.Close()
 		return func() {}
 	}
+	pw.Close() // fd 2 is now the pipe's only write end
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(w, pr)
+	}()
 	return func() {
-		unix.Dup2(saved, 2)
+		unix.Dup2(saved, 2) // closes the write end: the copy sees EOF
 		unix.Close(saved)
-		f.Close()
+		select {
+		case <-done:
+		case <-time.After(time.Second): // a child still holds the write end
+		}
+		pr.Close()
+		<-done
+		w.Close()
 	}
 }

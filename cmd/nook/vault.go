@@ -14,6 +14,7 @@ import (
 
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/vault"
 )
 
@@ -111,6 +112,7 @@ func init() {
 				}
 				defer release()
 				fmt.Fprintf(c.stdout, "created vault %s in %s (device %s)\n", v.ID(), v.Dir(), v.Device())
+				fmt.Fprintln(c.stdout, "keep a recovery copy of its key away from this machine: `nook vault export-key > nook-key.txt`, then store that file offline (whoever holds it reads the vault)")
 				return nil
 			},
 		}
@@ -156,16 +158,22 @@ func init() {
 				return v.ExportKey(c.stdout)
 			},
 		}
-		vc.AddCommand(status, exportKey)
+		vc.AddCommand(status, exportKey, checkCmd(c), repairCmd(c))
 		return vc
 	})
 }
 
 func printStatus(w io.Writer, s vault.Status) {
-	fmt.Fprintf(w, "vault      %s\nfolder     %s\ndevice     %s\nrecipient  %s\n", s.ID, s.Dir, s.Device, s.Recipient)
+	fmt.Fprintf(w, "vault      %s\nfolder     %s\ndevice     %s\nrecipient  %s\n", s.ID, termsafe.Line(s.Dir), s.Device, s.Recipient)
 	fmt.Fprintf(w, "log        %d entries\ndocuments  %d (%d chunks)\nobjects    %d (%s)\n", s.LogSeq, s.Documents, s.Chunks, s.Objects, byteSize(s.Bytes))
 	fmt.Fprintf(w, "sessions   %d\nmemory     %d facts\nsecrets    %d\n", s.Sessions, s.Memories, s.Secrets)
+	if s.Holes > 0 {
+		fmt.Fprintf(w, "holes      %d log entries not held here (`nook vault check` says more)\n", s.Holes)
+	}
 	if len(s.Problems) > 0 {
+		for i, p := range s.Problems {
+			s.Problems[i] = termsafe.Line(p)
+		}
 		fmt.Fprintf(w, "problems:\n  %s\n", strings.Join(s.Problems, "\n  "))
 	}
 }

@@ -39,6 +39,9 @@ type Config struct {
 	// asked about the model. By default New succeeds anyway, Info reports
 	// what the config says, and the next Chat or Embed asks again.
 	Strict bool
+	// AllowHTTP allows an http:// URL to a host other than this machine's
+	// loopback (refused by default: ErrPlainHTTP).
+	AllowHTTP bool
 }
 
 // Engine is a remote model. Info is answered from what New (or a later
@@ -92,6 +95,9 @@ func New(cfg Config) (*Engine, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, hint.New(fmt.Errorf("remote: bad URL %q", cfg.URL), "use http://HOST:PORT or https://HOST/PATH")
+	}
+	if err := checkTransport(u, cfg.AllowHTTP); err != nil {
+		return nil, err
 	}
 	if cfg.ContextLength < 0 {
 		return nil, hint.New(fmt.Errorf("remote: context length %d", cfg.ContextLength), "set remote.context_length to a positive number of tokens, or leave it out")

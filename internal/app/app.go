@@ -41,6 +41,7 @@ type App struct {
 	vault   *shared[*vaultHandle]
 	pulling *PullEvent
 	told    map[string]bool // notices already given
+	pending []pendingNotice // notices the notice function could not show
 	closed  bool
 }
 
@@ -51,6 +52,7 @@ type options struct {
 	warn         func(error)
 	pluginEvents func(plugins.Event)
 	chain        ChainOpener
+	notice       func(string) bool
 }
 
 // Option configures New.
@@ -75,6 +77,12 @@ func WithStoreOptions(opts ...models.Option) Option {
 // whose manifest does not load, damaged vault files. Default: dropped. f
 // must not block.
 func WithWarnings(f func(error)) Option { return func(o *options) { o.warn = f } }
+
+// WithNotices sets where one-time notices go (what a remote server
+// receives, the first time nook uses it); f reports whether the person
+// saw it. One it could not show (false: the terminal app owns the screen)
+// comes with the next Turn's Notices instead. Default: none are given.
+func WithNotices(f func(string) bool) Option { return func(o *options) { o.notice = f } }
 
 // WithPluginEvents sets the function told about plugin starts, crashes,
 // timeouts and refusals. It must not block.
@@ -101,7 +109,7 @@ func New(cfg *config.Config, opts ...Option) *App {
 	if a.o.warn == nil {
 		a.o.warn = func(error) {}
 	}
-	a.pool = NewPool(a.o.loader, a.o.poolOpts...)
+	a.pool = NewPool(a.noticeLoader(a.o.loader), a.o.poolOpts...)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.ledger = newService("ledger", false, a.openLedger)
 	a.sync = newService("sync", true, a.openSync)

@@ -143,9 +143,19 @@ func (a *App) openLedger(ctx context.Context, retry bool) (*Ledger, func(*Ledger
 		vrel()
 		return nil, nil, err
 	}
+	if err := trustChain(ctx, ch, keys); err != nil {
+		ch.Close()
+		vrel()
+		return nil, nil, err
+	}
 	l := &Ledger{Chain: ch, v: v, keys: keys}
 	if k, err := crypto.ToECDSA(v.DeviceKey()); err == nil {
 		l.device, l.hasDev = ledgerclient.Address(k), true
+	}
+	if a.cfg.Ledger.Witness {
+		if _, err := l.witness(ctx, true); err != nil {
+			a.o.warn(err) // a rollback is told; the ledger still answers
+		}
 	}
 	return l, func(l *Ledger) error {
 		err := l.Close()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nook-ai/nook/engine/remote"
+	"github.com/nook-ai/nook/internal/config"
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/models"
 )
@@ -49,7 +50,7 @@ func (a *App) Resolve(name, role string) (Spec, error) {
 		if model == "" {
 			model = a.cfg.Model
 		}
-		return remoteSpec(r.Kind, r.URL, r.APIKey, model)
+		return remoteSpec(r, model)
 	}
 	if name == "" {
 		name = a.cfg.Model
@@ -67,10 +68,17 @@ func (a *App) resolveEmbed(name string) (Spec, error) {
 	if name != "" {
 		return a.localSpec(name)
 	}
-	if r := a.cfg.Remote; r.Kind != "" {
-		return remoteSpec(r.Kind, r.URL, r.APIKey, r.Model)
+	// Documents go to a chat server for embeddings only when the config
+	// says so (remote.embed): a server set for chat gets nothing by
+	// surprise.
+	if r := a.cfg.Remote; r.Kind != "" && r.Embed {
+		model := r.EmbedModel
+		if model == "" {
+			model = r.Model
+		}
+		return remoteSpec(r, model)
 	}
-	if a.cfg.Model != "" {
+	if a.cfg.Model != "" && a.cfg.Remote.Kind == "" { // under [remote], model names the server's model
 		if s, err := a.localSpec(a.cfg.Model); err == nil {
 			return s, nil
 		}
@@ -83,8 +91,8 @@ func (a *App) resolveEmbed(name string) (Spec, error) {
 	return s, nil
 }
 
-func remoteSpec(kind, url, key, model string) (Spec, error) {
-	c := &remote.Config{Kind: kind, URL: url, APIKey: key, Model: model}
+func remoteSpec(r config.Remote, model string) (Spec, error) {
+	c := &remote.Config{Kind: r.Kind, URL: r.URL, APIKey: r.APIKey, Model: model, AllowHTTP: r.AllowHTTP}
 	if _, err := remote.New(*c); err != nil { // checks the config, connects to nothing
 		return Spec{}, err
 	}

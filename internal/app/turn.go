@@ -101,6 +101,7 @@ func (a *App) assistant(ctx context.Context, in TurnInput) (_ context.Context, _
 		return nil, nil, nil, nil, err
 	}
 	rels = append(rels, func() { eng.Close() })
+	notices = append(notices, a.takeNotices()...) // what the server receives, when it could not be said at load
 	var store assistant.Store
 	if v, vrel, err := a.Vault(); err == nil {
 		store = v

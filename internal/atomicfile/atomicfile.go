@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/nook-ai/nook/internal/crashpoint"
 )
 
 // Write creates path's folder (with dirPerm) if needed and replaces path
@@ -34,6 +36,7 @@ func write(path string, dirPerm os.FileMode, exclusive bool, fill func(w io.Writ
 	if err != nil {
 		return err
 	}
+	crashpoint.Hit("atomicfile: created")
 	name := tmp.Name()
 	defer func() {
 		if err != nil {
@@ -48,9 +51,11 @@ func write(path string, dirPerm os.FileMode, exclusive bool, fill func(w io.Writ
 	if err = bw.Flush(); err != nil {
 		return err
 	}
+	crashpoint.Hit("atomicfile: written")
 	if err = tmp.Sync(); err != nil {
 		return err
 	}
+	crashpoint.Hit("atomicfile: synced")
 	if err = tmp.Close(); err != nil {
 		return err
 	}
@@ -62,7 +67,12 @@ func write(path string, dirPerm os.FileMode, exclusive bool, fill func(w io.Writ
 	} else if err = os.Rename(name, path); err != nil {
 		return err
 	}
-	return SyncDir(dir)
+	crashpoint.Hit("atomicfile: renamed")
+	if err := SyncDir(dir); err != nil {
+		return err
+	}
+	crashpoint.Hit("atomicfile: folder synced")
+	return nil
 }
 
 // SyncDir fsyncs a folder so that renames and new names in it are durable.

@@ -60,13 +60,24 @@ type Serve struct {
 	MaxQueue  int   `toml:"max_queue,omitempty"`  // requests on or waiting for a model
 }
 
-// Remote selects a model server instead of the in-process engine.
+// Remote selects a model server instead of the in-process engine for chat.
+// What it receives: each question with the notes retrieved for it and the
+// remembered facts. Documents go to it only with Embed.
 type Remote struct {
 	// Kind is "ollama" or "openai"; empty = in-process llama.cpp.
 	Kind   string `toml:"kind,omitempty"`
 	URL    string `toml:"url,omitempty"`
 	APIKey string `toml:"api_key,omitempty"`
 	Model  string `toml:"model,omitempty"`
+	// Embed sends documents (every chunk, at `nook add`) and search
+	// queries to the server for embeddings, with EmbedModel (default
+	// Model). Off: embeddings stay local (embed_model), or search is
+	// lexical.
+	Embed      bool   `toml:"embed,omitempty"`
+	EmbedModel string `toml:"embed_model,omitempty"`
+	// AllowHTTP allows a plain http:// URL to a host other than this
+	// machine's loopback (refused otherwise).
+	AllowHTTP bool `toml:"allow_http,omitempty"`
 }
 
 // Registry holds model registry base URLs (mirrors, air-gapped setups).
@@ -82,6 +93,11 @@ type Ledger struct {
 	// RPC is an EVM JSON-RPC URL; empty = the embedded dev chain.
 	RPC      string `toml:"rpc,omitempty"`
 	Registry string `toml:"registry,omitempty"`
+	// Witness anchors this device's vault log head on the ledger whenever
+	// nook opens it, and checks the vault against the anchored head, so a
+	// vault folder restored from an older copy is noticed (one transaction
+	// each time the head has moved).
+	Witness bool `toml:"witness,omitempty"`
 }
 
 // Sync configures peer-to-peer vault replication.

@@ -2,11 +2,17 @@ package ledgertest
 
 import (
 	"crypto/ecdsa"
+	"encoding/json"
+	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient/simulated"
@@ -72,4 +78,40 @@ func (ch *Chain) AdjustTime(tb testing.TB, d time.Duration) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	tb.Fatalf("adjust time: %v", err)
+}
+
+// FakeNode is a JSON-RPC server that says every grant is valid forever:
+// the hostile or mistaken ledger.rpc of the tests. It answers chain id
+// 1337 and serves code as any contract's code (a copy of the real
+// registry's imitates it best), and counts the requests it gets.
+func FakeNode(tb testing.TB, code []byte, requests *atomic.Int64) *httptest.Server {
+	tb.Helper()
+	head := &types.Header{Number: big.NewInt(7), Difficulty: big.NewInt(0), Time: 1, Extra: []byte("fake")}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		json.Unmarshal(body, &req)
+		if requests != nil {
+			requests.Add(1)
+		}
+		var result any
+		switch req.Method {
+		case "eth_chainId":
+			result = "0x539"
+		case "eth_getBlockByNumber":
+			result = head
+		case "eth_getCode":
+			result = hexutil.Bytes(code)
+		case "eth_call": // any uint256: the largest, "valid forever"
+			result = hexutil.Bytes(common.LeftPadBytes(new(big.Int).Lsh(big.NewInt(1), 255).Bytes(), 32))
+		default:
+			result = "0x0"
+		}
+		json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID, "result": result})
+	}))
+	tb.Cleanup(srv.Close)
+	return srv
 }

@@ -4,6 +4,7 @@
 package chat
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -12,6 +13,7 @@ import (
 	"github.com/charmbracelet/glamour"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/tui/styles"
 )
 
@@ -110,9 +112,8 @@ func (m *Model) SetTool(e Entry) {
 			break // only within the current turn
 		}
 	}
-	if m.streaming() != nil {
-		n := len(m.entries)
-		m.entries = append(m.entries[:n-1], e, m.entries[n-1])
+	if i := m.streamingAt(); i >= 0 {
+		m.entries = slices.Insert(m.entries, i, e)
 	} else {
 		m.entries = append(m.entries, e)
 	}
@@ -161,10 +162,24 @@ func (m Model) LastAnswer() string {
 }
 
 func (m *Model) streaming() *Entry {
-	if n := len(m.entries); n > 0 && m.entries[n-1].Kind == Assistant && m.entries[n-1].Streaming {
-		return &m.entries[n-1]
+	if i := m.streamingAt(); i >= 0 {
+		return &m.entries[i]
 	}
 	return nil
+}
+
+// streamingAt is the index of the answer being streamed, or -1. Info lines
+// added after it started (a notice that came with the turn) may follow it.
+func (m *Model) streamingAt() int {
+	for i := len(m.entries) - 1; i >= 0; i-- {
+		switch e := m.entries[i]; {
+		case e.Kind == Assistant && e.Streaming:
+			return i
+		case e.Kind == User || e.Kind == Assistant:
+			return -1 // only within the current turn
+		}
+	}
+	return -1
 }
 
 // Update scrolls on the transcript's keys.
@@ -212,6 +227,10 @@ func (m *Model) refresh(force bool) {
 }
 
 func (m *Model) render(e Entry) string {
+	// Every field may hold untrusted text (the model's words, documents,
+	// file names, tool results, errors quoting them): escape sequences are
+	// shown as placeholders, never obeyed. The entry keeps the raw text.
+	e.Text, e.Hint, e.Tool, e.Result, e.Note = termsafe.String(e.Text), termsafe.String(e.Hint), termsafe.Line(e.Tool), termsafe.String(e.Result), termsafe.String(e.Note)
 	w := max(m.width-2, 10)
 	pad := m.st.Renderer.NewStyle().PaddingLeft(1)
 	switch e.Kind {

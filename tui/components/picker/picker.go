@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/tui/styles"
 )
 
@@ -83,7 +84,7 @@ func (m Model) View(width, height int) string {
 		if i == m.sel {
 			mark, style = "› ", m.st.Selected
 		}
-		line := style.Render(mark+it.Label) + m.st.Muted.Render("  "+it.Note)
+		line := style.Render(mark+termsafe.Line(it.Label)) + m.st.Muted.Render("  "+termsafe.Line(it.Note)) // session titles are the user's (or a model's) words
 		lines = append(lines, ansi.Truncate(line, inner, "…"))
 	}
 	return m.st.Dialog.Width(w - m.st.Dialog.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))

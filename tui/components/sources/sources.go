@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/tui/styles"
 )
 
@@ -76,7 +77,7 @@ func (m Model) View(width, height int, side bool) string {
 	lines := []string{m.st.PanelTitle.Render(ansi.Truncate(fmt.Sprintf("%s (%d)", m.title, len(m.items)), w, "…"))}
 	for _, it := range m.items {
 		num := fmt.Sprintf("[%d] ", it.N)
-		path := shorten(it.Path, w-len(num))
+		path := shorten(termsafe.Line(it.Path), w-len(num)) // a file name: shown, never obeyed
 		var head string
 		if it.Cited || !m.answer {
 			head = m.st.SourceNum.Render(num) + m.st.SourcePath.Render(path)
@@ -92,7 +93,7 @@ func (m Model) View(width, height int, side bool) string {
 		}
 		sub := strings.Repeat(" ", len(num)) + m.st.SourceLines.Render(ansi.Truncate(rng, w-len(num), "…"))
 		lines = append(lines, head, sub)
-		if snip := snippet(it.Text); snip != "" && side {
+		if snip := snippet(termsafe.Line(it.Text)); snip != "" && side {
 			lines = append(lines, strings.Repeat(" ", len(num))+m.st.SourceText.Render(ansi.Truncate(snip, w-len(num), "…")))
 		}
 	}

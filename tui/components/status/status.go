@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/tui/styles"
 )
 
@@ -92,9 +93,9 @@ func (m Model) View(width int) string {
 
 	sep := s.StatusSep.Render(" · ")
 	render := func(its []item) string {
-		parts := []string{left.style.Render(" " + left.text)}
+		parts := []string{left.style.Render(" " + termsafe.Line(left.text))}
 		for _, it := range its {
-			parts = append(parts, it.style.Render(it.text))
+			parts = append(parts, it.style.Render(termsafe.Line(it.text))) // model names, pull progress: GGUF and registry words
 		}
 		return strings.Join(parts, sep) + s.Status.Render(" ")
 	}

@@ -22,6 +22,13 @@ import (
 // SHA-256("nook/v2/log-entry\x00" || BODY as stored): the public key, and so
 // the device address, is recovered from it; no key needs to be known in
 // advance.
+//
+// Segments. An entry chains onto the entry just before it, except one that
+// starts a new segment: its skip field says how many entries before it it
+// does not chain onto (they were damaged on the writing device's disk and
+// could not be read back), and its prev is the hash of the entry before
+// those. The skipped entries stay valid where another device holds them;
+// the writer declares only that it no longer has them.
 
 // MaxEntry bounds an entry's plaintext.
 const MaxEntry = 16 << 20
@@ -48,10 +55,13 @@ type Body struct {
 	Vault  string `json:"vault"`
 	Device string `json:"device"`
 	Seq    uint64 `json:"seq"`
-	Prev   string `json:"prev"` // hex SHA-256 of the previous entry's plaintext; "" at seq 1
-	Epoch  int    `json:"epoch"`
-	HLC    HLC    `json:"hlc"`
-	Ops    []Op   `json:"ops"`
+	Prev   string `json:"prev"` // hex SHA-256 of the plaintext of entry Seq-1-Skip; "" when that is 0
+	// Skip is the number of entries just before this one that it does not
+	// chain onto (a new segment after damage); 0 for every ordinary entry.
+	Skip  uint64 `json:"skip,omitempty"`
+	Epoch int    `json:"epoch"`
+	HLC   HLC    `json:"hlc"`
+	Ops   []Op   `json:"ops"`
 }
 
 // Op is one change of the vault's state: put (NS, Key) → Ref (an object) or
@@ -197,6 +207,11 @@ func DecodeEntry(plain []byte) (*Body, error) {
 	return &b, nil
 }
 
+// ChainSeq is the sequence number of the entry b chains onto (whose hash
+// is b.Prev): the one before it, or before the entries it skips; 0 for the
+// first entry of a log.
+func (b *Body) ChainSeq() uint64 { return b.Seq - 1 - b.Skip }
+
 // EntryHash is the hash that chains entries: hex SHA-256 of the plaintext.
 func EntryHash(plain []byte) string {
 	s := sha256.Sum256(plain)
@@ -216,7 +231,9 @@ func (b *Body) validate() error {
 		return bad("device %q", b.Device)
 	case b.Seq == 0:
 		return bad("seq 0")
-	case b.Seq == 1 && b.Prev != "" || b.Seq > 1 && !IsHex(b.Prev, 64):
+	case b.Skip >= b.Seq:
+		return bad("skip %d at seq %d", b.Skip, b.Seq)
+	case b.ChainSeq() == 0 && b.Prev != "" || b.ChainSeq() > 0 && !IsHex(b.Prev, 64):
 		return bad("prev")
 	case b.Epoch < 1 || b.Epoch > MaxEpoch:
 		return bad("epoch %d", b.Epoch)

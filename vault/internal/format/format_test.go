@@ -93,6 +93,8 @@ func TestBodiesThatDoNotValidate(t *testing.T) {
 		{"an empty key", func(b *Body) { b.Ops[0].Key = "" }},
 		{"a bad namespace", func(b *Body) { b.Ops[0].NS = "Doc" }},
 		{"a bad base", func(b *Body) { b.Ops[0].Base = []string{"0x1/1/0"} }},
+		{"a skip past the first entry", func(b *Body) { b.Skip = 2 }},
+		{"a skip to the start with a previous hash", func(b *Body) { b.Skip = 1 }},
 	} {
 		b := good()
 		c.edit(b)
@@ -102,6 +104,22 @@ func TestBodiesThatDoNotValidate(t *testing.T) {
 	}
 	if _, err := EncodeEntry(good(), k); err != nil {
 		t.Errorf("the good body: %v", err)
+	}
+	// A new segment: entry 5 skips 3 and 4 and chains onto 2; entry 2
+	// skips 1 and chains onto nothing.
+	seg := good()
+	seg.Seq, seg.Skip = 5, 2
+	plain, err := EncodeEntry(seg, k)
+	if err != nil {
+		t.Fatalf("a segment start: %v", err)
+	}
+	if got, err := DecodeEntry(plain); err != nil || got.Skip != 2 || got.ChainSeq() != 2 {
+		t.Errorf("a segment start decodes as %+v, %v", got, err)
+	}
+	first := good()
+	first.Skip, first.Prev = 1, ""
+	if _, err := EncodeEntry(first, k); err != nil {
+		t.Errorf("a segment start that skips the first entry: %v", err)
 	}
 }
 
