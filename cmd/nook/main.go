@@ -16,6 +16,7 @@ import (
 
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/config"
+	"github.com/nook-ai/nook/internal/earlyterm"
 	"github.com/nook-ai/nook/internal/harden"
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/plugins"
@@ -80,6 +81,7 @@ var runTUI = func(ctx context.Context, c *cli) error {
 }
 
 func execute(ctx context.Context, c *cli, args []string) int {
+	earlyterm.Restore()
 	root := newRoot(c)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -124,6 +126,7 @@ func (c *cli) pluginEvent(e plugins.Event) {
 }
 
 func main() {
+	earlyterm.Restore()                         // TERM as the user set it (see internal/earlyterm)
 	harden.Process()                            // non-dumpable: /proc/<nook>/mem and environ closed to the user's other programs
 	getenv := harden.TakeEnv("NOOK_PASSPHRASE") // read once, then out of the environment children inherit
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
