@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/config"
@@ -100,7 +101,15 @@ func New(cfg *config.Config, opts ...Option) *App {
 	if a.o.warn == nil {
 		a.o.warn = func(error) {}
 	}
-	a.pool = NewPool(a.o.loader, a.o.poolOpts...)
+	// keep_alive from the config comes first: an option a caller gave wins.
+	poolOpts := a.o.poolOpts
+	if d, err := cfg.KeepAliveDuration(); err == nil && d != 0 {
+		if d < 0 {
+			d = 100 * 365 * 24 * time.Hour // until nook exits
+		}
+		poolOpts = append([]PoolOption{KeepAlive(d)}, poolOpts...)
+	}
+	a.pool = NewPool(a.o.loader, poolOpts...)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.ledger = newService("ledger", false, a.openLedger)
 	a.plugins = newService("plugins", true, a.openPlugins)

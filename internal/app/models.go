@@ -49,7 +49,7 @@ func (a *App) Resolve(name, role string) (Spec, error) {
 		if model == "" {
 			model = a.cfg.Model
 		}
-		return remoteSpec(r.Kind, r.URL, r.APIKey, model)
+		return a.remoteSpec(model)
 	}
 	if name == "" {
 		name = a.cfg.Model
@@ -68,7 +68,7 @@ func (a *App) resolveEmbed(name string) (Spec, error) {
 		return a.localSpec(name)
 	}
 	if r := a.cfg.Remote; r.Kind != "" {
-		return remoteSpec(r.Kind, r.URL, r.APIKey, r.Model)
+		return a.remoteSpec(r.Model)
 	}
 	if a.cfg.Model != "" {
 		if s, err := a.localSpec(a.cfg.Model); err == nil {
@@ -83,8 +83,10 @@ func (a *App) resolveEmbed(name string) (Spec, error) {
 	return s, nil
 }
 
-func remoteSpec(kind, url, key, model string) (Spec, error) {
-	c := &remote.Config{Kind: kind, URL: url, APIKey: key, Model: model}
+// remoteSpec is model on the configured [remote] server.
+func (a *App) remoteSpec(model string) (Spec, error) {
+	r := a.cfg.Remote
+	c := &remote.Config{Kind: r.Kind, URL: r.URL, APIKey: r.APIKey, Model: model, ContextLength: r.ContextLength, Strict: r.Strict}
 	if _, err := remote.New(*c); err != nil { // checks the config, connects to nothing
 		return Spec{}, err
 	}
