@@ -249,3 +249,33 @@ func copyCmd(clip func(string) error, text string) tea.Cmd {
 		return CopyResultMsg{len([]rune(text))}
 	}
 }
+
+func modelChoicesCmd(ctx context.Context, o Onboarder, first bool) tea.Cmd {
+	return func() tea.Msg {
+		cs, err := o.ModelChoices(ctx)
+		if err != nil {
+			return ErrMsg{"models", err}
+		}
+		return ModelChoicesMsg{Choices: cs, first: first}
+	}
+}
+
+func rememberModelCmd(ctx context.Context, o Onboarder, name string) tea.Cmd {
+	return func() tea.Msg {
+		where, err := o.RememberModel(ctx, name)
+		if err != nil {
+			return ErrMsg{"save model", err}
+		}
+		return ModelSavedMsg{where}
+	}
+}
+
+func createVaultCmd(ctx context.Context, o Onboarder, pass []byte) tea.Cmd {
+	return func() tea.Msg {
+		where, err := o.CreateVault(ctx, pass)
+		if err != nil {
+			return ErrMsg{"create vault", err}
+		}
+		return VaultCreatedMsg{where}
+	}
+}

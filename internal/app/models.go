@@ -111,8 +111,9 @@ func (a *App) localSpec(name string) (Spec, error) {
 }
 
 // installedDefault is the largest installed catalog model of the role that
-// fits in memory (any installed one when memory is unknown). It pulls
-// nothing.
+// fits in memory (any installed one when memory is unknown), else, for
+// chat, any installed chat model (imported, or in the Ollama store). It
+// pulls nothing.
 func (a *App) installedDefault(role string) (Spec, error) {
 	mem := models.TotalMemory()
 	def := models.Default(role, mem)
@@ -127,6 +128,13 @@ func (a *App) installedDefault(role string) (Spec, error) {
 			if p, err := st.Resolve(n); err == nil {
 				return Spec{Name: n, Path: p}, nil
 			}
+		}
+	}
+	if role == models.RoleChat {
+		// An imported GGUF or a model of the Ollama store: the user put it
+		// there, so it beats a download.
+		if s, ok := a.anyInstalledChat(); ok {
+			return s, nil
 		}
 	}
 	env, key := "NOOK_MODEL", "model"
