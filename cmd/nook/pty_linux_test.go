@@ -35,7 +35,7 @@ func TestSearchOnAPtyThatNeverAnswersFinishesInUnderHalfASecond(t *testing.T) {
 	// terminal at all: nothing to ask), so that a loaded machine slows both
 	// alike. The pty must cost nothing over the pipes.
 	bestPTY, bestPipe := time.Hour, time.Hour
-	for range 3 {
+	for range 5 {
 		took, out := runOnSilentPTY(t, bin, env, "search", "spare key")
 		if !strings.Contains(out, "home.md") {
 			t.Fatalf("search printed %q", out)
@@ -52,8 +52,11 @@ func TestSearchOnAPtyThatNeverAnswersFinishesInUnderHalfASecond(t *testing.T) {
 		}
 		bestPipe = min(bestPipe, time.Since(t0))
 	}
-	t.Logf("nook search: %v on a pty that never answers, %v on pipes (best of 3 each; load %s)", bestPTY, bestPipe, loadAvg())
-	if d := bestPTY - bestPipe; d > 150*time.Millisecond {
+	t.Logf("nook search: %v on a pty that never answers, %v on pipes (best of 5 each; load %s)", bestPTY, bestPipe, loadAvg())
+	// A wait for an answer costs seconds (bubbletea and termenv give up
+	// after 5 s); on this shared machine scheduling alone moves a run by a
+	// few hundred milliseconds either way.
+	if d := bestPTY - bestPipe; d > time.Second {
 		t.Errorf("the pty costs %v more than pipes: something waits on the terminal", d)
 	}
 	// The absolute target holds on a machine that is not overloaded (most
