@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -119,10 +118,10 @@ func init() {
 		}
 	})
 	register(func(c *cli) *cobra.Command {
-		var list bool
+		var list, yes bool
 		fc := &cobra.Command{
 			Use:   "forget ID|TEXT",
-			Short: "remove remembered facts (by id, or all containing TEXT); --list shows them",
+			Short: "remove remembered facts: by id, or those holding TEXT as words (asks first); --list shows them",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				v, release, err := unlock(cmd.Context(), c, false)
 				if err != nil {
@@ -139,37 +138,76 @@ func init() {
 					}
 					return nil
 				}
-				gone, erased, err := v.Forget(joinArgs(args))
-				if errors.Is(err, vault.ErrNotFound) {
-					return hint.New(err, "`nook forget --list` shows the facts and their ids")
-				}
+				q := joinArgs(args)
+				match, byID, err := app.FactsMatching(v, q)
 				if err != nil {
 					return err
 				}
+				if !byID && !yes {
+					fmt.Fprintf(c.stderr, "%d fact(s) hold %q:\n", len(match), q)
+					for _, f := range match {
+						fmt.Fprintf(c.stderr, "  %s  %s\n", f.ID, f.Text)
+					}
+					ok, asked := askYesNo(c, fmt.Sprintf("forget and erase %s? [y/N] ", plural(len(match), "this fact", "these %d facts")))
+					if !asked {
+						return hint.New(fmt.Errorf("forget: %d fact(s) match %q and there is no terminal to confirm", len(match), q),
+							"pass --yes to forget them, or name one by its id")
+					}
+					if !ok {
+						fmt.Fprintln(c.stderr, "nook: kept them all")
+						return nil
+					}
+				}
+				gone, erased, err := app.ForgetFacts(v, match)
 				for _, f := range gone {
 					fmt.Fprintf(c.stdout, "forgot %s: %s\n", f.ID, f.Text)
+				}
+				if err != nil {
+					return err
 				}
 				fmt.Fprintf(c.stderr, "nook: erased %d objects (%s) from disk\n", erased.Objects, byteSize(erased.Bytes))
 				return nil
 			},
 		}
 		fc.Flags().BoolVar(&list, "list", false, "list remembered facts")
+		fc.Flags().BoolVarP(&yes, "yes", "y", false, "forget every fact the text matches without asking")
 		return fc
 	})
+}
+
+// askYesNo asks question on the terminal; asked is false when there is
+// none (then ok is false too).
+func askYesNo(c *cli, question string) (ok, asked bool) {
+	if _, real := c.stdin.(*os.File); !real {
+		return false, false // run in-process (tests): no terminal of its own
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return false, false
+	}
+	defer tty.Close()
+	fmt.Fprint(tty, question)
+	var answer string
+	fmt.Fscanln(tty, &answer)
+	a := strings.TrimSpace(answer)
+	return strings.EqualFold(a, "y") || strings.EqualFold(a, "yes"), true
+}
+
+// plural is one when n is 1, else fmt.Sprintf(many, n).
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return fmt.Sprintf(many, n)
 }
 
 // confirmOnTTY asks on the terminal whether a tool call that needs consent
 // may run; without a terminal it declines.
 func confirmOnTTY(c *cli, tc assistant.ToolCall) (bool, error) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "nook: tool %s needs consent and there is no terminal to ask: declined\n", tc.Name)
-		return false, nil
-	}
-	defer tty.Close()
 	args, _ := json.Marshal(tc.Arguments)
-	fmt.Fprintf(tty, "allow %s %s? [y/N] ", tc.Name, args)
-	var answer string
-	fmt.Fscanln(tty, &answer)
-	return strings.EqualFold(strings.TrimSpace(answer), "y") || strings.EqualFold(strings.TrimSpace(answer), "yes"), nil
+	ok, asked := askYesNo(c, fmt.Sprintf("allow %s %s? [y/N] ", tc.Name, args))
+	if !asked {
+		fmt.Fprintf(c.stderr, "nook: tool %s needs consent and there is no terminal to ask: declined\n", tc.Name)
+	}
+	return ok, nil
 }

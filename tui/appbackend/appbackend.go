@@ -284,10 +284,23 @@ func (b *Backend) Forget(ctx context.Context, idOrText string) ([]tui.Fact, erro
 		return nil, err
 	}
 	defer rel()
-	fs, _, err := v.Forget(idOrText)
+	q, all := strings.CutPrefix(strings.TrimSpace(idOrText), "--all ")
+	match, byID, err := app.FactsMatching(v, q)
 	if errors.Is(err, vault.ErrNotFound) {
 		return nil, hint.New(err, "/forget without text lists the facts and their ids")
 	}
+	if err != nil {
+		return nil, err
+	}
+	if !byID && len(match) > 1 && !all {
+		var ls []string
+		for _, f := range match {
+			ls = append(ls, f.ID+" "+f.Text)
+		}
+		return nil, hint.New(fmt.Errorf("%d facts hold %q: %s", len(match), q, strings.Join(ls, "; ")),
+			fmt.Sprintf("/forget ID removes one; /forget --all %s removes these %d", q, len(match)))
+	}
+	fs, _, err := app.ForgetFacts(v, match)
 	return facts(fs), err
 }
 
