@@ -38,6 +38,9 @@ type Options struct {
 	Clipboard func(string) error
 	// Model is the chat model to load at start ("" = the configured one).
 	Model string
+	// Continue resumes the most recent session once the vault is open
+	// (`nook -c`).
+	Continue bool
 }
 
 // Layout constants.
@@ -318,6 +321,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case UnlockResultMsg:
 		m.status.Vault = status.VaultUnlocked
+		if m.opts.Continue {
+			m.opts.Continue = false
+			cmds = append(cmds, lastSessionCmd(m.ctx, m.backend))
+		}
 		// The ledger's state may depend on what the vault holds.
 		cmds = append(cmds, servicesCmd(m.ctx, m.backend))
 
@@ -364,6 +371,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.endTurn()
 			m.showErr("turn", msg.Err)
 			break
+		}
+		if msg.Reason == "length" && !stopped {
+			m.chat.Cut(cutNote(msg.Stats))
 		}
 		m.chat.Finish(stopped)
 		cmds = append(cmds, m.finishTurn())
@@ -1081,6 +1091,14 @@ func (m Model) welcome(w, h int) string {
 		m.st.Muted.Render("/ for commands · f1 for help · ctrl+d quits"),
 	}
 	return m.st.Renderer.NewStyle().Width(min(w, 60)).Align(lipgloss.Center).Render(strings.Join(lines, "\n"))
+}
+
+// cutNote says why an answer ended at a length limit.
+func cutNote(s *engine.Stats) string {
+	if s != nil && s.ContextLength > 0 && s.ContextUsed >= s.ContextLength-8 {
+		return fmt.Sprintf("cut off: the context (%d tokens) is full; /new starts a fresh session, or ask for the rest", s.ContextLength)
+	}
+	return "cut off at the answer's length limit; ask for the rest"
 }
 
 func items(ss []Source) []sources.Item {

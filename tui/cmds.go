@@ -279,3 +279,21 @@ func createVaultCmd(ctx context.Context, o Onboarder, pass []byte) tea.Cmd {
 		return VaultCreatedMsg{where}
 	}
 }
+
+// lastSessionCmd loads the most recent session (`nook -c`).
+func lastSessionCmd(ctx context.Context, b Backend) tea.Cmd {
+	return func() tea.Msg {
+		ss, err := b.Sessions(ctx)
+		if err != nil {
+			return ErrMsg{"sessions", err}
+		}
+		if len(ss) == 0 {
+			return ErrMsg{"sessions", errors.New("no saved session to continue: this one is new")}
+		}
+		s, err := b.LoadSession(ctx, ss[0].ID)
+		if err != nil {
+			return ErrMsg{"sessions", err}
+		}
+		return SessionResultMsg{s}
+	}
+}

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/assistant"
 	"github.com/nook-ai/nook/internal/hint"
@@ -25,13 +27,24 @@ func init() {
 			k       int
 			folder  string
 			tag     string
+			cont    bool
 		)
 		ask := &cobra.Command{
 			Use:   "ask [--json] QUESTION",
 			Short: "answer from your vault, citing sources as [1], [2]",
-			Args:  cobra.MinimumNArgs(1),
+			Example: `  nook ask "where is the spare key?"
+  git diff | nook ask "what does this change?"   # the question, then stdin
+  nook ask -c "and the back door?"                 # continue the last session`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx := cmd.Context()
+				piped, err := readPiped(c)
+				if err != nil {
+					return err
+				}
+				question := joinPrompt(joinArgs(args), piped)
+				if strings.TrimSpace(question) == "" {
+					return hint.New(errors.New("ask: no question"), `nook ask "QUESTION", or pipe text in`)
+				}
 				if err := c.app.RequireVault(); err != nil {
 					return err
 				}
@@ -39,13 +52,13 @@ func init() {
 				if err := c.app.UseModel(ctx, ""); err != nil {
 					return err
 				}
-				_, release, err := unlock(ctx, c, true)
+				v, release, err := unlock(ctx, c, true)
 				if err != nil {
 					return err
 				}
 				defer release()
 				in := app.TurnInput{
-					Text: joinArgs(args), Sources: k, NoTools: noTools,
+					Text: question, Sources: k, NoTools: noTools,
 					Search:  vault.SearchOptions{Folder: folder, Tag: tag},
 					Confirm: func(ctx context.Context, tc assistant.ToolCall) (bool, error) { return confirmOnTTY(c, tc) },
 					OnCall: func(tc assistant.ToolCall) {
@@ -58,6 +71,21 @@ func init() {
 						}
 					},
 				}
+				// Each question is saved as a session; -c continues the last.
+				sess := &vault.Session{Title: sessionTitle(question)}
+				if cont {
+					last, err := lastSession(v)
+					if err != nil {
+						return err
+					}
+					if last != nil {
+						sess = last
+						for _, m := range last.Messages {
+							in.History = append(in.History, engine.Message{Role: m.Role, Content: m.Content})
+						}
+						in.Session = last.ID
+					}
+				}
 				var onText func(string)
 				if !asJSON {
 					onText = func(s string) { fmt.Fprint(c.stdout, s) }
@@ -66,6 +94,10 @@ func init() {
 				if err != nil {
 					return err
 				}
+				sess.Messages = append(sess.Messages, vault.Message{Role: engine.RoleUser, Content: question}, vault.Message{Role: engine.RoleAssistant, Content: ans.Answer.Answer})
+				if err := v.SaveSession(sess); err != nil {
+					c.warn(fmt.Errorf("ask: the answer was not saved as a session: %w", err))
+				}
 				for _, n := range ans.Notices {
 					fmt.Fprintf(c.stderr, "nook: %s\n", n)
 				}
@@ -73,6 +105,9 @@ func init() {
 					return json.NewEncoder(c.stdout).Encode(ans)
 				}
 				fmt.Fprintln(c.stdout)
+				if ans.Cut != "" {
+					fmt.Fprintf(c.stdout, "[%s]\n", ans.Cut)
+				}
 				cited := 0
 				for _, s := range ans.Sources {
 					if s.Cited {
@@ -90,6 +125,7 @@ func init() {
 				return nil
 			},
 		}
+		ask.Flags().BoolVarP(&cont, "continue", "c", false, "continue the last session (its messages are the history; the turn is added to it)")
 		ask.Flags().BoolVar(&asJSON, "json", false, `print {"answer":..., "sources":[...]}`)
 		ask.Flags().IntVarP(&k, "k", "k", 5, "sources to retrieve")
 		ask.Flags().BoolVar(&noTools, "no-tools", false, "do not offer installed plugins' tools to the model")
@@ -121,7 +157,7 @@ func init() {
 		var list, yes bool
 		fc := &cobra.Command{
 			Use:   "forget ID|TEXT",
-			Short: "remove remembered facts: by id, or those holding TEXT as words (asks first); --list shows them",
+			Short: "remove remembered facts: by id, or those holding TEXT as words (asks first on a terminal; several need --yes without one); --list shows them",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				v, release, err := unlock(cmd.Context(), c, false)
 				if err != nil {
@@ -149,11 +185,11 @@ func init() {
 						fmt.Fprintf(c.stderr, "  %s  %s\n", f.ID, f.Text)
 					}
 					ok, asked := askYesNo(c, fmt.Sprintf("forget and erase %s? [y/N] ", plural(len(match), "this fact", "these %d facts")))
-					if !asked {
+					if !asked && len(match) > 1 {
 						return hint.New(fmt.Errorf("forget: %d fact(s) match %q and there is no terminal to confirm", len(match), q),
 							"pass --yes to forget them, or name one by its id")
 					}
-					if !ok {
+					if asked && !ok {
 						fmt.Fprintln(c.stderr, "nook: kept them all")
 						return nil
 					}
@@ -210,4 +246,22 @@ func confirmOnTTY(c *cli, tc assistant.ToolCall) (bool, error) {
 		fmt.Fprintf(c.stderr, "nook: tool %s needs consent and there is no terminal to ask: declined\n", tc.Name)
 	}
 	return ok, nil
+}
+
+// lastSession is the most recently updated session (nil: none yet).
+func lastSession(v *vault.Vault) (*vault.Session, error) {
+	ss, err := v.ListSessions()
+	if err != nil || len(ss) == 0 {
+		return nil, err
+	}
+	return v.LoadSession(ss[0].ID)
+}
+
+// sessionTitle is the question's first line, at most 60 characters.
+func sessionTitle(q string) string {
+	q, _, _ = strings.Cut(strings.TrimSpace(q), "\n")
+	if r := []rune(q); len(r) > 60 {
+		return string(r[:59]) + "…"
+	}
+	return q
 }

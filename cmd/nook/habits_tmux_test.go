@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nook-ai/nook/internal/testmodels"
 )
 
 // Commands a daily user types, run by the real binary in tmux and read off
@@ -59,14 +62,103 @@ func TestForgetMatchesWholeWordsAndAsksFirst(t *testing.T) {
 		t.Fatalf("after answering yes:\n%s", out)
 	}
 
-	// Without a terminal a text match is refused unless --yes.
-	c := exec.Command(bin, "forget", "dentist")
+	// Without a terminal one match goes; several are refused unless --yes.
+	nook(t, bin, env, "remember", "green tea in the morning")
+	nook(t, bin, env, "remember", "tea at five")
+	c := exec.Command(bin, "forget", "tea")
 	c.Env = append(os.Environ(), env...)
 	out, err := c.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "no terminal to confirm") || !strings.Contains(string(out), "--yes") {
 		t.Fatalf("forget without a terminal: %v\n%s", err, out)
 	}
-	if out := nook(t, bin, env, "forget", "--yes", "dentist"); !strings.Contains(out, "forgot") {
+	if out := nook(t, bin, env, "forget", "--yes", "tea"); strings.Count(out, "forgot") != 2 {
 		t.Fatalf("forget --yes: %s", out)
 	}
+	if out := nook(t, bin, env, "forget", "dentist"); !strings.Contains(out, "forgot") {
+		t.Fatalf("forget one without a terminal: %s", out)
+	}
+}
+
+func TestAnAnswerCutAtItsLimitSaysSo(t *testing.T) {
+	bin := buildNook(t)
+	env := shellEnv(t, bin)
+	model := testmodels.Path(t, testmodels.Stories260K)
+	env = append(env, "NOOK_MODEL="+model, "NOOK_EMBED_MODEL="+model)
+	home := strings.TrimPrefix(env[1], "NOOK_HOME=")
+	// 64 tokens of answer (a quarter of the context): stories260K runs on.
+	if err := os.WriteFile(filepath.Join(home, "config.toml"), []byte("context_length = 256\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x := startTmux(t, bin, env)
+	x.waitFor(30*time.Second, "stories260K", "vault unlocked")
+	x.run("send-keys", "-t", "nook", "-l", "Once upon a time")
+	x.run("send-keys", "-t", "nook", "Enter")
+	screen := x.waitFor(2*time.Minute, "cut off at the answer's length limit", "enter send")
+	t.Logf("a cut answer in the app:\n%s", screen)
+
+	x = startTmux(t, bin, env, "run", "-n", "8", "-p", "Once upon a time")
+	x.waitFor(time.Minute, "nook: answer cut off at its length limit (8 tokens)")
+}
+
+func TestTheHabitsOfOllamaAndLlmUsersWork(t *testing.T) {
+	bin := buildNook(t)
+	env := shellEnv(t, bin)
+	model := testmodels.Path(t, testmodels.Stories260K)
+	env = append(env, "NOOK_EMBED_MODEL="+model)
+	notes := filepath.Join(t.TempDir(), "notes")
+	os.MkdirAll(notes, 0o755)
+	os.WriteFile(filepath.Join(notes, "home.md"), []byte("# Home\n\nThe spare key is under the blue mat by the door.\n"), 0o644)
+	nook(t, bin, env, "add", notes)
+
+	// `nook --help` says what bare `nook` does.
+	if out := nook(t, bin, env, "--help"); !strings.Contains(out, "Run 'nook' with no command to open the app") || !strings.Contains(out, "nook -c") {
+		t.Errorf("--help:\n%s", out)
+	}
+	// `nook models import` and `nook import` both exist.
+	if out := nook(t, bin, env, "models", "import", "--name", "tiny", model); !strings.Contains(out, "tiny") {
+		t.Errorf("models import: %s", out)
+	}
+
+	// nook run MODEL PROMPT, as ollama run.
+	x := startTmux(t, bin, env, "run", model, "Once upon a time", "-n", "12", "--temp", "0", "-v")
+	x.waitFor(time.Minute, "decode: 12 tokens", "prompt:")
+
+	// Piped text follows the -p prompt: the prompt grows by the file.
+	sh := func(cmdline string) string {
+		c := exec.Command("sh", "-c", cmdline)
+		c.Env = append(os.Environ(), env...)
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", cmdline, err, out)
+		}
+		return string(out)
+	}
+	alone := sh(bin + " run " + model + " -p Summarise: -n 1 -v </dev/null")
+	piped := sh("cat " + filepath.Join(notes, "home.md") + " | " + bin + " run " + model + " -p Summarise: -n 1 -v")
+	if promptTokens(t, piped) <= promptTokens(t, alone)+10 {
+		t.Errorf("the piped file did not reach the prompt:\nalone: %s\npiped: %s", alone, piped)
+	}
+
+	// nook ask reads stdin; -c continues the last session; `nook -c`
+	// opens the app on it.
+	env = append(env, "NOOK_MODEL="+model)
+	out := sh("echo where is the spare key | " + bin + " ask")
+	if !strings.Contains(out, "home.md") {
+		t.Errorf("ask from stdin: %s", out)
+	}
+	sh(bin + " ask -c and the back door")
+	x = startTmux(t, bin, env, "-c")
+	x.waitFor(30*time.Second, "resumed", "(4 messages)", "where is the spare key", "and the back door")
+}
+
+// promptTokens reads "prompt: N tokens" from -v output.
+func promptTokens(t *testing.T, out string) int {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, "prompt: ")
+	var n int
+	if !ok {
+		t.Fatalf("no prompt line in %q", out)
+	}
+	fmt.Sscanf(rest, "%d", &n)
+	return n
 }

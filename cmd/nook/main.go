@@ -32,6 +32,8 @@ type cli struct {
 	getenv func(string) string
 	// verbose: -v/--verbose was given (timings, debug logs).
 	verbose bool
+	// cont: -c, continue the last session.
+	cont bool
 	// quiet: the terminal app owns the screen; warnings are dropped.
 	quiet atomic.Bool
 }
@@ -43,8 +45,19 @@ func register(f func(*cli) *cobra.Command) { subcommands = append(subcommands, f
 
 func newRoot(c *cli) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "nook",
-		Short:         "a personal AI assistant whose data stays on your devices",
+		Use:   "nook",
+		Short: "a personal AI assistant whose data stays on your devices",
+		Long: `nook is a personal AI assistant whose data stays on your devices.
+
+Run 'nook' with no command to open the app: the first time it creates your
+encrypted vault and lets you pick a model (nothing is downloaded until you
+do). 'nook -c' opens it on your last session.`,
+		Example: `  nook                                   # the app
+  nook -c                                # the app, continuing the last session
+  nook run llama3.2 "why is the sky blue?"
+  cat notes.txt | nook run -p "Summarise:"
+  nook add ~/notes && nook ask "where is the spare key?"
+  nook ask -c "and the back door?"       # continue the last session`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -66,6 +79,7 @@ func newRoot(c *cli) *cobra.Command {
 		},
 	}
 	root.PersistentFlags().BoolVarP(&c.verbose, "verbose", "v", false, "print timings (and, with NOOK_DEBUG=1, debug logs) to stderr")
+	root.Flags().BoolVarP(&c.cont, "continue", "c", false, "open the app on the last session")
 	root.SetIn(c.stdin)
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)

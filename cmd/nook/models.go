@@ -40,28 +40,7 @@ func init() {
 		}
 	})
 
-	register(func(c *cli) *cobra.Command {
-		var name string
-		ic := &cobra.Command{
-			Use:   "import FILE.gguf",
-			Short: "copy a GGUF file into the model store under a name",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				s, err := c.app.Store()
-				if err != nil {
-					return err
-				}
-				m, err := s.Import(args[0], name)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(c.stdout, "%s %s\n", m.Name.Short(), models.HumanBytes(m.Size))
-				return nil
-			},
-		}
-		ic.Flags().StringVar(&name, "name", "", "model name (default: the file name without .gguf)")
-		return ic
-	})
+	register(importCommand) // `nook import`, also `nook models import`
 
 	register(func(c *cli) *cobra.Command {
 		ls := func(cmd *cobra.Command, args []string) error {
@@ -98,6 +77,7 @@ func init() {
 			Args:    cobra.NoArgs,
 			RunE:    ls,
 		}
+		mc.AddCommand(importCommand(c))
 		mc.AddCommand(&cobra.Command{
 			Use:     "ls",
 			Aliases: []string{"list"},
@@ -207,4 +187,28 @@ func printDetails(w io.Writer, d *models.Details) {
 		fmt.Fprintf(tw, "  %s\t%s\n", k, strings.ReplaceAll(v, "\n", `\n`))
 	}
 	tw.Flush()
+}
+
+// importCommand is `import FILE.gguf`, under the root and under models.
+func importCommand(c *cli) *cobra.Command {
+	var name string
+	ic := &cobra.Command{
+		Use:   "import FILE.gguf",
+		Short: "copy a GGUF file into the model store under a name",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := c.app.Store()
+			if err != nil {
+				return err
+			}
+			m, err := s.Import(args[0], name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s %s\n", m.Name.Short(), models.HumanBytes(m.Size))
+			return nil
+		},
+	}
+	ic.Flags().StringVar(&name, "name", "", "model name (default: the file name without .gguf)")
+	return ic
 }

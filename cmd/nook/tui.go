@@ -64,6 +64,7 @@ func runTerminalApp(ctx context.Context, c *cli) error {
 	return tui.Run(ctx, b, in, out, tui.Options{
 		Styles:    styles.New(r, theme),
 		Clipboard: func(s string) error { copyOut.Copy(s); return nil },
+		Continue:  c.cont,
 	})
 }
 

@@ -38,6 +38,8 @@ type Entry struct {
 	Streaming bool
 	// Stopped: the user stopped the answer.
 	Stopped bool
+	// Cut says why the answer was cut off ("" = it ended).
+	Cut string
 
 	// Tool entries: the tool's name; Done with Result or, when Failed, the
 	// error; Asking: waiting for the user's consent (Note says the answer).
@@ -140,6 +142,14 @@ func (m *Model) Append(text string) {
 	}
 }
 
+// Cut marks the streaming answer as cut off, saying why.
+func (m *Model) Cut(why string) {
+	if e := m.streaming(); e != nil {
+		e.Cut = why
+		e.rendered = ""
+	}
+}
+
 // Finish ends the streaming answer; stopped marks it as stopped by the user.
 func (m *Model) Finish(stopped bool) {
 	if e := m.streaming(); e != nil {
@@ -225,6 +235,9 @@ func (m *Model) render(e Entry) string {
 		out := m.st.AnswerLabel.Render("nook") + "\n" + body
 		if e.Stopped {
 			out += "\n" + m.st.Stopped.Render("(stopped)")
+		}
+		if e.Cut != "" {
+			out += "\n" + m.st.Stopped.Width(w).Render("✂ "+e.Cut)
 		}
 		return pad.Render(out)
 	case Error:
