@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -161,4 +162,46 @@ func promptTokens(t *testing.T, out string) int {
 	}
 	fmt.Sscanf(rest, "%d", &n)
 	return n
+}
+
+func TestSessionsAndDocumentsCanBeListedRenamedExportedAndRemoved(t *testing.T) {
+	bin := buildNook(t)
+	env := shellEnv(t, bin)
+	model := testmodels.Path(t, testmodels.Stories260K)
+	env = append(env, "NOOK_MODEL="+model, "NOOK_EMBED_MODEL="+model)
+	notes := filepath.Join(t.TempDir(), "notes")
+	os.MkdirAll(notes, 0o755)
+	os.WriteFile(filepath.Join(notes, "home.md"), []byte("# Home\n\nThe spare key is under the blue mat by the door.\n"), 0o644)
+	nook(t, bin, env, "add", "--tag", "house", notes)
+	if out := nook(t, bin, env, "ls"); !strings.Contains(out, "home.md") || !strings.Contains(out, "house") {
+		t.Errorf("nook ls:\n%s", out)
+	}
+	if out := nook(t, bin, env, "ls", "--json"); !strings.Contains(out, `"source":"`+filepath.Join(notes, "home.md")) {
+		t.Errorf("nook ls --json:\n%s", out)
+	}
+	nook(t, bin, env, "ask", "where is the spare key?")
+	var ss []struct{ ID, Title string }
+	if err := json.Unmarshal([]byte(nook(t, bin, env, "sessions", "ls", "--json")), &ss); err != nil || len(ss) != 1 || ss[0].Title != "where is the spare key?" {
+		t.Fatalf("sessions ls --json: %+v, %v", ss, err)
+	}
+	id := ss[0].ID
+	if out := nook(t, bin, env, "sessions", "rename", id[:6], "Keys"); !strings.Contains(out, `→ "Keys"`) {
+		t.Errorf("rename: %s", out)
+	}
+	if out := nook(t, bin, env, "sessions", "export", id, "--format", "md"); !strings.HasPrefix(out, "# Keys\n") || !strings.Contains(out, "## You\n\nwhere is the spare key?") {
+		t.Errorf("export md:\n%s", out)
+	}
+	if out := nook(t, bin, env, "sessions", "export", id, "--format", "json"); !strings.Contains(out, `"title":"Keys"`) {
+		t.Errorf("export json:\n%s", out)
+	}
+	if out := nook(t, bin, env, "sessions", "rm", id); !strings.Contains(out, "removed "+id) || !strings.Contains(out, "erased") {
+		t.Errorf("rm: %s", out)
+	}
+	if out := nook(t, bin, env, "sessions"); strings.Contains(out, id) {
+		t.Errorf("after rm:\n%s", out)
+	}
+	// Completion offers the models: installed, then the catalog.
+	if out := nook(t, bin, env, "__complete", "run", ""); !strings.Contains(out, "qwen2.5:0.5b\tdownload") {
+		t.Errorf("completion of run:\n%s", out)
+	}
 }

@@ -66,13 +66,7 @@ do). 'nook -c' opens it on your last session.`,
 				level = slog.LevelDebug
 			}
 			slog.SetLogLoggerLevel(level)
-			cfg, err := config.Load(c.getenv)
-			if err != nil {
-				return hint.New(err, "fix or remove the config file, or unset the NOOK_* variable it names")
-			}
-			c.cfg = cfg
-			c.app = app.New(cfg, app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent))
-			return nil
+			return c.open()
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTUI(cmd.Context(), c)
@@ -87,6 +81,20 @@ do). 'nook -c' opens it on your last session.`,
 		root.AddCommand(f(c))
 	}
 	return root
+}
+
+// open loads the config and makes the app (once).
+func (c *cli) open() error {
+	if c.app != nil {
+		return nil
+	}
+	cfg, err := config.Load(c.getenv)
+	if err != nil {
+		return hint.New(err, "fix or remove the config file, or unset the NOOK_* variable it names")
+	}
+	c.cfg = cfg
+	c.app = app.New(cfg, app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent))
+	return nil
 }
 
 // runTUI is replaced by the terminal app when it is built in.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -43,6 +44,7 @@ func init() {
 	register(importCommand) // `nook import`, also `nook models import`
 
 	register(func(c *cli) *cobra.Command {
+		var asJSON bool
 		ls := func(cmd *cobra.Command, args []string) error {
 			s, err := c.app.Store()
 			if err != nil {
@@ -51,6 +53,19 @@ func init() {
 			ms, err := s.List()
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				type row struct {
+					Name  string `json:"name"`
+					Size  int64  `json:"size"`
+					Store string `json:"store"`
+					Path  string `json:"path"`
+				}
+				rows := []row{}
+				for _, m := range ms {
+					rows = append(rows, row{m.Name.Short(), m.Size, m.Store, m.Path})
+				}
+				return json.NewEncoder(c.stdout).Encode(rows)
 			}
 			if len(ms) == 0 {
 				fmt.Fprintln(c.stderr, "no models installed; try `nook pull "+models.Default(models.RoleChat, models.TotalMemory()).Name+"`")
@@ -77,14 +92,17 @@ func init() {
 			Args:    cobra.NoArgs,
 			RunE:    ls,
 		}
+		mc.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 		mc.AddCommand(importCommand(c))
-		mc.AddCommand(&cobra.Command{
+		lsc := &cobra.Command{
 			Use:     "ls",
 			Aliases: []string{"list"},
 			Short:   "list installed models (nook's store and the Ollama store)",
 			Args:    cobra.NoArgs,
 			RunE:    ls,
-		})
+		}
+		lsc.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		mc.AddCommand(lsc)
 		mc.AddCommand(&cobra.Command{
 			Use:   "show NAME",
 			Short: "show a model's GGUF metadata, template and license",
@@ -211,4 +229,27 @@ func importCommand(c *cli) *cobra.Command {
 	}
 	ic.Flags().StringVar(&name, "name", "", "model name (default: the file name without .gguf)")
 	return ic
+}
+
+// modelNames are the installed models, then the catalog's, for shell
+// completion.
+func (c *cli) modelNames() []string {
+	var out []string
+	seen := map[string]bool{}
+	if c.open() == nil { // completion runs without the root's set-up
+		if s, err := c.app.Store(); err == nil {
+			ms, _ := s.List()
+			for _, m := range ms {
+				n := m.Name.Short()
+				seen[n] = true
+				out = append(out, n+"\tinstalled, "+models.HumanBytes(m.Size))
+			}
+		}
+	}
+	for _, e := range models.Catalog() {
+		if !seen[e.Name] {
+			out = append(out, e.Name+"\tdownload "+models.HumanBytes(e.Size))
+		}
+	}
+	return out
 }

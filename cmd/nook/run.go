@@ -99,8 +99,17 @@ argument with spaces in it is the prompt, not a model.`,
 				return err
 			},
 		}
+		rc.ValidArgsFunction = func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 || f.model != "" {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return c.modelNames(), cobra.ShellCompDirectiveNoFileComp
+		}
 		fl := rc.Flags()
 		fl.StringVarP(&f.model, "model", "m", "", "model name or GGUF path")
+		rc.RegisterFlagCompletionFunc("model", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return c.modelNames(), cobra.ShellCompDirectiveDefault
+		})
 		fl.StringVarP(&f.prompt, "prompt", "p", "", "prompt text (default: stdin, or a chat on a terminal)")
 		fl.StringVar(&f.system, "system", "", "system prompt")
 		fl.IntVarP(&f.n, "num-predict", "n", -1, "most tokens to generate (-1: until the model stops)")
