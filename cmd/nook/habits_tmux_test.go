@@ -205,3 +205,30 @@ func TestSessionsAndDocumentsCanBeListedRenamedExportedAndRemoved(t *testing.T) 
 		t.Errorf("completion of run:\n%s", out)
 	}
 }
+
+func TestTheOpenAppSeesWhatAnotherShellAdds(t *testing.T) {
+	bin := buildNook(t)
+	env := shellEnv(t, bin)
+	model := testmodels.Path(t, testmodels.Stories260K)
+	env = append(env, "NOOK_MODEL="+model, "NOOK_EMBED_MODEL="+model)
+	x := startTmux(t, bin, env)
+	x.waitFor(30*time.Second, "stories260K", "vault unlocked")
+
+	// Another shell adds a note and a fact while the app is open.
+	notes := filepath.Join(t.TempDir(), "notes")
+	os.MkdirAll(notes, 0o755)
+	os.WriteFile(filepath.Join(notes, "boiler.md"), []byte("# Boiler\n\nThe boiler service code is 4411.\n"), 0o644)
+	nook(t, bin, env, "add", notes)
+	nook(t, bin, env, "remember", "the bins go out on tuesday")
+	time.Sleep(time.Second)
+	x.run("send-keys", "-t", "nook", "-l", "/search boiler service code")
+	x.run("send-keys", "-t", "nook", "Enter")
+	x.waitFor(10*time.Second, "passage", "boiler.md")
+	x.run("send-keys", "-t", "nook", "-l", "/forget")
+	x.run("send-keys", "-t", "nook", "Enter")
+	x.waitFor(10*time.Second, "the bins go out on tuesday")
+	// And the CLI still works beside the open app.
+	if out := nook(t, bin, env, "forget", "--list"); !strings.Contains(out, "bins") {
+		t.Errorf("forget --list beside the app: %s", out)
+	}
+}

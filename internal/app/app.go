@@ -28,6 +28,8 @@ type App struct {
 	cancel context.CancelFunc
 
 	storeOnce sync.Once
+	// following: FollowVault's loop runs.
+	following sync.Once
 	store     *models.Store
 	storeErr  error
 

@@ -44,6 +44,9 @@ var (
 // the app asks for it).
 func New(a *app.App, envPassphrase []byte) *Backend {
 	b := &Backend{a: a, created: map[string]time.Time{}}
+	// What `nook add` or `nook remember` in another shell writes shows
+	// here within half a second.
+	a.FollowVault(500 * time.Millisecond)
 	if len(envPassphrase) > 0 {
 		b.envPass = envPassphrase
 	}
