@@ -126,7 +126,14 @@ type Model struct {
 	activity string
 
 	session Session
+
+	// quitArmed: ctrl+c was pressed on an empty prompt once; a second
+	// press (with nothing stopped in between) quits.
+	quitArmed bool
 }
+
+// resumedMsg: the app runs again after a suspend (fg): redraw.
+type resumedMsg struct{}
 
 // New returns the app's root model. ctx bounds every backend call.
 func New(ctx context.Context, b Backend, o Options) Model {
@@ -214,6 +221,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case tea.KeyMsg:
 		return m.key(msg)
+
+	case resumedMsg, tea.ResumeMsg:
+		m.layout()
+		return m, tea.ClearScreen
 
 	case editor.SubmitMsg:
 		return m.submit(msg.Text)
@@ -477,12 +488,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if k.String() != "ctrl+c" {
+		m.quitArmed = false
+	}
+	if k.String() == "ctrl+z" {
+		return m, suspendSelf
+	}
 	// Esc and Ctrl+C stop an answer first, whatever has the focus.
 	if m.streaming && key.Matches(k, m.keys.Stop) {
 		if !m.stopping && m.cancel != nil {
 			m.stopping = true
 			m.cancel()
 		}
+		m.quitArmed = false // a second ctrl+c to stop must not quit
 		return m, nil
 	}
 	// A tool call waits for the user's y/n.
@@ -519,6 +537,12 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if m.editor.Value() != "" {
 			m.editor.Reset()
 			m.layout()
+			return m, nil
+		}
+		if m.stopping || !m.quitArmed {
+			// One ctrl+c too many after stopping an answer must not quit.
+			m.quitArmed = true
+			m.note("press ctrl+c again to quit (or ctrl+d)")
 			return m, nil
 		}
 		return m, tea.Quit

@@ -232,3 +232,53 @@ func TestTheOpenAppSeesWhatAnotherShellAdds(t *testing.T) {
 		t.Errorf("forget --list beside the app: %s", out)
 	}
 }
+
+func TestCtrlCTwiceWhileStreamingStopsAndCtrlZSuspends(t *testing.T) {
+	bin := buildNook(t)
+	env := shellEnv(t, bin)
+	model := testmodels.Path(t, testmodels.Stories260K)
+	env = append(env, "NOOK_MODEL="+model, "NOOK_EMBED_MODEL="+model)
+	env = append(env, "HISTFILE=/dev/null")
+	// The app runs under a shell, so job control (ctrl+z, fg) is real.
+	x := startTmux(t, "bash", env, "--norc", "--noprofile", "-i")
+	x.run("send-keys", "-t", "nook", "-l", bin)
+	x.run("send-keys", "-t", "nook", "Enter")
+	x.waitFor(30*time.Second, "stories260K", "vault unlocked")
+	x.run("send-keys", "-t", "nook", "-l", "Once upon a time")
+	x.run("send-keys", "-t", "nook", "Enter")
+	x.waitFor(30*time.Second, "esc stop answer")
+	x.run("send-keys", "-t", "nook", "C-c")
+	x.run("send-keys", "-t", "nook", "C-c")
+	time.Sleep(time.Second)
+	screen := x.waitFor(10*time.Second, "enter send")
+	if !strings.Contains(screen, "press ctrl+c again to quit") && !strings.Contains(screen, "(stopped)") {
+		t.Errorf("after ctrl+c twice while streaming:\n%s", screen)
+	}
+	// ctrl+z gives the shell back; fg redraws the app.
+	x.run("send-keys", "-t", "nook", "C-z")
+	x.waitFor(10*time.Second, "Stopped")
+	x.run("send-keys", "-t", "nook", "-l", "fg")
+	x.run("send-keys", "-t", "nook", "Enter")
+	x.waitFor(10*time.Second, "stories260K", "enter send", "Once upon a time")
+	// A stop from outside (kill -TSTP) too.
+	pid := strings.TrimSpace(string(must(exec.Command("pgrep", "-n", "-f", bin).Output())))
+	exec.Command("kill", "-TSTP", pid).Run()
+	x.waitFor(10*time.Second, "Stopped")
+	x.run("send-keys", "-t", "nook", "-l", "fg")
+	x.run("send-keys", "-t", "nook", "Enter")
+	x.waitFor(10*time.Second, "stories260K", "enter send", "Once upon a time")
+	x.run("send-keys", "-t", "nook", "C-d")
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if exec.Command("kill", "-0", pid).Run() != nil {
+			return // exited: the home can be removed
+		}
+	}
+	t.Errorf("nook did not exit after ctrl+d:\n%s", x.capture())
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
