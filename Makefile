@@ -26,7 +26,7 @@ OLLAMA_VERSION := $(shell awk '$$1=="github.com/ollama/ollama"{print $$2}' go.mo
 MODEL       ?= $(or $(NOOK_MODEL),$(wildcard $(NOOK_TEST_MODELS)/stories260K.gguf))
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
-.PHONY: all setup build run test test-short bench bench-engine bench-ledger cuda vet fmt clean contracts
+.PHONY: all setup build run test test-short bench bench-engine bench-serve bench-ledger cuda vet fmt clean contracts
 
 all: build
 
@@ -35,6 +35,7 @@ setup:
 	@bash .ci/setup
 	@bash .ci/setup-solc
 	@bash .ci/setup-geth
+	@bash .ci/setup-clients
 
 # The identity registry: pinned npm solc, then ABI, bytecode and Go bindings
 # (committed; a test fails when they are stale).
@@ -50,18 +51,23 @@ build: setup
 run: build
 	$(if $(MODEL),NOOK_MODEL="$(MODEL)") ./bin/nook $(ARGS)
 
+# Every package once: with -race unless it links llama.cpp (see .ci/test).
 test: setup
 	$(GO) vet ./...
-	$(GO) test $(TEST_FLAGS) ./...
+	@TEST_FLAGS="$(TEST_FLAGS)" bash .ci/test
 
 test-short: setup
 	$(GO) test -short -count=1 ./...
 
 # Benchmarks print ratios against their peer measured in the same run.
-bench: bench-engine bench-ledger
+bench: bench-engine bench-serve bench-ledger
 
 bench-engine: setup
 	$(GO) run ./bench/engine $(ARGS)
+
+# nook serve vs ollama serve, 1 and 4 clients streaming at once.
+bench-serve: setup
+	$(GO) run ./bench/serve $(ARGS)
 
 # NVIDIA: build ggml's CUDA backend from the pinned ollama module into
 # lib/ollama/ beside bin/, where ggml's loader looks for it.

@@ -140,6 +140,9 @@ type Stats struct {
 	Dropped         int           // messages dropped to fit the context
 	ContextUsed     int           // tokens in the context after the answer
 	ContextLength   int
+	// Drafted and Accepted count prompt-lookup draft tokens: proposed, and
+	// confirmed by the model (engines without speculative decoding: 0).
+	Drafted, Accepted int
 }
 
 // PromptRate is prompt tokens evaluated per second.
@@ -168,6 +171,10 @@ type ModelInfo struct {
 	Backend       string // for people to read: "CPU", "CUDA", "Metal", "remote ollama HOST"; code branches on Capabilities
 	Template      string // the chat template in use (Go template text)
 	LoadDuration  time.Duration
+	// Threads is the CPU threads in use now, ThreadsWhy the reason (the
+	// measured load, or the pinned count); 0 and "" for remote engines.
+	Threads    int
+	ThreadsWhy string
 	// Capabilities says what Chat and Embed can do with this model.
 	Capabilities Capabilities
 }

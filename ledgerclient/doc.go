@@ -24,6 +24,10 @@
 //     validity is the grant's expiry. Since only the hash is on chain, the
 //     first grant of a scope also publishes the attribute "nook/scope" with
 //     the scope's name, so a fresh device can list grants by name.
+//   - An app grant (`nook serve`'s apps, apps.go) is the same with the
+//     delegate type keccak256("nook/app/" + scope) ([AppType]) and the
+//     app's own address: [Client.GrantApp], [Client.RevokeApp],
+//     [Client.CheckApp], [State.AppGrants].
 //   - Writes are sent by a payer account. When the payer is not the
 //     identity's owner (a device with no ether, the dev chain's funded
 //     account), the owner signs and the payer relays the ...Signed variant.

@@ -57,6 +57,10 @@ func (g Grant) Active(now time.Time) bool { return g.Expires.After(now) }
 // owner. The first grant of a scope on an identity also publishes the
 // scope's name (AttrScope) so other devices can list grants by name.
 func (c *Client) Grant(ctx context.Context, owner *ecdsa.PrivateKey, identity, plugin common.Address, scope string, d time.Duration) (Grant, error) {
+	return c.grant(ctx, owner, identity, plugin, scope, d, PlugType)
+}
+
+func (c *Client) grant(ctx context.Context, owner *ecdsa.PrivateKey, identity, delegate common.Address, scope string, d time.Duration, kind func(string) [32]byte) (Grant, error) {
 	if err := ValidScope(scope); err != nil {
 		return Grant{}, err
 	}
@@ -64,28 +68,32 @@ func (c *Client) Grant(ctx context.Context, owner *ecdsa.PrivateKey, identity, p
 	if err != nil {
 		return Grant{}, fmt.Errorf("ledger: grant %q: %w", scope, err)
 	}
-	if _, named := st.scopes()[PlugType(scope)]; !named {
+	if !st.scopeNamed(scope) {
 		if _, err := c.SetAttribute(ctx, owner, identity, AttrScope, []byte(scope), Forever); err != nil {
 			return Grant{}, fmt.Errorf("ledger: grant %q: publish scope name: %w", scope, err)
 		}
 	}
-	if _, err := c.AddDelegate(ctx, owner, identity, PlugType(scope), plugin, d); err != nil {
-		return Grant{}, fmt.Errorf("ledger: grant %q to %s: %w", scope, plugin.Hex(), err)
+	if _, err := c.AddDelegate(ctx, owner, identity, kind(scope), delegate, d); err != nil {
+		return Grant{}, fmt.Errorf("ledger: grant %q to %s: %w", scope, delegate.Hex(), err)
 	}
-	exp, err := c.DelegateValidTo(ctx, identity, PlugType(scope), plugin)
+	exp, err := c.DelegateValidTo(ctx, identity, kind(scope), delegate)
 	if err != nil {
 		return Grant{}, err
 	}
-	return Grant{Plugin: plugin, Scope: scope, Type: PlugType(scope), Expires: exp}, nil
+	return Grant{Plugin: delegate, Scope: scope, Type: kind(scope), Expires: exp}, nil
 }
 
 // Revoke ends plugin's grant of scope on identity now.
 func (c *Client) Revoke(ctx context.Context, owner *ecdsa.PrivateKey, identity, plugin common.Address, scope string) error {
+	return c.revoke(ctx, owner, identity, plugin, scope, PlugType)
+}
+
+func (c *Client) revoke(ctx context.Context, owner *ecdsa.PrivateKey, identity, delegate common.Address, scope string, kind func(string) [32]byte) error {
 	if err := ValidScope(scope); err != nil {
 		return err
 	}
-	if _, err := c.RevokeDelegate(ctx, owner, identity, PlugType(scope), plugin); err != nil {
-		return fmt.Errorf("ledger: revoke %q from %s: %w", scope, plugin.Hex(), err)
+	if _, err := c.RevokeDelegate(ctx, owner, identity, kind(scope), delegate); err != nil {
+		return fmt.Errorf("ledger: revoke %q from %s: %w", scope, delegate.Hex(), err)
 	}
 	return nil
 }
@@ -121,6 +129,7 @@ type Decision struct {
 type cacheKey struct {
 	identity, plugin common.Address
 	scope            string
+	typ              [32]byte
 }
 
 type cacheEntry struct {
@@ -138,6 +147,10 @@ const maxCacheEntries = 4096
 // answer is young enough, Check denies: the Decision says so and err wraps
 // ErrUnreachable.
 func (c *Client) Check(ctx context.Context, identity, plugin common.Address, scope string) (Decision, error) {
+	return c.check(ctx, identity, plugin, scope, PlugType)
+}
+
+func (c *Client) check(ctx context.Context, identity, plugin common.Address, scope string, kind func(string) [32]byte) (Decision, error) {
 	if err := ValidScope(scope); err != nil {
 		return Decision{Reason: "invalid scope"}, err
 	}
@@ -145,7 +158,7 @@ func (c *Client) Check(ctx context.Context, identity, plugin common.Address, sco
 	if err != nil {
 		return Decision{Reason: "no registry"}, err
 	}
-	key := cacheKey{identity, plugin, scope}
+	key := cacheKey{identity, plugin, scope, kind(scope)}
 	head, err := c.b.HeaderByNumber(ctx, nil)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -162,7 +175,7 @@ func (c *Client) Check(ctx context.Context, identity, plugin common.Address, sco
 		d.FromCache, d.Block = true, block
 		return d, nil
 	}
-	v, err := reg.Delegates(&bind.CallOpts{Context: ctx, BlockNumber: head.Number}, identity, PlugType(scope), plugin)
+	v, err := reg.Delegates(&bind.CallOpts{Context: ctx, BlockNumber: head.Number}, identity, key.typ, plugin)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Decision{Reason: "cancelled"}, ctx.Err()

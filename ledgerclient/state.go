@@ -169,24 +169,33 @@ func previousChange(reg *contracts.Registry, l types.Log) (uint64, error) {
 	return prev.Uint64(), nil
 }
 
-// scopes maps plug delegate types to the scope names published (AttrScope).
-func (s *State) scopes() map[[32]byte]string {
+// scopes maps the delegate types kind gives to the scope names published
+// (AttrScope).
+func (s *State) scopes(kind func(string) [32]byte) map[[32]byte]string {
 	m := map[[32]byte]string{}
 	for _, a := range s.Attributes {
 		if a.Name == AttrScope && !a.ValidTo.IsZero() {
-			m[PlugType(string(a.Value))] = string(a.Value)
+			m[kind(string(a.Value))] = string(a.Value)
 		}
 	}
 	return m
 }
 
-// Grants are the identity's delegates other than devices, active or ended,
+// scopeNamed reports whether scope's name is published (AttrScope).
+func (s *State) scopeNamed(scope string) bool {
+	_, ok := s.scopes(PlugType)[PlugType(scope)]
+	return ok
+}
+
+// Grants are the identity's delegates other than devices and apps (see
+// AppGrants), active or ended,
 // with scope names filled in where published (AttrScope).
 func (s *State) Grants() []Grant {
-	names := s.scopes()
+	names := s.scopes(PlugType)
+	apps := s.scopes(AppType)
 	var gs []Grant
 	for _, d := range s.Delegates {
-		if d.Type == DeviceType {
+		if _, app := apps[d.Type]; app || d.Type == DeviceType {
 			continue
 		}
 		name := names[d.Type] // "" when no name was published for the type

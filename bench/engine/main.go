@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +24,7 @@ import (
 	"github.com/nook-ai/nook/engine/gguf"
 	"github.com/nook-ai/nook/engine/gguf/synth"
 	"github.com/nook-ai/nook/engine/llama"
+	"github.com/nook-ai/nook/internal/ollamabin"
 	"github.com/nook-ai/nook/internal/testmodels"
 )
 
@@ -36,36 +35,57 @@ type result struct {
 	decodeRate   float64
 	ttft         time.Duration
 	total        time.Duration
+	drafted      int // prompt-lookup tokens drafted and accepted (nook)
+	accepted     int
+	text         string
 }
 
 func main() {
+	if os.Getenv(spinEnv) != "" {
+		spin()
+	}
 	model := flag.String("model", "", "GGUF to benchmark (default: a synthetic ~0.5B Q8_0 llama)")
 	quant := flag.String("quant", "Q8_0", "synthetic model type: Q8_0 or Q4_0")
-	threads := flag.Int("threads", runtime.NumCPU(), "CPU threads for both engines")
+	threads := flag.Int("threads", 0, "pin CPU threads for both engines (default: each engine's own choice: nook adaptive, ollama its default)")
 	promptLen := flag.Int("prompt", 256, "prompt length in tokens")
 	gen := flag.Int("gen", 32, "tokens to generate")
 	rounds := flag.Int("rounds", 3, "measured rounds per engine (after one warm-up)")
 	ollamaBin := flag.String("ollama", "", "ollama binary (default: build/tools/ollama, installed if missing)")
+	load := flag.Int("load", 0, "also measure with N busy background processes running during both engines' rounds")
+	grounded := flag.Bool("grounded", false, "measure prompt-lookup decoding on answers that copy from their prompt, and its cost where nothing is copied")
+	groundedGen := flag.Int("grounded-gen", 128, "tokens to generate in -grounded rounds")
 	flag.Parse()
 	slog.SetLogLoggerLevel(slog.LevelError)
-	if err := run(*model, *quant, *threads, *promptLen, *gen, *rounds, *ollamaBin); err != nil {
+	cfg := config{*model, *quant, *threads, *promptLen, *gen, *rounds, *ollamaBin, *load, *grounded, *groundedGen}
+	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/engine:", err)
 		os.Exit(1)
 	}
 }
 
-func run(model, quant string, threads, promptLen, gen, rounds int, ollamaBin string) error {
+type config struct {
+	model, quant       string
+	threads, promptLen int
+	gen, rounds        int
+	ollamaBin          string
+	load               int
+	grounded           bool
+	groundedGen        int
+}
+
+func run(c config) error {
+	model := c.model
 	if model == "" {
 		dir, err := testmodels.Dir()
 		if err != nil {
 			return err
 		}
 		t := gguf.TypeQ8_0
-		if quant == "Q4_0" {
+		if c.quant == "Q4_0" {
 			t = gguf.TypeQ4_0
 		}
 		cfg := synth.Bench(filepath.Join(dir, testmodels.VocabLlama), t)
-		fmt.Fprintf(os.Stderr, "writing the synthetic %s model (once; cached)...\n", quant)
+		fmt.Fprintf(os.Stderr, "writing the synthetic %s model (once; cached)...\n", c.quant)
 		if model, err = testmodels.SynthPath(cfg); err != nil {
 			return err
 		}
@@ -74,77 +94,199 @@ func run(model, quant string, threads, promptLen, gen, rounds int, ollamaBin str
 	if err != nil {
 		return err
 	}
-	fmt.Printf("model: %s (%s, %.2fB params, %s), threads %d, prompt %d tokens, generate %d, %d rounds (median)\n",
-		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threads, promptLen, gen, rounds)
+	threadsLabel := "each engine's default threads (nook adaptive)"
+	if c.threads > 0 {
+		threadsLabel = fmt.Sprintf("threads %d", c.threads)
+	}
+	fmt.Printf("model: %s (%s, %.2fB params, %s), %s, prompt %d tokens, generate %d, %d rounds (median), %d CPUs\n",
+		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threadsLabel, c.promptLen, c.gen, c.rounds, runtime.NumCPU())
 
 	// Prompts are made with a throwaway engine so that the measured one
 	// starts cold, as `nook run` does.
-	tok, err := llama.Open(model, llama.Options{Threads: threads, ContextLength: 2048})
+	tok, err := llama.Open(model, llama.Options{Threads: c.threads, ContextLength: 2048})
 	if err != nil {
 		return err
 	}
-	prompts, err := makePrompts(tok, promptLen, rounds+1)
+	prompts, err := makePrompts(tok, c.promptLen, 2*(c.rounds+1))
 	tok.Close()
 	if err != nil {
 		return err
 	}
+	ollamaBin := c.ollamaBin
 	if ollamaBin == "" {
-		if ollamaBin, err = ensureOllama(); err != nil {
+		if ollamaBin, err = ollamabin.Ensure(os.Stderr); err != nil {
 			return err
 		}
 	}
-	srv, err := startOllama(ollamaBin, model, threads)
+	srv, err := startOllama(ollamaBin, model)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 
-	// Rounds alternate between the two engines so that a change in the
-	// machine's load during the run falls on both alike.
-	var nookRes, olRes []result
-	var nookCold, olCold time.Duration
 	// Ollama's copy of the model was just written, so it sits in the page
 	// cache; read nook's file once too so that neither cold start pays a
 	// disk read the other does not.
 	if err := readAll(model); err != nil {
 		return err
 	}
+	// The thread and load tables measure plain decoding on both sides
+	// (prompt lookup off; -grounded measures it).
 	coldStart := time.Now()
-	eng, err := llama.Open(model, llama.Options{Threads: threads, ContextLength: 2048})
+	eng, err := llama.Open(model, llama.Options{Threads: c.threads, ContextLength: 2048, NoLookup: true})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
+	b := &bench{eng: eng, srv: srv, threads: c.threads, gen: c.gen}
+
+	idle, err := b.section(prompts[:c.rounds+1], coldStart)
+	if err != nil {
+		return err
+	}
+	idle.print("idle machine", true)
+	if c.grounded {
+		if err := groundedBench(b, model, c); err != nil {
+			return err
+		}
+	}
+	if c.load > 0 { // the loaded table comes last
+		stop, err := startSpinners(c.load)
+		if err != nil {
+			return err
+		}
+		loaded, err := b.section(prompts[c.rounds+1:], time.Time{})
+		stop()
+		if err != nil {
+			return err
+		}
+		loaded.print(fmt.Sprintf("%d busy background process(es), both engines' rounds", c.load), false)
+	}
+	return nil
+}
+
+type bench struct {
+	eng     *llama.Engine
+	srv     *ollama
+	threads int
+	gen     int
+}
+
+// table is one measured section: medians of both engines.
+type table struct {
+	nook, ollama     result
+	nookCold, olCold time.Duration
+	load             string // what the machine's load was
+	nookThreads      string
+}
+
+// section runs one warm-up round and the measured rounds, alternating
+// between the engines so that a change in the machine's load during the
+// run falls on both alike. With a non-zero coldStart the first nook round
+// also gives the cold start (load + first token).
+func (b *bench) section(prompts []string, coldStart time.Time) (table, error) {
+	var t table
+	var nookRes, olRes []result
+	before := readLoad()
 	for i, p := range prompts {
-		r, err := nookRound(eng, p, gen)
+		r, err := nookRound(b.eng, p, b.gen, true)
 		if err != nil {
-			return fmt.Errorf("nook: %w", err)
+			return t, fmt.Errorf("nook: %w", err)
+		}
+		if i == 0 && !coldStart.IsZero() {
+			t.nookCold = time.Since(coldStart) - r.total + r.ttft
+		}
+		o, err := b.srv.round(p, b.gen, b.threads, true)
+		if err != nil {
+			return t, fmt.Errorf("ollama: %w; the end of its log:\n%s", err, b.srv.Log(15))
 		}
 		if i == 0 {
-			nookCold = time.Since(coldStart) - r.total + r.ttft
-		}
-		o, err := srv.round(p, gen, threads)
-		if err != nil {
-			log, _ := os.ReadFile(srv.logPath)
-			return fmt.Errorf("ollama: %w; the end of its log:\n%s", err, tail(string(log), 15))
-		}
-		if i == 0 {
-			olCold = o.ttft // the model was not loaded yet
+			t.olCold = o.ttft // the model was not loaded yet (first section)
 			continue
 		}
 		nookRes = append(nookRes, r)
 		olRes = append(olRes, o)
 	}
-	n, o := median(nookRes), median(olRes)
-	fmt.Printf("\n%-22s %12s %12s %12s\n", "metric", "nook", "ollama", "nook/ollama")
+	t.nook, t.ollama = median(nookRes), median(olRes)
+	t.load = fmt.Sprintf("load average %s before, %s after", before, readLoad())
+	n, why := b.eng.Info().Threads, b.eng.Info().ThreadsWhy
+	t.nookThreads = fmt.Sprintf("%d (%s)", n, why)
+	return t, nil
+}
+
+func (t table) print(title string, cold bool) {
+	n, o := t.nook, t.ollama
+	fmt.Printf("\n%s (%s)\n", title, t.load)
+	fmt.Printf("%-22s %12s %12s %12s\n", "metric", "nook", "ollama", "nook/ollama")
 	fmt.Printf("%-22s %12d %12d\n", "prompt tokens", n.promptTokens, o.promptTokens)
 	fmt.Printf("%-22s %12.1f %12.1f %11.2fx\n", "prompt tok/s", n.promptRate, o.promptRate, n.promptRate/o.promptRate)
 	fmt.Printf("%-22s %12.1f %12.1f %11.2fx\n", "decode tok/s", n.decodeRate, o.decodeRate, n.decodeRate/o.decodeRate)
 	fmt.Printf("%-22s %12s %12s %11.2fx\n", "time to first token", n.ttft.Round(time.Millisecond), o.ttft.Round(time.Millisecond), float64(n.ttft)/float64(o.ttft))
-	fmt.Printf("%-22s %12s %12s %11.2fx\n", "cold start to 1st token", nookCold.Round(time.Millisecond), olCold.Round(time.Millisecond), float64(nookCold)/float64(olCold))
-	fmt.Println("targets: prompt and decode >= 1.00x, time to first token <= 0.80x")
-	fmt.Println("(warm: model loaded, distinct prompts, no cache reuse; cold: load + first token of the first request)")
-	return nil
+	if cold {
+		fmt.Printf("%-22s %12s %12s %11.2fx\n", "cold start to 1st token", t.nookCold.Round(time.Millisecond), t.olCold.Round(time.Millisecond), float64(t.nookCold)/float64(t.olCold))
+	}
+	fmt.Printf("nook threads at the end: %s\n", t.nookThreads)
+	if cold {
+		fmt.Println("targets: prompt and decode >= 1.00x, time to first token <= 0.80x")
+		fmt.Println("(warm: model loaded, distinct prompts, no cache reuse; cold: load + first token of the first request)")
+	} else {
+		fmt.Println("targets (2 cores, one busy process): decode >= 2.00x, prompt >= 1.10x")
+	}
+}
+
+// readLoad is the 1-minute load average.
+func readLoad() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+// spinEnv makes this program a busy background process (for -load).
+const spinEnv = "NOOK_BENCH_SPIN"
+
+func spin() {
+	runtime.GOMAXPROCS(1)
+	x := uint64(1)
+	for {
+		x = x*6364136223846793005 + 1442695040888963407
+		if x == 0 {
+			fmt.Print("")
+		}
+	}
+}
+
+// startSpinners starts n busy processes (this program, re-run) and returns
+// the function that stops them.
+func startSpinners(n int) (func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var cmds []*exec.Cmd
+	stop := func() {
+		for _, c := range cmds {
+			c.Process.Kill()
+			c.Wait()
+		}
+	}
+	for range n {
+		c := exec.Command(exe)
+		c.Env = append(os.Environ(), spinEnv+"=1")
+		c.SysProcAttr = spinAttr()
+		if err := c.Start(); err != nil {
+			stop()
+			return nil, err
+		}
+		cmds = append(cmds, c)
+	}
+	time.Sleep(500 * time.Millisecond) // let them get going
+	return stop, nil
 }
 
 // makePrompts returns n prompts of about promptLen tokens, each starting
@@ -174,16 +316,20 @@ func makePrompts(e *llama.Engine, promptLen, n int) ([]string, error) {
 	return out, nil
 }
 
-func nookRound(e *llama.Engine, prompt string, gen int) (result, error) {
-	zero := float32(0)
+func nookRound(e *llama.Engine, prompt string, gen int, greedy bool) (result, error) {
+	temp := float32(0)
+	if !greedy {
+		temp = 1
+	}
 	seed := uint32(1)
 	start := time.Now()
 	var first time.Duration
 	var st *engine.Stats
+	var text strings.Builder
 	for c, err := range e.Chat(context.Background(), engine.ChatRequest{
 		Raw:      true,
 		Messages: []engine.Message{{Role: engine.RoleUser, Content: prompt}},
-		Options:  engine.Options{Temperature: &zero, Seed: &seed, NumPredict: gen, RepeatPenalty: 1},
+		Options:  engine.Options{Temperature: &temp, Seed: &seed, NumPredict: gen, RepeatPenalty: 1, TopK: -1, TopP: 1},
 	}) {
 		if err != nil {
 			return result{}, err
@@ -191,6 +337,7 @@ func nookRound(e *llama.Engine, prompt string, gen int) (result, error) {
 		if first == 0 && c.Text != "" {
 			first = time.Since(start)
 		}
+		text.WriteString(c.Text)
 		if c.Done {
 			st = c.Stats
 		}
@@ -198,7 +345,7 @@ func nookRound(e *llama.Engine, prompt string, gen int) (result, error) {
 	if st == nil {
 		return result{}, errors.New("no stats")
 	}
-	return result{st.PromptEvaluated, st.PromptRate(), st.DecodeTokens, st.DecodeRate(), first, time.Since(start)}, nil
+	return result{st.PromptEvaluated, st.PromptRate(), st.DecodeTokens, st.DecodeRate(), first, time.Since(start), st.Drafted, st.Accepted, text.String()}, nil
 }
 
 func median(rs []result) result {
@@ -216,142 +363,43 @@ func median(rs []result) result {
 		decodeTokens: rs[0].decodeTokens,
 		decodeRate:   pick(func(r result) float64 { return r.decodeRate }),
 		ttft:         time.Duration(pick(func(r result) float64 { return float64(r.ttft) })),
+		drafted:      int(pick(func(r result) float64 { return float64(r.drafted) })),
+		accepted:     int(pick(func(r result) float64 { return float64(r.accepted) })),
 	}
 }
 
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Dir(strings.TrimSpace(string(out))), nil
-}
-
-// ensureOllama builds the ollama version go.mod pins into build/tools,
-// with the same cgo flags as this binary (a binary per version and flags),
-// so both sides run the same compiled llama.cpp/ggml.
-func ensureOllama() (string, error) {
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/ollama/ollama").Output()
-	if err != nil {
-		return "", err
-	}
-	ver := strings.TrimSpace(string(out))
-	flags := sha256.Sum256([]byte(os.Getenv("CGO_CFLAGS") + "|" + os.Getenv("CGO_CXXFLAGS") + "|" + os.Getenv("CGO_CPPFLAGS")))
-	bin := filepath.Join(root, "build", "tools", fmt.Sprintf("ollama-%s-%x", ver, flags[:4]))
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	fmt.Fprintf(os.Stderr, "building ollama %s (once)...\n", ver)
-	tmp, err := os.MkdirTemp(filepath.Dir(bin), ".gobin-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	cmd := exec.Command("go", "install", "github.com/ollama/ollama@"+ver)
-	cmd.Env = append(os.Environ(), "GOBIN="+tmp)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go install ollama: %w", err)
-	}
-	return bin, os.Rename(filepath.Join(tmp, "ollama"), bin)
-}
-
+// ollama is the peer: `ollama serve` from the pinned module, with the
+// model imported as o.name.
 type ollama struct {
-	cmd     *exec.Cmd
-	base    string
-	dir     string
-	logPath string
-	name    string
+	*ollamabin.Server
+	name string
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func startOllama(bin, model string, threads int) (*ollama, error) {
-	port, err := freePort()
+func startOllama(bin, model string) (*ollama, error) {
+	srv, err := ollamabin.Start(bin, "OLLAMA_NUM_PARALLEL=1")
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "nook-bench-ollama-")
-	if err != nil {
+	o := &ollama{Server: srv, name: "nookbench"}
+	if err := srv.Create(o.name, model); err != nil {
+		srv.Stop()
 		return nil, err
-	}
-	host := fmt.Sprintf("127.0.0.1:%d", port)
-	env := append(os.Environ(), "OLLAMA_HOST="+host, "OLLAMA_MODELS="+filepath.Join(dir, "models"),
-		"HOME="+dir, "OLLAMA_NOPRUNE=1", "OLLAMA_KEEP_ALIVE=1h", "OLLAMA_NUM_PARALLEL=1")
-	logf, err := os.Create(filepath.Join(dir, "serve.log"))
-	if err != nil {
-		return nil, err
-	}
-	o := &ollama{base: "http://" + host, dir: dir, logPath: logf.Name(), name: "nookbench"}
-	o.cmd = exec.Command(bin, "serve")
-	o.cmd.Env = env
-	o.cmd.Stdout, o.cmd.Stderr = logf, logf
-	if err := o.cmd.Start(); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(o.base + "/api/version")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			o.stop()
-			return nil, fmt.Errorf("ollama serve did not start (log: %s)", o.logPath)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	mf := filepath.Join(dir, "Modelfile")
-	if err := os.WriteFile(mf, []byte("FROM "+model+"\n"), 0o644); err != nil {
-		return nil, err
-	}
-	create := exec.Command(bin, "create", o.name, "-f", mf)
-	create.Env = env
-	if out, err := create.CombinedOutput(); err != nil {
-		o.stop()
-		return nil, fmt.Errorf("ollama create: %v: %s", err, lastLine(out))
 	}
 	return o, nil
 }
 
-func lastLine(b []byte) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return lines[len(lines)-1]
-}
-
-func (o *ollama) stop() {
-	if o.cmd != nil && o.cmd.Process != nil {
-		o.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { o.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			o.cmd.Process.Kill()
-		}
+// round runs one request; threads 0 leaves ollama's default.
+func (o *ollama) round(prompt string, gen, threads int, greedy bool) (result, error) {
+	opts := map[string]any{"temperature": 0, "seed": 1, "num_predict": gen, "num_ctx": 2048, "repeat_penalty": 1, "top_k": 0, "top_p": 1}
+	if !greedy {
+		opts["temperature"] = 1
 	}
-	os.RemoveAll(o.dir)
-}
-
-func (o *ollama) round(prompt string, gen, threads int) (result, error) {
-	body, _ := json.Marshal(map[string]any{
-		"model": o.name, "prompt": prompt, "raw": true, "stream": true,
-		"options": map[string]any{"temperature": 0, "seed": 1, "num_predict": gen, "num_thread": threads, "num_ctx": 2048, "repeat_penalty": 1},
-	})
+	if threads > 0 {
+		opts["num_thread"] = threads
+	}
+	body, _ := json.Marshal(map[string]any{"model": o.name, "prompt": prompt, "raw": true, "stream": true, "options": opts})
 	start := time.Now()
-	resp, err := http.Post(o.base+"/api/generate", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(o.Base+"/api/generate", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return result{}, err
 	}
@@ -388,7 +436,7 @@ func (o *ollama) round(prompt string, gen, threads int) (result, error) {
 		if r.Done {
 			// ollama counts the first sampled token in eval_count; its
 			// eval_duration covers the decode steps after it, as nook's does.
-			return result{r.PromptEvalCount, rate(r.PromptEvalCount, r.PromptEvalDuration), r.EvalCount, rate(r.EvalCount, r.EvalDuration), first, time.Since(start)}, nil
+			return result{promptTokens: r.PromptEvalCount, promptRate: rate(r.PromptEvalCount, r.PromptEvalDuration), decodeTokens: r.EvalCount, decodeRate: rate(r.EvalCount, r.EvalDuration), ttft: first, total: time.Since(start)}, nil
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -412,9 +460,4 @@ func readAll(path string) error {
 	defer f.Close()
 	_, err = io.Copy(io.Discard, f)
 	return err
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -5,7 +5,8 @@
 // (internal/app: engines, vault, ledger, plugins) and prints the result.
 // It also owns what needs the terminal: passphrase and consent prompts,
 // progress lines on stderr, and the terminal set-up of the app (tui over
-// tui/appbackend). Each subcommand lives in its own file and registers
+// tui/appbackend) and of the server (`nook serve`, `nook mcp`: package
+// serve over serve/appbackend). Each subcommand lives in its own file and registers
 // itself with [register]; nothing here should be worth testing except
 // through the CLI.
 //

@@ -93,8 +93,13 @@ func (c *cli) open() error {
 		return hint.New(err, "fix or remove the config file, or unset the NOOK_* variable it names")
 	}
 	c.cfg = cfg
-	c.app = app.New(cfg, app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent))
+	c.app = app.New(cfg, c.appOptions()...)
 	return nil
+}
+
+// appOptions are the options every command's App is made with.
+func (c *cli) appOptions() []app.Option {
+	return []app.Option{app.WithWarnings(c.warn), app.WithPluginEvents(c.pluginEvent)}
 }
 
 // runTUI is replaced by the terminal app when it is built in.

@@ -86,6 +86,9 @@ argument with spaces in it is the prompt, not a model.`,
 					info := e.Info()
 					fmt.Fprintf(c.stderr, "model: %s (%s, %s params, %s, context %d) on %s, template %s, loaded in %s\n",
 						info.Name, info.Architecture, app.HumanCount(info.Parameters), info.Quantization, info.ContextLength, info.Backend, info.Template, info.LoadDuration.Round(time.Millisecond))
+					if info.Threads > 0 {
+						fmt.Fprintf(c.stderr, "threads: %s\n", info.ThreadsWhy)
+					}
 				}
 				if interactive {
 					return chatLoop(c, e, f.system, opts)

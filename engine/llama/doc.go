@@ -6,6 +6,12 @@
 // keeps the KV cache of the last conversation and evaluates only the tokens
 // that differ from it, so the second turn of a chat costs only its new text.
 //
+// Two things make it fast on a real machine: adaptive threads (threads.go:
+// as many llama.cpp threads as there are free cores, measured between
+// decode steps; [ChooseThreads] tells `nook doctor` what it would pick) and
+// prompt-lookup speculative decoding (lookup.go: drafts copied from the
+// prompt, verified in one batch, the same text as plain decoding).
+//
 // All cgo of nook stays in this package, behind an explicit Close. It must
 // not know the vault, the TUI or plugins.
 package llama

@@ -27,7 +27,9 @@ import (
 type Options struct {
 	// ContextLength in tokens; default min(trained length, 8192).
 	ContextLength int
-	// Threads for CPU work; default the number of CPUs (fewer for tiny models).
+	// Threads pins the CPU threads (clamped to the cores this process may
+	// use). Default 0: adaptive, as many as there are free cores, measured
+	// between decode steps (see threads.go); fewer for tiny models.
 	Threads int
 	// BatchSize is how many prompt tokens one decode call evaluates; default 512.
 	BatchSize int
@@ -39,6 +41,8 @@ type Options struct {
 	Name string
 	// Progress, if set, is called with the loading progress (0..1).
 	Progress func(float32)
+	// NoLookup turns off prompt-lookup speculative decoding (lookup.go).
+	NoLookup bool
 }
 
 // Engine is an in-process llama.cpp model. It runs one request at a time;
@@ -55,6 +59,14 @@ type Engine struct {
 	nBatch  int
 	cache   []int // tokens whose keys/values are in the KV cache (sequence 0)
 	special map[string]bool
+	threads *threadCtl
+	lookup  bool
+	// lookupFixed > 0 drafts that many tokens at every match (tests).
+	lookupFixed int
+	// lookupCost keeps what lookup learned about decode costs (a property
+	// of the model and machine) from one request to the next; acceptance
+	// depends on the text and starts afresh.
+	lookupCost [2]float64
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -73,7 +85,11 @@ func Backends() []string {
 }
 
 // Open validates and loads the GGUF model at path.
-func Open(path string, opts Options) (*Engine, error) {
+func Open(path string, opts Options) (*Engine, error) { return open(path, opts, 1) }
+
+// open loads the model with a context of seqs sequences of
+// opts.ContextLength tokens each (parallel.go uses more than one).
+func open(path string, opts Options, seqs int) (*Engine, error) {
 	start := time.Now()
 	f, err := gguf.Inspect(path, gguf.Options{})
 	if err != nil {
@@ -93,10 +109,8 @@ func Open(path string, opts Options) (*Engine, error) {
 			nCtx = min(nCtx, trained)
 		}
 	}
-	threads := opts.Threads
-	if threads <= 0 {
-		threads = defaultThreads(f.Parameters())
-	}
+	var lctx *llama.Context
+	threads := newThreadCtl(f.Parameters(), opts.Threads, func(n int) bool { return setThreads(lctx, n) })
 	nBatch := opts.BatchSize
 	if nBatch <= 0 {
 		nBatch = 512
@@ -126,12 +140,12 @@ func Open(path string, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, badModel(path, err)
 	}
-	lctx, err := llama.NewContextWithModel(model, llama.NewContextParams(nCtx, nBatch, 1, threads, ml.FlashAttentionAuto, ""))
+	lctx, err = llama.NewContextWithModel(model, llama.NewContextParams(nCtx*seqs, nBatch, seqs, threads.initial(), ml.FlashAttentionAuto, ""))
 	if err != nil {
 		llama.FreeModel(model)
 		return nil, hint.New(fmt.Errorf("llama: %s: context of %d tokens: %w", path, nCtx, err), "try a smaller context length (context_length in the config)")
 	}
-	batch, err := llama.NewBatch(nBatch, 1, 0)
+	batch, err := llama.NewBatch(nBatch, seqs, 0)
 	if err != nil {
 		freeContext(lctx)
 		llama.FreeModel(model)
@@ -149,17 +163,12 @@ func Open(path string, opts Options) (*Engine, error) {
 			EmbeddingSize: model.NEmbd(), Backend: backend, Template: tmpl.Name,
 		},
 		special: map[string]bool{},
+		threads: threads,
+		lookup:  !opts.NoLookup,
 	}
+	threads.start() // the load so far was ours: measure from now
 	e.info.LoadDuration = time.Since(start)
 	return e, nil
-}
-
-// defaultThreads is one thread per CPU, but no more threads than the model
-// has ~16M weights for: on tiny models the threads' barrier at every
-// operation costs more than the work they share, and on a busy machine a
-// thread that waits for a descheduled sibling stalls every token.
-func defaultThreads(params uint64) int {
-	return max(1, min(runtime.NumCPU(), int(params/16_000_000)))
 }
 
 func badModel(path string, err error) error {
@@ -187,11 +196,12 @@ func baseName(p string) string {
 	return p
 }
 
-// Info describes the loaded model.
+// Info describes the loaded model, with the threads in use now and why.
 func (e *Engine) Info() engine.ModelInfo {
 	i := e.info
 	// Tool calls go through Format: the engine does not parse calls out of text.
 	i.Capabilities = engine.CapChat | engine.CapEmbed | engine.CapFormat | engine.CapTokenize
+	i.Threads, i.ThreadsWhy = e.threads.current()
 	return i
 }
 
@@ -265,7 +275,7 @@ func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error)
 		for p, t := range toks {
 			e.batch.Add(t, nil, p, true, 0)
 		}
-		if err := e.lctx.Decode(e.batch); err != nil {
+		if err := e.decode(); err != nil {
 			return nil, fmt.Errorf("llama: embed: %w", err)
 		}
 		vec := e.lctx.GetEmbeddingsSeq(0)
@@ -365,13 +375,29 @@ func (e *Engine) evaluate(ctx context.Context, toks []int) error {
 		for i, t := range toks[start:end] {
 			e.batch.Add(t, nil, len(e.cache)+i, start+i == len(toks)-1, 0)
 		}
-		if err := e.lctx.Decode(e.batch); err != nil {
+		if err := e.decode(); err != nil {
 			e.dropCacheFrom(len(e.cache))
 			return fmt.Errorf("llama: decode: %w", err)
 		}
 		e.cache = append(e.cache, toks[start:end]...)
 	}
 	return nil
+}
+
+// decode evaluates e.batch. The thread plan is revised first when a load
+// sample is due; the calling thread's CPU time inside llama.cpp is counted
+// so that the plan can tell llama.cpp's work from the Go runtime's.
+func (e *Engine) decode() error { return e.decodeBatch(e.batch) }
+
+// decodeBatch is decode for any batch (parallel.go's).
+func (e *Engine) decodeBatch(b *llama.Batch) error {
+	e.threads.beforeDecode()
+	runtime.LockOSThread()
+	cpu := threadCPU()
+	err := e.lctx.Decode(b)
+	e.threads.afterDecode(threadCPU() - cpu)
+	runtime.UnlockOSThread()
+	return err
 }
 
 // dropCacheFrom forgets cached tokens at positions >= p.
@@ -463,10 +489,38 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 	out := newStopper(stops)
 	var pending []byte // bytes of an incomplete UTF-8 character
 	reason := ""
+
+	// Prompt lookup (lookup.go): hist is the prompt and the answer so far,
+	// where drafts come from; spec holds drafted tokens that sit in the KV
+	// cache after e.cache until the sampler confirms them.
+	var look *lookup
+	var hist []int
+	if e.lookup {
+		look = newLookup()
+		look.fixed = e.lookupFixed
+		look.step, look.perDraft = e.lookupCost[0], e.lookupCost[1]
+		hist = append(make([]int, 0, len(toks)+256), toks...)
+	}
+	var spec []int
+	defer func() {
+		if len(spec) > 0 {
+			e.dropCacheFrom(len(e.cache))
+		}
+		if look != nil {
+			e.lookupCost = [2]float64{look.step, look.perDraft}
+		}
+	}()
+	idx := e.batch.NumTokens() - 1 // the logits to sample the next token from
+	var stepTime time.Duration     // the last decode step: its time, drafted and accepted tokens
+	stepDrafted, stepAccepted := 0, 0
+
 	decodeStart := time.Now()
 	finish := func(r string) bool {
 		stats.DecodeDuration = time.Since(decodeStart)
 		stats.ContextUsed = len(e.cache)
+		if look != nil {
+			stats.Drafted, stats.Accepted = look.Drafted, look.Accepted
+		}
 		text := out.flush()
 		return yield(engine.Chunk{Text: text, Done: true, DoneReason: r, Stats: stats}, nil)
 	}
@@ -483,7 +537,7 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 			reason = "length"
 			break
 		}
-		tok := sampler.Sample(e.lctx, e.batch.NumTokens()-1)
+		tok := sampler.Sample(e.lctx, idx)
 		if stats.DecodeTokens == 0 {
 			stats.TimeToFirst = time.Since(start)
 		}
@@ -500,24 +554,66 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 		if text != "" && !yield(engine.Chunk{Text: text}, nil) {
 			return nil
 		}
+		if look != nil {
+			hist = append(hist, tok)
+		}
+		if len(spec) > 0 && spec[0] == tok {
+			// The draft was right: tok is in the cache already, and the
+			// logits after it are the next in the batch.
+			e.cache = append(e.cache, tok)
+			spec = spec[1:]
+			idx++
+			stepAccepted++
+			if stopped {
+				reason = "stop"
+				break
+			}
+			continue
+		}
+		if len(spec) > 0 {
+			// The rest of the draft is wrong: forget its keys and values.
+			e.dropCacheFrom(len(e.cache))
+			spec = nil
+		}
+		if look != nil && stepTime > 0 {
+			if stepDrafted > 0 {
+				look.observeDraft(stepDrafted, stepAccepted, stepTime)
+			} else {
+				look.observePlain(stepTime)
+			}
+		}
 		if stopped {
 			// Keep the stop sequence's tokens in the cache: the next turn's
 			// template usually starts with the same text.
 			e.batch.Clear()
 			e.batch.Add(tok, nil, len(e.cache), false, 0)
-			if err := e.lctx.Decode(e.batch); err == nil {
+			if err := e.decode(); err == nil {
 				e.cache = append(e.cache, tok)
 			}
 			reason = "stop"
 			break
 		}
+		var draft []int
+		if look != nil {
+			limit := min(e.nCtx-len(e.cache)-1, e.nBatch-1)
+			if req.Options.NumPredict > 0 {
+				limit = min(limit, req.Options.NumPredict-stats.DecodeTokens-1)
+			}
+			draft = look.draft(hist, limit)
+		}
 		e.batch.Clear()
 		e.batch.Add(tok, nil, len(e.cache), true, 0)
-		if err := e.lctx.Decode(e.batch); err != nil {
+		for i, d := range draft {
+			e.batch.Add(d, nil, len(e.cache)+1+i, true, 0)
+		}
+		t0 := time.Now()
+		if err := e.decode(); err != nil {
 			e.dropCacheFrom(len(e.cache))
 			return fmt.Errorf("llama: decode: %w", err)
 		}
+		stepTime, stepDrafted, stepAccepted = time.Since(t0), len(draft), 0
 		e.cache = append(e.cache, tok)
+		spec, idx = draft, 0
 	}
 	finish(reason)
 	return nil

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/engine/gguf"
+	"github.com/nook-ai/nook/engine/gguf/synth"
 	"github.com/nook-ai/nook/engine/llama"
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/internal/testmodels"
@@ -381,4 +383,89 @@ func TestTokenizeMatchesLlamaCppVectors(t *testing.T) {
 func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// Prompt-lookup decoding must not change a single byte of the output: at
+// temperature 0, and with sampling under a fixed seed (each token is drawn
+// by the same sampler from the same distribution in the same order). The
+// prompts repeat themselves so that drafts are made and accepted; the test
+// fails if they are not, so it cannot pass by never drafting.
+func TestPromptLookupGivesTheSameTextAsPlainDecoding(t *testing.T) {
+	story := "Once upon a time there was a little girl named Lily. She liked to play in the park with her dog. " +
+		"One day Lily went to the park with her dog. She liked to play in the park with her dog."
+	repeatAfterMe := strings.Repeat("red blue green yellow red blue green yellow ", 6)
+	// A synthetic model with a small vocabulary (stories260K's 512 tokens)
+	// falls into loops, which lookup drafts from.
+	small := synth.Tiny(testmodels.Path(t, testmodels.Stories260K))
+	small.Name = "nook-synth-tiny-vocab512"
+	smallVocab := testmodels.Synth(t, small)
+	for _, tc := range []struct {
+		name, path, prompt string
+		opts               engine.Options
+		ctx                int
+	}{
+		{"trained stories model, greedy", testmodels.Path(t, testmodels.Stories260K), story, greedy(160), 512},
+		{"trained stories model, sampled", testmodels.Path(t, testmodels.Stories260K), story,
+			engine.Options{Temperature: ptr(float32(0.3)), Seed: ptr(uint32(3)), NumPredict: 200}, 512},
+		{"random llama-2, greedy", testmodels.Path(t, testmodels.TinyRandom), repeatAfterMe, greedy(120), 512},
+		{"synthetic llama, greedy", smallVocab, story, greedy(120), 512},
+		{"synthetic llama, sampled", smallVocab, story,
+			engine.Options{Temperature: ptr(float32(0.1)), Seed: ptr(uint32(9)), NumPredict: 160, TopK: -1, TopP: 1}, 512},
+		{"synthetic llama, greedy up to the context end", smallVocab, "Lily and her dog", greedy(1000), 256},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := engine.ChatRequest{Raw: true, Messages: []engine.Message{{Role: "user", Content: tc.prompt}}, Options: tc.opts}
+			plain, pst := collect(t, open(t, tc.path, llama.Options{ContextLength: tc.ctx, NoLookup: true}), req)
+			if pst.Drafted != 0 {
+				t.Fatalf("plain decoding drafted %d tokens", pst.Drafted)
+			}
+			// Adaptive drafting (what users get), then drafting at every
+			// match (so that acceptance and rejection both happen often).
+			adaptive := open(t, tc.path, llama.Options{ContextLength: tc.ctx})
+			always := open(t, tc.path, llama.Options{ContextLength: tc.ctx})
+			llama.DraftAlways(always, 4)
+			var look *llama.Engine
+			var got string
+			for _, e := range []*llama.Engine{adaptive, always} {
+				text, lst := collect(t, e, req)
+				if text != plain {
+					t.Fatalf("with lookup:\n%q\nplain:\n%q", text, plain)
+				}
+				if lst.DecodeTokens != pst.DecodeTokens || lst.ContextUsed != pst.ContextUsed {
+					t.Fatalf("stats differ: lookup %+v, plain %+v", lst, pst)
+				}
+				t.Logf("drafted %d, accepted %d of %d tokens", lst.Drafted, lst.Accepted, lst.DecodeTokens)
+				if e == always && (lst.Accepted == 0 || lst.Accepted == lst.Drafted) {
+					t.Fatalf("drafted %d, accepted %d: the test needs drafts both accepted and rejected: %q", lst.Drafted, lst.Accepted, text)
+				}
+				look, got = e, text
+			}
+			if pst.ContextUsed >= pst.ContextLength-1 {
+				return // no room for a second turn
+			}
+			// The cache holds exactly the answer: a second turn that extends
+			// it gives the same text on both engines too.
+			req.Messages[0].Content += got + " and"
+			a, _ := collect(t, look, req)
+			b, _ := collect(t, open(t, tc.path, llama.Options{ContextLength: tc.ctx, NoLookup: true}), req)
+			if a != b {
+				t.Fatalf("second turn differs:\n%q\n%q", a, b)
+			}
+		})
+	}
+}
+
+func TestInfoShowsTheThreadChoice(t *testing.T) {
+	e := open(t, testmodels.Path(t, testmodels.Stories260K), llama.Options{})
+	if info := e.Info(); info.Threads != 1 || !strings.Contains(info.ThreadsWhy, "gains nothing from more") {
+		t.Fatalf("a 0.3M-parameter model: threads %d (%q)", info.Threads, info.ThreadsWhy)
+	}
+	pinned := open(t, testmodels.Path(t, testmodels.Stories260K), llama.Options{Threads: 100000})
+	if info := pinned.Info(); info.Threads < 1 || info.Threads > runtime.NumCPU() || !strings.Contains(info.ThreadsWhy, "clamped") {
+		t.Fatalf("threads=100000: %d (%q)", info.Threads, info.ThreadsWhy)
+	}
+	// It still answers (with no more threads than CPUs).
+	if _, st := collect(t, pinned, engine.ChatRequest{Messages: []engine.Message{{Role: "user", Content: "Once"}}, Options: greedy(4)}); st.DecodeTokens != 4 {
+		t.Fatalf("%+v", st)
+	}
 }

@@ -47,14 +47,22 @@ func NewLoader(cfg *config.Config) Loader {
 			return remote.New(*s.Remote)
 		}
 		slog.Debug("loading model", "path", s.Path)
-		return llama.Open(s.Path, llama.Options{
-			ContextLength: cfg.ContextLength,
-			Threads:       cfg.Threads,
-			GPULayers:     cfg.GPULayers,
-			Name:          s.Name,
-		})
+		return llama.Open(s.Path, llamaOptions(cfg, s))
 	}
 }
+
+func llamaOptions(cfg *config.Config, s Spec) llama.Options {
+	return llama.Options{
+		ContextLength: cfg.ContextLength,
+		Threads:       cfg.Threads,
+		GPULayers:     cfg.GPULayers,
+		Name:          s.Name,
+	}
+}
+
+// concurrent is an engine that takes several chats at once itself
+// (engine/llama.Parallel): the pool does not serialise it.
+type concurrent interface{ Slots() int }
 
 // Pool holds the loaded engines, one per [Spec.Key]. Callers take a
 // reference with Acquire and give it back with [Engine.Close]; the first
@@ -62,7 +70,8 @@ func NewLoader(cfg *config.Config) Loader {
 // (each may give up through its ctx), and the engine is unloaded when the
 // last reference goes (after the keep-alive, if one is set). Chats (and
 // embeddings) on a local engine run one at a time, in arrival order as
-// far as the scheduler allows; remote engines take them concurrently.
+// far as the scheduler allows; remote engines and engines that batch
+// chats themselves (ParallelLoader's) take them concurrently.
 type Pool struct {
 	load Loader
 	keep time.Duration
@@ -143,6 +152,9 @@ func (p *Pool) loadEntry(e *entry) {
 	}
 	p.mu.Lock()
 	e.eng, e.err = eng, err
+	if _, ok := eng.(concurrent); ok && err == nil {
+		e.serial = nil
+	}
 	close(e.ready)
 	var drop engine.Engine
 	switch {

@@ -148,11 +148,8 @@ func (a *App) Checks() []Check {
 	if len(backends) > 1 && (cfg.GPULayers == nil || *cfg.GPULayers != 0) {
 		use = backends[1]
 	}
-	threads := cfg.Threads
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
-	line("compute", fmt.Sprintf("models run on %s (%d CPU threads)", use, threads))
+	_, threads := llama.ChooseThreads(cfg.Threads)
+	line("compute", fmt.Sprintf("models run on %s; CPU threads now: %s", use, threads))
 	if exe, err := os.Executable(); err == nil {
 		lib := filepath.Join(filepath.Dir(exe), "lib", "ollama")
 		if _, err := os.Stat(lib); err == nil {

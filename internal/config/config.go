@@ -46,6 +46,24 @@ type Config struct {
 	Registry Registry `toml:"registry,omitempty"`
 	Ledger   Ledger   `toml:"ledger,omitempty"`
 	Sync     Sync     `toml:"sync,omitempty"`
+	Serve    Serve    `toml:"serve,omitempty"`
+}
+
+// Serve configures `nook serve` (docs/serve.md). Zero values take the
+// server's defaults.
+type Serve struct {
+	// Addr is where it listens (default 127.0.0.1:11435); off loopback
+	// every request needs an app key.
+	Addr string `toml:"addr,omitempty"`
+	// Open lists what keyless clients on this machine may do: "chat",
+	// "embed". The vault is never open.
+	Open []string `toml:"open,omitempty"`
+	// Parallel is how many chats one model decodes at once (default 4).
+	Parallel  int   `toml:"parallel,omitempty"`
+	MaxBody   int64 `toml:"max_body,omitempty"`   // bytes of a request body
+	MaxTokens int   `toml:"max_tokens,omitempty"` // tokens of an answer
+	MaxOutput int   `toml:"max_output,omitempty"` // bytes of an answer's text
+	MaxQueue  int   `toml:"max_queue,omitempty"`  // requests on or waiting for a model
 }
 
 // Remote selects a model server instead of the in-process engine.
@@ -252,6 +270,10 @@ func (c *Config) PluginsDir() string { return filepath.Join(c.Home, "plugins") }
 
 // LogsDir holds plugin stderr logs and similar diagnostics.
 func (c *Config) LogsDir() string { return filepath.Join(c.Home, "logs") }
+
+// RunDir holds the sockets of running nook processes (nook serve's
+// control socket).
+func (c *Config) RunDir() string { return filepath.Join(c.Home, "run") }
 
 // ChainDir holds the embedded dev chain's data.
 func (c *Config) ChainDir() string { return filepath.Join(c.Home, "chain") }

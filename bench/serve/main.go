@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nook-ai/nook/engine"
+	"github.com/nook-ai/nook/engine/gguf"
+	"github.com/nook-ai/nook/engine/gguf/synth"
+	"github.com/nook-ai/nook/engine/llama"
+	"github.com/nook-ai/nook/internal/ollamabin"
+	"github.com/nook-ai/nook/internal/testmodels"
+	"github.com/nook-ai/nook/serve"
+)
+
+func main() {
+	model := flag.String("model", "", "GGUF file (default: the synthetic bench model)")
+	threads := flag.Int("threads", runtime.NumCPU(), "CPU threads for both servers")
+	gen := flag.Int("gen", 64, "tokens each client streams")
+	promptWords := flag.Int("prompt", 48, "words in each client's prompt")
+	rounds := flag.Int("rounds", 3, "rounds per setting (median)")
+	slots := flag.Int("slots", 4, "parallel sequences: nook's slots, OLLAMA_NUM_PARALLEL")
+	ctxLen := flag.Int("ctx", 1024, "context per sequence")
+	ollamaBin := flag.String("ollama", "", "ollama binary (default: build/tools, built if missing)")
+	flag.Parse()
+	slog.SetLogLoggerLevel(slog.LevelError)
+	if err := run(*model, *threads, *gen, *promptWords, *rounds, *slots, *ctxLen, *ollamaBin); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/serve:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one round: clients streaming at once.
+type result struct {
+	tokens int
+	wall   time.Duration
+	ttft   time.Duration // mean over the clients
+}
+
+func (r result) rate() float64 { return float64(r.tokens) / r.wall.Seconds() }
+
+func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, ollamaBin string) error {
+	if model == "" {
+		dir, err := testmodels.Dir()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "writing the synthetic Q8_0 model (once; cached)...")
+		if model, err = testmodels.SynthPath(synth.Bench(filepath.Join(dir, testmodels.VocabLlama), gguf.TypeQ8_0)); err != nil {
+			return err
+		}
+	}
+	f, err := gguf.Inspect(model, gguf.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("model: %s (%s, %.2fB params, %s), threads %d, %d slots, %d tokens per client, %d rounds (median)\n",
+		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threads, slots, gen, rounds)
+
+	if ollamaBin == "" {
+		if ollamaBin, err = ollamabin.Ensure(os.Stderr); err != nil {
+			return err
+		}
+	}
+	ol, err := ollamabin.Start(ollamaBin, fmt.Sprintf("OLLAMA_NUM_PARALLEL=%d", slots))
+	if err != nil {
+		return err
+	}
+	defer ol.Stop()
+	if err := ol.Create("bench", model); err != nil {
+		return err
+	}
+	nook, stop, err := startNook(model, threads, slots, ctxLen)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	servers := []struct {
+		name, base, model string
+		extra             map[string]any
+	}{
+		{"nook", nook, "bench", nil},
+		{"ollama", ol.Base, "bench", map[string]any{"num_thread": threads, "num_ctx": ctxLen}},
+	}
+	// Warm both: load the model, one request each.
+	for _, s := range servers {
+		if _, err := clients(s.base, s.model, s.extra, 1, 8, promptWords, 999); err != nil {
+			return fmt.Errorf("%s warm-up: %w", s.name, err)
+		}
+	}
+	res := map[string]map[int][]result{"nook": {}, "ollama": {}}
+	seq := 0
+	for r := range rounds {
+		for _, n := range []int{1, 4} {
+			for _, s := range servers {
+				seq++
+				out, err := clients(s.base, s.model, s.extra, n, gen, promptWords, seq)
+				if err != nil {
+					if s.name == "ollama" {
+						err = fmt.Errorf("%w; the end of its log:\n%s", err, ol.Log(15))
+					}
+					return fmt.Errorf("%s, %d clients, round %d: %w", s.name, n, r+1, err)
+				}
+				res[s.name][n] = append(res[s.name][n], out)
+				fmt.Fprintf(os.Stderr, "round %d, %d client(s), %-6s %6.1f tok/s, first token %s\n", r+1, n, s.name, out.rate(), out.ttft.Round(time.Millisecond))
+			}
+		}
+	}
+	fmt.Printf("\n%-8s %-20s %12s %12s %12s\n", "clients", "metric", "nook", "ollama", "nook/ollama")
+	for _, n := range []int{1, 4} {
+		a, b := median(res["nook"][n]), median(res["ollama"][n])
+		fmt.Printf("%-8d %-20s %12.1f %12.1f %11.2fx\n", n, "aggregate tok/s", a.rate(), b.rate(), a.rate()/b.rate())
+		fmt.Printf("%-8d %-20s %12s %12s %11.2fx\n", n, "time to first token", a.ttft.Round(time.Millisecond), b.ttft.Round(time.Millisecond), float64(a.ttft)/float64(b.ttft))
+	}
+	fmt.Println("targets: aggregate tok/s >= 1.00x at 1 client, >= 1.30x at 4 clients (higher is better; TTFT: lower is better)")
+	return nil
+}
+
+// startNook serves model through nook's server over its batching engine,
+// on a loopback port, with keyless chat open.
+func startNook(model string, threads, slots, ctxLen int) (string, func(), error) {
+	eng, err := llama.OpenParallel(model, slots, llama.Options{Threads: threads, ContextLength: ctxLen, Name: "bench"})
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		eng.Close()
+		return "", nil, err
+	}
+	srv, err := serve.New(serve.Backend{Models: oneModel{eng}}, serve.Options{Addr: ln.Addr().String(), Open: []string{serve.ScopeChat}})
+	if err != nil {
+		eng.Close()
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, ln); close(done) }()
+	return "http://" + ln.Addr().String(), func() { cancel(); <-done; eng.Close() }, nil
+}
+
+// oneModel serves one engine as the model "bench" (nook serve gets its
+// models from the application layer's pool).
+type oneModel struct{ e *llama.Parallel }
+
+func (m oneModel) List(context.Context) ([]serve.ModelEntry, error) {
+	return []serve.ModelEntry{{Name: "bench"}}, nil
+}
+
+func (m oneModel) Show(_ context.Context, name string) (*serve.ModelDetails, error) {
+	if name != "bench" {
+		return nil, serve.ErrModelNotFound
+	}
+	return &serve.ModelDetails{ModelEntry: serve.ModelEntry{Name: "bench"}}, nil
+}
+
+func (m oneModel) Acquire(_ context.Context, name string) (engine.Engine, error) {
+	if name != "bench" {
+		return nil, serve.ErrModelNotFound
+	}
+	return keep{m.e}, nil
+}
+
+func (m oneModel) Loaded() []serve.LoadedModel { return nil }
+func (m oneModel) DefaultChat() string         { return "bench" }
+
+// keep is a reference that does not close the shared engine.
+type keep struct{ engine.Engine }
+
+func (keep) Close() error { return nil }
+
+var words = strings.Fields("the a small house river green light morning quiet garden stone bird read write open window letter road city winter summer friend music table story old new bright cold warm long short")
+
+// prompt is a distinct prompt of n words (no two share more than their
+// first words, so no server reuses a cached prefix).
+func prompt(seq, client, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Note %d-%d:", seq, client)
+	x := uint32(seq*7919 + client*104729 + 1)
+	for range n {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b.WriteString(" " + words[x%uint32(len(words))])
+	}
+	return b.String()
+}
+
+// clients runs n clients at once, each streaming gen tokens from its own
+// prompt through /api/generate.
+func clients(base, model string, extra map[string]any, n, gen, promptWords, seq int) (result, error) {
+	var wg sync.WaitGroup
+	ttfts := make([]time.Duration, n)
+	toks := make([]int, n)
+	errs := make([]error, n)
+	start := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			toks[i], ttfts[i], errs[i] = stream(base, model, extra, prompt(seq, i, promptWords), gen)
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	r := result{wall: wall}
+	for i := range n {
+		if errs[i] != nil {
+			return r, errs[i]
+		}
+		r.tokens += toks[i]
+		r.ttft += ttfts[i] / time.Duration(n)
+	}
+	return r, nil
+}
+
+func stream(base, model string, extra map[string]any, prompt string, gen int) (int, time.Duration, error) {
+	opts := map[string]any{"temperature": 0, "seed": 1, "num_predict": gen, "repeat_penalty": 1}
+	for k, v := range extra {
+		opts[k] = v
+	}
+	body, _ := json.Marshal(map[string]any{"model": model, "prompt": prompt, "raw": true, "stream": true, "options": opts})
+	start := time.Now()
+	resp, err := http.Post(base+"/api/generate", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return 0, 0, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(b.String()))
+	}
+	var first time.Duration
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var r struct {
+			Response  string `json:"response"`
+			Done      bool   `json:"done"`
+			Error     string `json:"error"`
+			EvalCount int    `json:"eval_count"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return 0, 0, err
+		}
+		if r.Error != "" {
+			return 0, 0, errors.New(r.Error)
+		}
+		if first == 0 && r.Response != "" {
+			first = time.Since(start)
+		}
+		if r.Done {
+			if r.EvalCount != gen {
+				return 0, 0, fmt.Errorf("%d tokens streamed, want %d", r.EvalCount, gen)
+			}
+			return r.EvalCount, first, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	return 0, 0, errors.New("the stream ended before done")
+}
+
+func median(rs []result) result {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].rate() < rs[j].rate() })
+	m := rs[len(rs)/2]
+	ts := make([]time.Duration, len(rs))
+	for i, r := range rs {
+		ts[i] = r.ttft
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+	m.ttft = ts[len(ts)/2]
+	return m
+}

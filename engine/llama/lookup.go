@@ -1,0 +1,214 @@
+package llama
+
+import (
+	"math"
+	"time"
+)
+
+// Prompt-lookup speculative decoding.
+//
+// An answer that quotes its sources repeats spans of its prompt (and a model
+// that loops repeats its own output). After each token the engine looks for
+// the last few tokens earlier in the prompt and answer; when they occur
+// there, the tokens that followed them are a draft of what comes next. The
+// draft is checked in the same decode as the token itself: one batch of
+// 1+k tokens gives the model's distribution after each of them, and the
+// sampler picks each next token from those exactly as it would one at a
+// time. Tokens are kept while they equal the draft; the first that differs
+// is kept too and ends the step.
+//
+// Because every emitted token is drawn by the same sampler from the same
+// distribution, in the same order, as in plain decoding, the output follows
+// the same distribution (with a deterministic draft, "sample and compare" is
+// standard speculative acceptance: a draft token d is accepted with
+// probability p(d), and otherwise the token comes from p without d), and at
+// temperature 0 or with a fixed seed it is the same text.
+//
+// Verifying costs more than decoding one token, so the engine learns both
+// the acceptance rate and what a drafted token costs, drafts only as many
+// tokens as pay off, and stops drafting when none does, probing again now
+// and then (less often after each probe that fails).
+
+const (
+	lookupMinN     = 2  // shortest n-gram matched
+	lookupMaxN     = 4  // longest n-gram matched (tried first)
+	lookupMaxDraft = 10 // most tokens drafted in one step
+	// Learned estimates start from these.
+	priorAccept   = 0.6
+	priorWeight   = 2    // in tested tokens
+	priorPerDraft = 0.25 // a drafted token's share of a one-token step
+	// Evidence decays by this per verifying step, so the estimates follow
+	// the text (a quoted span starts or ends).
+	evidenceDecay = 0.85
+	// probeFirst, probeMost: steps with a match between probes while off.
+	probeFirst = 4
+	probeMost  = 256
+	// gainNeeded: a draft must promise this much more tokens per second
+	// than plain decoding.
+	gainNeeded = 1.05
+)
+
+// lookup drafts tokens and learns whether drafting pays. Acceptance is
+// learned per match length: a 4-token match predicts better than a
+// 2-token one, and one may pay while the other does not.
+type lookup struct {
+	by [lookupMaxN + 1]evidence // by match length
+	// step is the seconds of a one-token decode; perDraft the extra
+	// seconds per drafted token in a verifying decode (EWMAs).
+	step, perDraft float64
+	// fixed > 0 drafts that many tokens whenever a match allows, without
+	// learning (tests: every step exercises verification).
+	fixed int
+	last  int // match length of the pending draft
+
+	Drafted, Accepted int // totals, for Stats
+}
+
+// evidence about drafts from matches of one length.
+type evidence struct {
+	// hits and tests: accepted draft tokens and tokens tested, decayed (a
+	// token is tested when all before it were accepted).
+	hits, tests float64
+	off         bool
+	sinceProbe  int
+	probeEvery  int
+}
+
+func newLookup() *lookup {
+	l := &lookup{}
+	for i := range l.by {
+		l.by[i].probeEvery = probeFirst
+	}
+	return l
+}
+
+// rate is the estimated chance that a drafted token is accepted, given
+// that the ones before it were.
+func (v *evidence) rate() float64 {
+	return (v.hits + priorAccept*priorWeight) / (v.tests + priorWeight)
+}
+
+// draftLen is how many tokens to draft from a match of size tokens with
+// avail tokens after it, when at most limit fit: the k that maximises the
+// expected tokens per second, 0 when none beats plain decoding.
+func (l *lookup) draftLen(size, avail, limit int) int {
+	kmax := min(avail, limit, lookupMaxDraft)
+	if kmax <= 0 {
+		return 0
+	}
+	if l.fixed > 0 {
+		return min(kmax, l.fixed)
+	}
+	v := &l.by[size]
+	if v.off {
+		if v.sinceProbe++; v.sinceProbe < v.probeEvery {
+			return 0
+		}
+		v.sinceProbe = 0
+		return min(kmax, 2) // a cheap probe
+	}
+	a := v.rate()
+	step, per := l.step, l.perDraft
+	if step <= 0 {
+		step, per = 1, priorPerDraft
+	} else if per <= 0 {
+		per = priorPerDraft * step
+	}
+	// Tokens per second: plain decoding's, raised by the margin a draft
+	// must beat, against each draft length's expected rate.
+	best, bestK := gainNeeded/step, 0
+	for k := 1; k <= kmax; k++ {
+		// Expected tokens from a step with k drafted: 1 + a + a² + … + a^k.
+		exp := (1 - math.Pow(a, float64(k+1))) / (1 - a)
+		if r := exp / (step + per*float64(k)); r > best {
+			best, bestK = r, k
+		}
+	}
+	if bestK == 0 {
+		v.off, v.sinceProbe = true, 0
+	}
+	return bestK
+}
+
+// draft returns up to limit tokens that followed the most recent earlier
+// occurrence of the longest n-gram that ends hist, or nil.
+func (l *lookup) draft(hist []int, limit int) []int {
+	if limit <= 0 {
+		return nil
+	}
+	n := len(hist)
+	for size := min(lookupMaxN, n-1); size >= lookupMinN; size-- {
+		pat := hist[n-size:]
+		last := pat[size-1]
+		// The most recent earlier occurrence (it may overlap the suffix:
+		// a loop continues itself).
+		for i := n - size - 1; i >= 0; i-- {
+			if hist[i+size-1] != last || !equalInts(hist[i:i+size-1], pat[:size-1]) {
+				continue
+			}
+			// What followed the match is a draft; where the match is
+			// recent (a loop), what follows it reaches the end of hist and
+			// repeats with the loop's period.
+			from := i + size
+			period := n - from
+			k := l.draftLen(size, lookupMaxDraft, limit)
+			if k == 0 {
+				return nil // a shorter match would predict worse
+			}
+			l.last = size
+			if k <= period {
+				return hist[from : from+k : from+k]
+			}
+			out := make([]int, k)
+			for j := range out {
+				out[j] = hist[from+j%period]
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+func equalInts(a, b []int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+const ewma = 0.2
+
+// observePlain records a one-token decode step.
+func (l *lookup) observePlain(d time.Duration) {
+	l.step = blend(l.step, d.Seconds())
+}
+
+// observeDraft records a verifying step for the last draft, which drafted
+// k tokens, of which accepted were kept, and took d.
+func (l *lookup) observeDraft(k, accepted int, d time.Duration) {
+	l.Drafted += k
+	l.Accepted += accepted
+	if l.step > 0 {
+		l.perDraft = blend(l.perDraft, max(0, d.Seconds()-l.step)/float64(k))
+	}
+	v := &l.by[l.last]
+	v.hits = v.hits*evidenceDecay + float64(accepted)
+	v.tests = v.tests*evidenceDecay + float64(min(accepted+1, k))
+	if v.off {
+		if accepted == k {
+			// The probe paid: draft again, and probe soon next time.
+			v.off, v.probeEvery = false, probeFirst
+		} else {
+			v.probeEvery = min(v.probeEvery*2, probeMost)
+		}
+	}
+}
+
+func blend(old, v float64) float64 {
+	if old <= 0 {
+		return v
+	}
+	return old + ewma*(v-old)
+}

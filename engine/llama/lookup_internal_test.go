@@ -1,0 +1,143 @@
+package llama
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestLookupDraftsWhatFollowedTheLongestRecentMatch(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		hist  []int
+		limit int
+		want  []int
+	}{
+		{"a quoted span continues as in the source",
+			[]int{10, 11, 12, 13, 14, 15, 20, 21, 11, 12, 13}, 4, []int{14, 15, 20, 21}},
+		{"the most recent occurrence wins",
+			[]int{1, 2, 3, 7, 1, 2, 3, 8, 1, 2, 3}, 3, []int{8, 1, 2}},
+		{"a longer match beats a more recent shorter one",
+			[]int{5, 1, 2, 3, 9, 9, 2, 3, 4, 1, 2, 3}, 1, []int{9}},
+		{"a loop continues itself",
+			[]int{5, 6, 7, 5, 6, 7, 5, 6}, 5, []int{7, 5, 6, 7, 5}},
+		{"a two-token loop drafts as far as allowed",
+			[]int{9, 8, 1, 2, 1, 2, 1, 2}, 7, []int{1, 2, 1, 2, 1, 2, 1}},
+		{"a match just before the end repeats with its period",
+			[]int{1, 2, 3, 1, 2}, 10, []int{3, 1, 2, 3, 1, 2, 3, 1, 2, 3}},
+		{"no earlier occurrence, no draft",
+			[]int{1, 2, 3, 4, 5, 6}, 5, nil},
+		{"a single repeated token is not a match",
+			[]int{1, 9, 2, 3, 9}, 5, nil},
+		{"no room, no draft",
+			[]int{1, 2, 3, 1, 2}, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLookup()
+			l.step, l.perDraft = 0.010, 0.0005 // cheap drafts: draft all that is found
+			for i := range l.by {
+				l.by[i].hits, l.by[i].tests = 100, 100
+			}
+			got := l.draft(tc.hist, tc.limit)
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("draft = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLookupDraftsAsManyTokensAsPay(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name           string
+		hits, tests    float64
+		step, perDraft float64
+		lo, hi         int
+	}{
+		{"a text copied verbatim with cheap verification drafts the most", 50, 50, 0.030, 0.002, lookupMaxDraft, lookupMaxDraft},
+		{"costly verification drafts fewer", 45, 50, 0.030, 0.015, 1, 5},
+		{"rarely accepted drafts are not worth it", 1, 40, 0.030, 0.008, 0, 0},
+		{"a fresh engine tries a short draft", 0, 0, 0, 0, 1, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLookup()
+			l.by[4].hits, l.by[4].tests, l.step, l.perDraft = tc.hits, tc.tests, tc.step, tc.perDraft
+			if k := l.draftLen(4, 100, 100); k < tc.lo || k > tc.hi {
+				t.Fatalf("draftLen = %d, want %d..%d (rate %.2f)", k, tc.lo, tc.hi, l.by[4].rate())
+			}
+		})
+	}
+}
+
+func TestLookupTurnsOffWhenItDoesNotPayAndProbesLessOften(t *testing.T) {
+	t.Parallel()
+	l := newLookup()
+	l.observePlain(30 * time.Millisecond)
+	hist := []int{1, 2, 3, 4, 5, 6, 1, 2, 3}
+	// Every draft from this 3-token match is rejected, and verifying costs
+	// time.
+	drafts := 0
+	for step := 0; step < 40 && !l.by[3].off; step++ {
+		d := l.draft(hist, 8)
+		if len(d) == 0 {
+			if !l.by[3].off {
+				t.Fatalf("step %d: no draft, yet on", step)
+			}
+			break
+		}
+		drafts++
+		l.observeDraft(len(d), 0, 40*time.Millisecond)
+	}
+	if !l.by[3].off {
+		t.Fatal("still drafting after 40 rejected drafts")
+	}
+	if drafts > 8 {
+		t.Fatalf("took %d rejected drafts to stop", drafts)
+	}
+	// Off: a short probe now and then, each failure doubling the wait.
+	var probesAt []int
+	for step := 1; step <= 200; step++ {
+		if d := l.draft(hist, 8); len(d) > 0 {
+			if len(d) > 2 {
+				t.Fatalf("probe of %d tokens", len(d))
+			}
+			probesAt = append(probesAt, step)
+			l.observeDraft(len(d), 0, 32*time.Millisecond)
+		}
+	}
+	if want := []int{4, 12, 28, 60, 124}; !slices.Equal(probesAt, want) {
+		t.Fatalf("probes at steps %v, want %v", probesAt, want)
+	}
+	// A probe that is accepted in full switches drafting back on.
+	for l.by[3].off {
+		if d := l.draft(hist, 8); len(d) > 0 {
+			l.observeDraft(len(d), len(d), 31*time.Millisecond)
+		}
+	}
+	if l.Drafted == 0 || l.Accepted == 0 {
+		t.Fatalf("totals drafted %d accepted %d", l.Drafted, l.Accepted)
+	}
+}
+
+func TestLookupLearnsPerMatchLength(t *testing.T) {
+	t.Parallel()
+	l := newLookup()
+	l.observePlain(30 * time.Millisecond)
+	// Drafts from 2-token matches keep failing; from 4-token matches they
+	// keep passing. A drafted token costs a quarter of a step.
+	for range 10 {
+		l.last = 2
+		l.observeDraft(2, 0, 45*time.Millisecond)
+		l.last = 4
+		l.observeDraft(4, 4, 60*time.Millisecond)
+	}
+	if k := l.draftLen(2, 10, 10); k != 0 {
+		t.Fatalf("after failures, a 2-token match drafts %d", k)
+	}
+	if k := l.draftLen(4, 10, 10); k < 6 {
+		t.Fatalf("after successes, a 4-token match drafts only %d", k)
+	}
+}
