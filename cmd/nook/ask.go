@@ -127,7 +127,7 @@ func init() {
 		}
 		ask.Flags().BoolVarP(&cont, "continue", "c", false, "continue the last session (its messages are the history; the turn is added to it)")
 		ask.Flags().BoolVar(&asJSON, "json", false, `print {"answer":..., "sources":[...]}`)
-		ask.Flags().IntVarP(&k, "k", "k", 5, "sources to retrieve")
+		ask.Flags().IntVarP(&k, "k", "k", 0, "at most this many sources (default: as many as fit the model's context)")
 		ask.Flags().BoolVar(&noTools, "no-tools", false, "do not offer installed plugins' tools to the model")
 		ask.Flags().StringVar(&folder, "folder", "", "only sources under this folder")
 		ask.Flags().StringVar(&tag, "tag", "", "only documents with this tag")
