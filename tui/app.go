@@ -732,6 +732,19 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 		m.chat.Reset()
 		m.panel.SetAnswer(nil)
 		m.status.TokPerSec, m.status.CtxUsed, m.status.CtxLen = 0, 0, 0
+	case "retry":
+		if !needIdle() {
+			break
+		}
+		n := len(m.session.Messages)
+		if n < 2 || m.session.Messages[n-2].Role != engine.RoleUser {
+			m.note("nothing to retry yet")
+			break
+		}
+		q := m.session.Messages[n-2].Content
+		m.session.Messages = m.session.Messages[:n-2]
+		m.note("asking again; the previous answer is left out of the conversation")
+		return m.submit(q)
 	case "copy":
 		a := m.chat.LastAnswer()
 		if a == "" {
