@@ -134,3 +134,60 @@ func (s *Store) EnsureDefault(ctx context.Context, role string, progress io.Writ
 	}
 	return m.Path, nil
 }
+
+// Prefixes are the texts an embedding model was trained to see before a
+// search query and before a document (sentence-transformers' "prompts").
+// Most models want none; asymmetric retrieval models lose recall without
+// them.
+type Prefixes struct {
+	Query, Document string
+}
+
+// embedPrefixes is what nook knows of embedding model families, from
+// their model cards. A model name matches the longest family it starts
+// with.
+var embedPrefixes = []struct {
+	family string
+	p      Prefixes
+}{
+	{"nomic-embed-text", Prefixes{"search_query: ", "search_document: "}},
+	{"nomic-embed-code", Prefixes{"Represent this query for searching relevant code: ", ""}},
+	{"mxbai-embed-large", Prefixes{"Represent this sentence for searching relevant passages: ", ""}},
+	{"snowflake-arctic-embed", Prefixes{"Represent this sentence for searching relevant passages: ", ""}},
+	{"snowflake-arctic-embed2", Prefixes{"query: ", ""}},
+	{"snowflake-arctic-embed-l-v2", Prefixes{"query: ", ""}},
+	{"snowflake-arctic-embed-m-v2", Prefixes{"query: ", ""}},
+	{"bge-small-en", Prefixes{"Represent this sentence for searching relevant passages: ", ""}},
+	{"bge-base-en", Prefixes{"Represent this sentence for searching relevant passages: ", ""}},
+	{"bge-large-en", Prefixes{"Represent this sentence for searching relevant passages: ", ""}},
+	{"e5-", Prefixes{"query: ", "passage: "}},
+	{"multilingual-e5", Prefixes{"query: ", "passage: "}},
+	{"embeddinggemma", Prefixes{"task: search result | query: ", "title: none | text: "}},
+}
+
+// EmbedPrefixes returns the prefixes the catalog knows for an embedding
+// model, by any of its names: a pullable name (nomic-embed-text:v1.5,
+// hf.co/nomic-ai/nomic-embed-text-v1.5-GGUF:Q8_0), a GGUF's general.name
+// or a file name. ok is false for a model it does not know (which may
+// well want no prefixes).
+func EmbedPrefixes(name string) (p Prefixes, ok bool) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if i := strings.LastIndexAny(n, `/\`); i >= 0 {
+		n = n[i+1:]
+	}
+	n = strings.TrimSuffix(n, ".gguf")
+	if i := strings.IndexByte(n, ':'); i >= 0 {
+		n = n[:i]
+	}
+	n = strings.ReplaceAll(n, "_", "-")
+	best := -1
+	for i, e := range embedPrefixes {
+		if strings.HasPrefix(n, e.family) && (best < 0 || len(e.family) > len(embedPrefixes[best].family)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Prefixes{}, false
+	}
+	return embedPrefixes[best].p, true
+}

@@ -59,3 +59,30 @@ func TestEnsureDefaultPullsOnceThenUsesWhatIsInstalled(t *testing.T) {
 		t.Error("EnsureDefault pulled although a catalog model was installed")
 	}
 }
+
+func TestEmbedPrefixesByAnyOfAModelsNames(t *testing.T) {
+	t.Parallel()
+	const passages = "Represent this sentence for searching relevant passages: "
+	for _, tc := range []struct {
+		name       string
+		query, doc string
+		known      bool
+	}{
+		{"nomic-embed-text", "search_query: ", "search_document: ", true},
+		{"nomic-embed-text:v1.5", "search_query: ", "search_document: ", true},
+		{"hf.co/nomic-ai/nomic-embed-text-v1.5-GGUF:Q8_0", "search_query: ", "search_document: ", true},
+		{"/models/Nomic-Embed-Text-v1.5.Q4_K_M.gguf", "search_query: ", "search_document: ", true},
+		{"bge_small_en_v1.5", passages, "", true},
+		{"snowflake-arctic-embed:33m", passages, "", true},
+		{"snowflake-arctic-embed2", "query: ", "", true}, // the longest family wins
+		{"multilingual-e5-small", "query: ", "passage: ", true},
+		{"all-minilm", "", "", false},
+		{"llama3.2", "", "", false},
+		{"", "", "", false},
+	} {
+		p, ok := EmbedPrefixes(tc.name)
+		if ok != tc.known || p.Query != tc.query || p.Document != tc.doc {
+			t.Errorf("EmbedPrefixes(%q) = %+v, %v; want %q, %q, %v", tc.name, p, ok, tc.query, tc.doc, tc.known)
+		}
+	}
+}

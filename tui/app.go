@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -78,6 +79,8 @@ type Model struct {
 	help    help.Model
 	spinner spinner.Model
 	ticking bool
+	// servicesTicking: a status-bar refresh of the services is scheduled.
+	servicesTicking bool
 
 	overlay    overlay
 	helpView   viewport.Model
@@ -341,6 +344,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case ServicesResultMsg:
 		m.status.Ledger, m.status.Sync = msg.Services.Ledger, msg.Services.Sync
+		if !m.servicesTicking {
+			// Background sync changes the status bar on its own: look again
+			// every half minute.
+			m.servicesTicking = true
+			cmds = append(cmds, tea.Tick(servicesEvery, func(time.Time) tea.Msg { return servicesTickMsg{} }))
+		}
+
+	case servicesTickMsg:
+		m.servicesTicking = false
+		cmds = append(cmds, servicesCmd(m.ctx, m.backend))
 
 	case TurnStartedMsg:
 		if msg.gen != m.gen {
@@ -475,6 +488,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case SyncResultMsg:
 		m.activity = ""
 		m.note(msg.Summary)
+		cmds = append(cmds, servicesCmd(m.ctx, m.backend))
 
 	case CopyResultMsg:
 		m.note(fmt.Sprintf("copied the last answer (%d characters)", msg.Chars))

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"time"
+
 	"github.com/nook-ai/nook/engine"
 )
 
@@ -98,3 +100,10 @@ type ModelSavedMsg struct{ Where string }
 
 // VaultCreatedMsg: the vault was created in the app and is unlocked.
 type VaultCreatedMsg struct{ Where string }
+
+// servicesTickMsg: time to look at the services again (the status bar's
+// sync state changes while sync runs in the background).
+type servicesTickMsg struct{}
+
+// servicesEvery is how often the status bar's services are refreshed.
+const servicesEvery = 30 * time.Second

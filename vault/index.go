@@ -564,16 +564,17 @@ func (h *topK) sorted() []ranked {
 }
 
 // fuse merges the lexical and vector lists by weighted reciprocal rank:
-// score = 1/(k + lexical rank) + w/(k + vector rank), with k and w in
-// rankParams (fields.go says how they were chosen).
-func (x *index) fuse(lex, vec []ranked) []ranked {
+// score = 1/(k + lexical rank) + vecWeight/(k + vector rank), with k in
+// rankParams (rank.go says how it was chosen) and vecWeight the search's
+// (SearchOptions.VectorWeight, else rankParams').
+func (x *index) fuse(lex, vec []ranked, vecWeight float64) []ranked {
 	scores := make(map[int32]float64, len(lex)+len(vec))
 	k := float64(x.p.rrfK)
 	for i, r := range lex {
 		scores[r.slot] += 1 / (k + float64(i+1))
 	}
 	for i, r := range vec {
-		scores[r.slot] += x.p.vecWeight / (k + float64(i+1))
+		scores[r.slot] += vecWeight / (k + float64(i+1))
 	}
 	h := topK{x: x, n: len(scores)}
 	for s, v := range scores {

@@ -62,9 +62,14 @@ type AddReport struct {
 	Bytes     int64   `json:"bytes"`   // bytes of changed files read
 	Errors    []error `json:"-"`       // per-file problems; Add goes on past them
 	// Time spent, summed over the files (they overlap, so the sum may
-	// exceed the wall time): in the Embedder, and in age encryption.
+	// exceed the wall time): reading, parsing and cutting files into
+	// units (and encoding the document objects); in the Embedder; in age
+	// encryption; writing objects, the log and the index snapshot (with
+	// their fsyncs).
+	ParseTime   time.Duration `json:"parse_ns"`
 	EmbedTime   time.Duration `json:"embed_ns"`
 	EncryptTime time.Duration `json:"encrypt_ns"`
+	WriteTime   time.Duration `json:"write_ns"`
 	// Erased: previous versions and removed documents, erased from disk.
 	Erased Erased `json:"erased"`
 }
@@ -149,6 +154,8 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 		if len(pending) == 0 {
 			return nil
 		}
+		t0 := time.Now()
+		defer func() { rep.WriteTime += time.Since(t0) }()
 		erased, err := v.commitDocs(pending)
 		rep.Erased.add(erased)
 		pending = nil
@@ -170,8 +177,10 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 		}
 		r := prepared.next()
 		pd, skipped, err := r.pd, r.skipped, r.err
+		rep.ParseTime += r.parse
 		rep.EmbedTime += r.embed
 		rep.EncryptTime += r.encrypt
+		rep.WriteTime += r.write
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
@@ -215,19 +224,19 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 			return rep, err
 		}
 	}
+	t0 := time.Now()
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	if err := v.saveSnapshotLocked(); err != nil {
-		return rep, err
-	}
-	return rep, nil
+	err = v.saveSnapshotLocked()
+	v.mu.Unlock()
+	rep.WriteTime += time.Since(t0)
+	return rep, err
 }
 
 type prepared struct {
-	pd             *pendingDoc
-	skipped        string
-	err            error
-	embed, encrypt time.Duration
+	pd                           *pendingDoc
+	skipped                      string
+	err                          error
+	parse, embed, encrypt, write time.Duration
 }
 
 // preparer runs prepare on a few files ahead of the caller, on several
@@ -370,6 +379,8 @@ func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepar
 	if f.size > o.MaxFileSize {
 		return nil, "too large", nil
 	}
+	start, others := time.Now(), t.embed+t.encrypt+t.write
+	defer func() { t.parse += time.Since(start) - (t.embed + t.encrypt + t.write - others) }()
 	data, err := os.ReadFile(f.path)
 	if err != nil {
 		return nil, "", fmt.Errorf("vault: add %s: %w", f.path, err)
@@ -385,7 +396,9 @@ func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepar
 	if unchanged {
 		return nil, "unchanged", nil
 	}
+	t0, enc := time.Now(), t.encrypt
 	ref, staged, err := v.stageObject(kindDoc, payload, &t.encrypt)
+	t.write += time.Since(t0) - (t.encrypt - enc)
 	if err != nil {
 		return nil, "", err
 	}

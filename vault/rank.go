@@ -55,7 +55,7 @@ var defaultParams = rankParams{
 	title: 6, heading: 2, lead: 1, date: 3,
 	k1: 0.9, b: 0.3,
 	prox: 0.5, proxWindow: 3,
-	rrfK: 2, vecWeight: 0.1,
+	rrfK: 2, vecWeight: DefaultVectorWeight,
 	mmrLambda:  0.9,
 	widenDecay: 0.75, widenBack: 0.5,
 }

@@ -37,6 +37,27 @@ type SearchOptions struct {
 	// PerHit is what the caller adds around each hit, in tokens (a source
 	// header), counted against Budget; merging neighbours saves it.
 	PerHit int
+	// VectorWeight is the weight of the vector ranking in Fused mode,
+	// against the lexical ranking's 1: a unit scores
+	// 1/(2 + lexical rank) + VectorWeight/(2 + vector rank). 0 takes
+	// DefaultVectorWeight; a negative weight counts vectors for nothing.
+	// The default suits the weak embedders the retrieval tests run with;
+	// a real embedding model (all-minilm, nomic-embed-text, bge) is worth
+	// more: measure on your own questions (docs/retrieval.md).
+	VectorWeight float64
+}
+
+// DefaultVectorWeight is the weight of the vector ranking in fused search
+// when SearchOptions.VectorWeight is 0.
+const DefaultVectorWeight = 0.1
+
+// QueryEmbedder is an Embedder that embeds search queries apart from
+// documents: models trained with task prefixes (nomic-embed-text's
+// "search_query: ") want their query prefix on queries, and Embed gives
+// documents theirs. Search uses EmbedQuery when the vault's Embedder has
+// it; engine/llama's engine does.
+type QueryEmbedder interface {
+	EmbedQuery(ctx context.Context, texts []string) ([][]float32, error)
 }
 
 // Hit is one retrieved passage: a unit, or neighbouring units merged (the
@@ -77,7 +98,11 @@ func (v *Vault) Search(ctx context.Context, query string, o SearchOptions) ([]Hi
 	}
 	var qv []float32
 	if o.Mode != Lexical && v.opts.embedder != nil {
-		vs, err := v.opts.embedder.Embed(ctx, []string{embedText(query)})
+		embed := v.opts.embedder.Embed
+		if q, ok := v.opts.embedder.(QueryEmbedder); ok {
+			embed = q.EmbedQuery
+		}
+		vs, err := embed(ctx, []string{embedText(query)})
 		if err != nil {
 			return nil, fmt.Errorf("vault: search: embed query: %w", err)
 		}
@@ -112,7 +137,14 @@ func (x *index) search(query string, qv []float32, o *SearchOptions, f filter) [
 	var list []ranked
 	switch {
 	case lex != nil && vec != nil:
-		list = x.fuse(lex, vec)
+		w := x.p.vecWeight
+		switch {
+		case o.VectorWeight > 0:
+			w = o.VectorWeight
+		case o.VectorWeight < 0:
+			w = 0
+		}
+		list = x.fuse(lex, vec, w)
 	case vec != nil:
 		list = vec
 	default:

@@ -114,6 +114,31 @@ func init() {
 			},
 		}
 		devices.Flags().BoolVar(&all, "all", false, "include removed devices")
+		devices.AddCommand(&cobra.Command{
+			Use:   "rm DEVICE",
+			Short: "remove a device: revoke it on the ledger and rotate the vault key to the others",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if !common.IsHexAddress(args[0]) {
+					return hint.New(fmt.Errorf("id: %q is not a device address", args[0]), "copy it from `nook id devices`")
+				}
+				_, release, err := openLedger(cmd.Context(), c)
+				if err != nil {
+					return err
+				}
+				defer release()
+				rem, err := c.app.RemoveDevice(cmd.Context(), common.HexToAddress(args[0]).Hex())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "removed %s; new key epoch %d wrapped to %s\n", rem.Device, rem.Epoch, strings.Join(rem.WrappedFor, ", "))
+				for _, d := range rem.Unreachable {
+					fmt.Fprintf(c.stderr, "nook: %s publishes no key: it cannot read what is written from now on\n", d)
+				}
+				fmt.Fprintln(c.stderr, "nook: what the removed device already copied stays readable to it; only what is written from now on is sealed from it")
+				return nil
+			},
+		})
 		id.AddCommand(devices)
 		return id
 	})

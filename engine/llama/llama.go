@@ -59,6 +59,7 @@ type Engine struct {
 	nBatch  int
 	cache   []int // tokens whose keys/values are in the KV cache (sequence 0)
 	special map[string]bool
+	embed   embedPlan // how Embed works (embed.go)
 	threads *threadCtl
 	lookup  bool
 	// lookupFixed > 0 drafts that many tokens at every match (tests).
@@ -109,13 +110,27 @@ func open(path string, opts Options, seqs int) (*Engine, error) {
 			nCtx = min(nCtx, trained)
 		}
 	}
+	// An embedding model decodes whole batches of texts (embed.go): the
+	// work per decode is the batch's, not one token's.
+	plan := planEmbed(f, opts)
+	work := f.Parameters()
+	if plan.only {
+		work *= uint64(plan.batch)
+	}
 	var lctx *llama.Context
-	threads := newThreadCtl(f.Parameters(), opts.Threads, func(n int) bool { return setThreads(lctx, n) })
+	threads := newThreadCtl(work, opts.Threads, func(n int) bool { return setThreads(lctx, n) })
 	nBatch := opts.BatchSize
 	if nBatch <= 0 {
 		nBatch = 512
 	}
 	nBatch = min(nBatch, nCtx)
+	ctxTokens, nSeq := nCtx*seqs, seqs
+	if plan.only {
+		// Whatever seqs asks: Parallel hands an embedding model's Embed
+		// calls to the Engine (embed.go).
+		nCtx, nBatch, nSeq = plan.ctx, plan.batch, plan.maxSeqs
+		ctxTokens = nCtx
+	}
 
 	backend := "CPU"
 	progress := opts.Progress
@@ -140,7 +155,7 @@ func open(path string, opts Options, seqs int) (*Engine, error) {
 	if err != nil {
 		return nil, badModel(path, err)
 	}
-	lctx, err = llama.NewContextWithModel(model, llama.NewContextParams(nCtx*seqs, nBatch, seqs, threads.initial(), ml.FlashAttentionAuto, ""))
+	lctx, err = llama.NewContextWithModel(model, llama.NewContextParams(ctxTokens, nBatch, nSeq, threads.initial(), ml.FlashAttentionAuto, ""))
 	if err != nil {
 		llama.FreeModel(model)
 		return nil, hint.New(fmt.Errorf("llama: %s: context of %d tokens: %w", path, nCtx, err), "try a smaller context length (context_length in the config)")
@@ -163,8 +178,13 @@ func open(path string, opts Options, seqs int) (*Engine, error) {
 			EmbeddingSize: model.NEmbd(), Backend: backend, Template: tmpl.Name,
 		},
 		special: map[string]bool{},
+		embed:   plan,
 		threads: threads,
 		lookup:  !opts.NoLookup,
+	}
+	if err := e.finishEmbed(); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("llama: %s: %w", path, err)
 	}
 	threads.start() // the load so far was ours: measure from now
 	e.info.LoadDuration = time.Since(start)
@@ -200,7 +220,7 @@ func baseName(p string) string {
 func (e *Engine) Info() engine.ModelInfo {
 	i := e.info
 	// Tool calls go through Format: the engine does not parse calls out of text.
-	i.Capabilities = engine.CapChat | engine.CapEmbed | engine.CapFormat | engine.CapTokenize
+	i.Capabilities = e.capabilities()
 	i.Threads, i.ThreadsWhy = e.threads.current()
 	return i
 }
@@ -247,53 +267,6 @@ func (e *Engine) CachedTokens() int {
 	return len(e.cache)
 }
 
-// Embed returns one L2-normalised vector per text: the model's pooled
-// embedding where it has one, otherwise the mean of its hidden states.
-// Texts longer than the batch are cut to it. It clears the chat cache.
-func (e *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil, engine.ErrClosed
-	}
-	out := make([][]float32, len(texts))
-	for i, text := range texts {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		toks, err := e.model.Tokenize(text, true, false)
-		if err != nil {
-			return nil, fmt.Errorf("llama: embed: %w", err)
-		}
-		if len(toks) == 0 {
-			toks = []int{0}
-		}
-		toks = toks[:min(len(toks), e.nBatch)]
-		e.lctx.KvCacheClear()
-		e.cache = nil
-		e.batch.Clear()
-		for p, t := range toks {
-			e.batch.Add(t, nil, p, true, 0)
-		}
-		if err := e.decode(); err != nil {
-			return nil, fmt.Errorf("llama: embed: %w", err)
-		}
-		vec := e.lctx.GetEmbeddingsSeq(0)
-		if vec == nil {
-			vec = make([]float32, e.model.NEmbd())
-			for p := range toks {
-				h := e.lctx.GetEmbeddingsIth(p)
-				for j := range vec {
-					vec[j] += h[j]
-				}
-			}
-		}
-		out[i] = engine.Normalize(vec)
-	}
-	e.lctx.KvCacheClear()
-	return out, nil
-}
-
 // Chat streams the answer to req; see engine.Engine.
 func (e *Engine) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
 	return func(yield func(engine.Chunk, error) bool) {
@@ -301,6 +274,10 @@ func (e *Engine) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[eng
 		defer e.mu.Unlock()
 		if e.closed {
 			yield(engine.Chunk{}, engine.ErrClosed)
+			return
+		}
+		if e.embed.only {
+			yield(engine.Chunk{}, e.errEmbeddingOnly())
 			return
 		}
 		if err := e.chat(ctx, req, yield); err != nil {

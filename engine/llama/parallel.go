@@ -182,6 +182,10 @@ func (p *Parallel) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[e
 			yield(engine.Chunk{}, engine.ErrClosed)
 			return
 		}
+		if p.e.embed.only {
+			yield(engine.Chunk{}, p.e.errEmbeddingOnly())
+			return
+		}
 		start := time.Now()
 		toks, dropped, err := p.e.promptTokens(req)
 		if err != nil {
@@ -246,6 +250,9 @@ type embedJob struct {
 // runs between two steps of the running chats and leaves their caches as
 // they are.
 func (p *Parallel) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if p.e.embed.only {
+		return p.e.Embed(ctx, texts) // embed.go: batched, no chats to share with
+	}
 	j := &embedJob{ctx: ctx, texts: texts, done: make(chan struct{})}
 	if err := p.send(ctx, j); err != nil {
 		return nil, err

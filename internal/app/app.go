@@ -34,6 +34,7 @@ type App struct {
 	storeErr  error
 
 	// The services, in the order Close ends them (sync comes next).
+	sync    *service[*Sync]
 	plugins *service[*plugins.Host]
 	ledger  *service[*Ledger]
 
@@ -114,6 +115,7 @@ func New(cfg *config.Config, opts ...Option) *App {
 	a.pool = NewPool(a.o.loader, poolOpts...)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.ledger = newService("ledger", false, a.openLedger)
+	a.sync = newService("sync", true, a.openSync)
 	a.plugins = newService("plugins", true, a.openPlugins)
 	return a
 }
@@ -138,7 +140,7 @@ func (a *App) Close() error {
 	a.chat, a.vault = nil, nil
 	a.mu.Unlock()
 	a.cancel()
-	errs := []error{a.plugins.close(), a.ledger.close()}
+	errs := []error{a.sync.close(), a.plugins.close(), a.ledger.close()}
 	if v != nil {
 		errs = append(errs, v.kill())
 	}

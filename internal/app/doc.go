@@ -14,6 +14,12 @@
 //   - the ledger client and the plugin host: opened on first need over the
 //     app's vault; a failure is kept and reported with its hint until the
 //     caller asks to retry ([App.RetryPlugins]);
+//   - the sync service ([App.Sync], sync.go): one vault/sync node over the
+//     vault, opened on first need and kept until the vault changes or the
+//     app closes; it opens the ledger only to start or pair, starts a
+//     host only for a paired vault ([App.StartSync] after an unlock in the
+//     terminal app), and [App.RemoveDevice] revokes a device and rotates
+//     the vault key;
 //   - model resolution: no model is ever pulled unless a caller asked for
 //     that name ([PullIfMissing]); pulls report [PullEvent]s. With nothing
 //     configured the default pick is an installed catalog model, else any
@@ -24,13 +30,14 @@
 //
 // Entry points: [New], [App.Close], [App.UseModel] / [App.ChatModel],
 // [App.Unlock] / [App.Vault], [App.Turn] / [App.Ask], [App.Ledger],
-// [App.Plugins], [App.Status] and [App.Checks]; [Pool] on its own for
-// callers that manage engines themselves. Tests build on
+// [App.Plugins], [App.Sync] / [App.SyncNow], [App.Status] and
+// [App.Checks]; [Pool] on its own for callers that manage engines
+// themselves. Tests build on
 // internal/app/apptest.
 //
-// A new service (the sync host is next) is one more service field (a lazy,
-// reference-counted part with a kept failure, see service.go) opened over
-// the vault, and one more entry in Close's order.
+// A new service is one more service field (a lazy, reference-counted part
+// with a kept failure, see service.go) opened over the vault, and one more
+// entry in Close's order (sync closes first: it holds the ledger).
 //
 // This package must not do terminal I/O (no prompts, no progress bars: it
 // reports events to callbacks), nor import cobra, bubbletea or the tui

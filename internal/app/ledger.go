@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/nook-ai/nook/internal/config"
 	"github.com/nook-ai/nook/internal/hint"
@@ -27,6 +28,9 @@ type Chain struct {
 	Embedded bool
 	// Close ends the connection (stops the embedded chain).
 	Close func() error
+	// RPC is the embedded chain's JSON-RPC client (nil otherwise): the
+	// sync service offers it to paired devices.
+	RPC *rpc.Client
 }
 
 // ChainOpener connects to the chain with the vault's keys (the embedded
@@ -88,7 +92,11 @@ func defaultChain(cfg *config.Config) ChainOpener {
 			dc.Close()
 			return nil, chainHint(err, dir)
 		}
-		return &Chain{Client: c, Where: "embedded (" + dir + ")", Embedded: true, Close: dc.Close}, nil
+		ch := &Chain{Client: c, Where: "embedded (" + dir + ")", Embedded: true, Close: dc.Close}
+		if ec, ok := dc.Backend().(*ethclient.Client); ok {
+			ch.RPC = ec.Client()
+		}
+		return ch, nil
 	}
 }
 

@@ -406,6 +406,11 @@ func (h *Engine) Chat(ctx context.Context, req engine.ChatRequest) iter.Seq2[eng
 
 // Embed runs between chats.
 func (h *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	return h.between(ctx, texts, h.eng.Embed)
+}
+
+// between runs embed once the engine is free of chats.
+func (h *Engine) between(ctx context.Context, texts []string, embed func(context.Context, []string) ([][]float32, error)) ([][]float32, error) {
 	if h.done.Load() {
 		return nil, engine.ErrClosed
 	}
@@ -415,7 +420,20 @@ func (h *Engine) Embed(ctx context.Context, texts []string) ([][]float32, error)
 		}
 		defer s.unlock()
 	}
-	return h.eng.Embed(ctx, texts)
+	return embed(ctx, texts)
+}
+
+// EmbedQuery embeds search queries with the model's query prefix when the
+// engine knows one (engine/llama does; see vault.QueryEmbedder), and as
+// documents otherwise.
+func (h *Engine) EmbedQuery(ctx context.Context, texts []string) ([][]float32, error) {
+	q, ok := h.eng.(interface {
+		EmbedQuery(context.Context, []string) ([][]float32, error)
+	})
+	if !ok {
+		return h.Embed(ctx, texts)
+	}
+	return h.between(ctx, texts, q.EmbedQuery)
 }
 
 // Tokenize counts tokens with the model's vocabulary.

@@ -48,8 +48,11 @@ type Status struct {
 	// "error" (PluginsErr says why).
 	Plugins    string
 	PluginsErr error
-	// Sync is "off": replication is not in this build yet.
-	Sync string
+	// Sync is "off" (never paired, or the service is not running), or
+	// for the running service "N peers", "syncing", "synced 15:04" or
+	// "error" (SyncErr says why).
+	Sync    string
+	SyncErr error
 	// Engines are the pool's engines.
 	Engines []LoadedEngine
 }
@@ -57,6 +60,7 @@ type Status struct {
 // Status reports the app's state. It reads no more than a few small files.
 func (a *App) Status() Status {
 	s := Status{Sync: "off", Engines: a.pool.Loaded()}
+	s.Sync, s.SyncErr = a.syncState()
 	a.mu.Lock()
 	chat := a.chat
 	s.ModelErr, s.Pull = a.chatErr, a.pulling
@@ -219,7 +223,12 @@ func (a *App) Checks() []Check {
 	} else {
 		line("ledger", "embedded dev chain in "+cfg.ChainDir())
 	}
-	line("sync", "off (not in this build yet)")
+	switch {
+	case len(cfg.Sync.Listen) > 0 || len(cfg.Sync.Peers) > 0:
+		line("sync", fmt.Sprintf("configured: %d listen and %d peer addresses (`nook sync status` shows the state)", len(cfg.Sync.Listen), len(cfg.Sync.Peers)))
+	default:
+		line("sync", "on once this vault is paired (`nook sync pair`); never paired, it opens no socket")
+	}
 	return out
 }
 

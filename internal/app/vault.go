@@ -148,6 +148,7 @@ func (a *App) setVault(h *vaultHandle) error {
 	a.mu.Unlock()
 	// What runs over the old vault (or failed for want of one) opens over
 	// the new one when next needed.
+	a.sync.reset()
 	a.plugins.reset()
 	a.ledger.reset()
 	if old != nil {
@@ -198,7 +199,28 @@ func (a *App) SearchMode() error {
 // loading: Embed waits for the load (or its ctx) first.
 type lazyEmbedder struct{ e *entry }
 
+var _ vault.QueryEmbedder = (*lazyEmbedder)(nil)
+
 func (l *lazyEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	h, err := l.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Embed(ctx, texts)
+}
+
+// EmbedQuery embeds search queries as queries (vault.QueryEmbedder).
+func (l *lazyEmbedder) EmbedQuery(ctx context.Context, texts []string) ([][]float32, error) {
+	h, err := l.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.EmbedQuery(ctx, texts)
+}
+
+// view waits for the model and returns a view of the reservation: the
+// vault's handle owns the reference.
+func (l *lazyEmbedder) view(ctx context.Context) (*Engine, error) {
 	eng, err := l.e.pool.wait(ctx, l.e)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -207,8 +229,7 @@ func (l *lazyEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 		return nil, hinted(fmt.Errorf("app: embedding model %s: %w", l.e.spec.Name, err),
 			"fix or change embed_model in the config (or NOOK_EMBED_MODEL); `nook models` lists what is installed")
 	}
-	// A view of the reservation: the vault's handle owns the reference.
-	return (&Engine{e: l.e, eng: eng}).Embed(ctx, texts)
+	return &Engine{e: l.e, eng: eng}, nil
 }
 
 // FollowVault keeps the open vault up to date with what other nook

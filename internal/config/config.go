@@ -100,6 +100,15 @@ type Ledger struct {
 type Sync struct {
 	Listen []string `toml:"listen,omitempty"`
 	Peers  []string `toml:"peers,omitempty"`
+	// MDNS finds this identity's devices on the local network while sync
+	// runs (nil: on once the vault is paired).
+	MDNS *bool `toml:"mdns,omitempty"`
+	// Secrets sends and accepts the "secret" namespace; it travels only
+	// between two devices that both set it.
+	Secrets bool `toml:"secrets,omitempty"`
+	// MaxStale is how old the ledger's device list may be when the chain
+	// cannot be reached (a Go duration, e.g. "1h"; empty: 1h).
+	MaxStale string `toml:"max_stale,omitempty"`
 }
 
 // Env is the environment Load reads; tests pass their own.

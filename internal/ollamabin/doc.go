@@ -5,6 +5,6 @@
 // serve` on 127.0.0.1 with its own temporary model store, into which
 // [Server.Create] imports a local GGUF (offline).
 //
-// Used by bench/engine, bench/serve and the tests that drive the ollama CLI
+// Used by bench/engine, bench/serve, bench/embed and the tests that drive the ollama CLI
 // against `nook serve`. It must not be imported by nook itself.
 package ollamabin

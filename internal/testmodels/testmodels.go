@@ -76,7 +76,7 @@ func Synth(tb testing.TB, c synth.Config) string {
 func SynthPath(c synth.Config) (string, error) {
 	synthMu.Lock()
 	defer synthMu.Unlock()
-	h := sha256.Sum256(fmt.Appendf(nil, "v1 %+v", c))
+	h := sha256.Sum256(fmt.Appendf(nil, "v%d %+v", synth.Version, c))
 	dir := filepath.Join(os.TempDir(), "nook-synth")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err

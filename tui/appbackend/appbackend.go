@@ -69,6 +69,12 @@ func (b *Backend) Unlock(ctx context.Context, pass []byte) error {
 	if errors.Is(err, vault.ErrWrongPassphrase) {
 		return hint.New(err, "type it again with /unlock")
 	}
+	if err == nil {
+		// Background sync while the app runs, for a paired vault only
+		// (a never-paired one opens no socket). A failure shows in the
+		// status bar and in /sync.
+		go b.a.StartSync(context.WithoutCancel(ctx))
+	}
 	return err
 }
 
@@ -358,9 +364,9 @@ func (b *Backend) Plugins(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Sync: vault replication is not in this build yet.
+// Sync syncs the vault with the identity's other devices now (/sync).
 func (b *Backend) Sync(ctx context.Context) (string, error) {
-	return "sync: " + b.a.Status().Sync + ", no peers configured (syncing between devices is not available in this build yet)", nil
+	return b.a.SyncNow(ctx)
 }
 
 // Services reports the ledger and sync states without starting anything.

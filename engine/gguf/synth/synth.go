@@ -12,8 +12,14 @@ import (
 	"github.com/nook-ai/nook/engine/gguf"
 )
 
+// Version changes whenever Write's output for some Config does: caches of
+// written models (internal/testmodels) key on it.
+const Version = 2
+
 // Config is the shape of the model.
 type Config struct {
+	// Arch is "llama" (the default), ArchBERT or ArchNomicBERT.
+	Arch         string
 	Vocab        string // path of a GGUF whose tokenizer.* keys to copy
 	Embedding    int    // hidden size (multiple of 32 for quantized types)
 	Layers       int
@@ -25,6 +31,12 @@ type Config struct {
 	Seed         uint64
 	ChatTemplate string // tokenizer.chat_template; "" keeps the vocab file's
 	Name         string
+	// Pooling is a bert's or nomic-bert's <arch>.pooling_type (default
+	// PoolMean); llama models have none.
+	Pooling uint32
+	// QueryPrefix and DocumentPrefix, when set, are written to the
+	// metadata (KeyQueryPrefix, KeyDocumentPrefix).
+	QueryPrefix, DocumentPrefix string
 }
 
 // Tiny is a shape for unit tests: fast to write and to run.
@@ -39,6 +51,24 @@ func Bench(vocab string, t gguf.TensorType) Config {
 }
 
 func (c *Config) defaults() error {
+	if c.Arch == "" {
+		c.Arch = "llama"
+	}
+	switch c.Arch {
+	case "llama":
+	case ArchBERT, ArchNomicBERT:
+		if c.Pooling == PoolNone {
+			c.Pooling = PoolMean
+		}
+		if c.KVHeads != 0 && c.KVHeads != c.Heads {
+			return fmt.Errorf("synth: %s has no grouped-query attention", c.Arch)
+		}
+		if c.FFN == 0 {
+			c.FFN = 4 * c.Embedding
+		}
+	default:
+		return fmt.Errorf("synth: architecture %q not supported", c.Arch)
+	}
 	if c.KVHeads == 0 {
 		c.KVHeads = c.Heads
 	}
@@ -85,9 +115,17 @@ func Write(path string, c Config) error {
 
 	ftype := map[gguf.TensorType]uint32{gguf.TypeF32: 0, gguf.TypeF16: 1, gguf.TypeQ4_0: 2, gguf.TypeQ8_0: 7}[c.Type]
 	kvs := []gguf.KV{
-		{Key: "general.architecture", Value: "llama"},
+		{Key: "general.architecture", Value: c.Arch},
 		{Key: "general.name", Value: c.Name},
 		{Key: "general.file_type", Value: ftype},
+	}
+	rng := rand.New(rand.NewPCG(c.Seed, 0x6e6f6f6b))
+	if c.Arch != "llama" {
+		nTypes := int(voc.Uint("tokenizer.ggml.token_type_count", 2))
+		kvs = append(append(kvs, bertKVs(c)...), tokenizerKVs(voc, c)...)
+		return gguf.WriteFile(path, kvs, bertTensors(c, nVocab, max(nTypes, 1), rng))
+	}
+	kvs = append(kvs, []gguf.KV{
 		{Key: "llama.context_length", Value: uint32(c.Context)},
 		{Key: "llama.embedding_length", Value: uint32(c.Embedding)},
 		{Key: "llama.block_count", Value: uint32(c.Layers)},
@@ -98,27 +136,9 @@ func Write(path string, c Config) error {
 		{Key: "llama.rope.freq_base", Value: float32(10000)},
 		{Key: "llama.attention.layer_norm_rms_epsilon", Value: float32(1e-5)},
 		{Key: "llama.vocab_size", Value: uint32(nVocab)},
-	}
-	// Copy the tokenizer in a stable order.
-	var keys []string
-	for k := range voc.KV {
-		if strings.HasPrefix(k, "tokenizer.") && k != "tokenizer.chat_template" {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		kvs = append(kvs, gguf.KV{Key: k, Value: voc.KV[k]})
-	}
-	tmpl := c.ChatTemplate
-	if tmpl == "" {
-		tmpl = voc.ChatTemplate()
-	}
-	if tmpl != "" {
-		kvs = append(kvs, gguf.KV{Key: "tokenizer.chat_template", Value: tmpl})
-	}
+	}...)
+	kvs = append(kvs, tokenizerKVs(voc, c)...)
 
-	rng := rand.New(rand.NewPCG(c.Seed, 0x6e6f6f6b))
 	mat := func(name string, cols, rows int) gguf.TensorSpec {
 		scale := float32(1 / math.Sqrt(float64(cols)))
 		seed := rng.Uint64()
@@ -148,6 +168,30 @@ func Write(path string, c Config) error {
 	}
 	tensors = append(tensors, norm("output_norm.weight", c.Embedding), mat("output.weight", c.Embedding, nVocab))
 	return gguf.WriteFile(path, kvs, tensors)
+}
+
+// tokenizerKVs copies the vocabulary file's tokenizer in a stable order,
+// with c's chat template if it has one.
+func tokenizerKVs(voc *gguf.File, c Config) []gguf.KV {
+	var keys []string
+	for k := range voc.KV {
+		if strings.HasPrefix(k, "tokenizer.") && k != "tokenizer.chat_template" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var kvs []gguf.KV
+	for _, k := range keys {
+		kvs = append(kvs, gguf.KV{Key: k, Value: voc.KV[k]})
+	}
+	tmpl := c.ChatTemplate
+	if tmpl == "" {
+		tmpl = voc.ChatTemplate()
+	}
+	if tmpl != "" {
+		kvs = append(kvs, gguf.KV{Key: "tokenizer.chat_template", Value: tmpl})
+	}
+	return kvs
 }
 
 func ones(w io.Writer, n int) error {
