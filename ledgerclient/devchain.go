@@ -32,8 +32,9 @@ var ErrChainInUse = errors.New("the embedded chain is open in another process")
 // DevChain is the embedded single-node chain: what `geth --dev --datadir`
 // assembles, in process — a node with a data dir, the eth service on a dev
 // genesis that funds one account, and the catalyst simulated beacon sealing
-// a block whenever a transaction is sent (Commit). No P2P, no HTTP, no IPC:
-// the client talks to it through the node's in-process RPC.
+// a block whenever a transaction is sent (Commit). No P2P, no HTTP: the
+// client talks to it through the node's in-process RPC, and other nook
+// processes through an owner-only unix socket in its dir (share.go).
 //
 // State persists across Close and OpenDevChain on the same dir. The state
 // scheme is hash-based with pruning off (geth's archive mode), so every
@@ -56,19 +57,18 @@ var quietGeth sync.Once
 // OpenDevChain starts (creating on first use) the embedded chain in dir.
 func OpenDevChain(dir string, ks KeyStore) (*DevChain, error) {
 	quietGeth.Do(func() { log.SetDefault(log.NewLogger(log.DiscardHandler())) })
-	key, err := loadOrCreateKey(ks, SecretDevChain)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: dev chain: %w", err)
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: dev chain: %w", err)
 	}
-	dev := Address(key)
+	// The data dir's lock first: a process that finds the chain in use
+	// must not make a funded key of its own (the holder's is the one).
 	stack, err := node.New(&node.Config{
 		Name:              "nook",
 		DataDir:           dir,
 		UseLightweightKDF: true,
 		P2P:               p2p.Config{MaxPeers: 0, NoDiscovery: true, NoDial: true, ListenAddr: ""},
+		// Other nook processes attach here (share.go); "" = no socket.
+		IPCPath: ipcPath(dir),
 	})
 	if errors.Is(err, node.ErrDatadirUsed) {
 		return nil, fmt.Errorf("ledger: dev chain %s: %w", dir, ErrChainInUse)
@@ -80,6 +80,11 @@ func OpenDevChain(dir string, ks KeyStore) (*DevChain, error) {
 		stack.Close()
 		return nil, fmt.Errorf("ledger: dev chain %s: %w", dir, err)
 	}
+	key, err := loadOrCreateKey(ks, SecretDevChain)
+	if err != nil {
+		return fail(err)
+	}
+	dev := Address(key)
 	genesis, err := devGenesis(stack, dev)
 	if err != nil {
 		return fail(err)
@@ -98,7 +103,8 @@ func OpenDevChain(dir string, ks KeyStore) (*DevChain, error) {
 		return fail(err)
 	}
 	fs := filters.NewFilterSystem(backend.APIBackend, filters.Config{})
-	stack.RegisterAPIs([]rpc.API{{Namespace: "eth", Service: filters.NewFilterAPI(fs)}})
+	d := &DevChain{stack: stack, eth: backend, key: key}
+	stack.RegisterAPIs([]rpc.API{{Namespace: "eth", Service: filters.NewFilterAPI(fs)}, {Namespace: "nook", Service: commitAPI{d}}})
 	if err := stack.Start(); err != nil {
 		return fail(err)
 	}
@@ -111,7 +117,10 @@ func OpenDevChain(dir string, ks KeyStore) (*DevChain, error) {
 	if err := beacon.Start(); err != nil {
 		return fail(err)
 	}
-	return &DevChain{stack: stack, eth: backend, beacon: beacon, client: ethclient.NewClient(stack.Attach()), key: key}, nil
+	d.mu.Lock()
+	d.beacon, d.client = beacon, ethclient.NewClient(stack.Attach())
+	d.mu.Unlock()
+	return d, nil
 }
 
 // devGenesis is the dev genesis on a new data dir, and nil (use the stored

@@ -39,6 +39,9 @@ type Options struct {
 	Clipboard func(string) error
 	// Model is the chat model to load at start ("" = the configured one).
 	Model string
+	// Continue resumes the most recent session once the vault is open
+	// (`nook -c`).
+	Continue bool
 }
 
 // Layout constants.
@@ -90,6 +93,20 @@ type Model struct {
 	modelErr     error
 	announce     bool // say so when the model is loaded (/model)
 	modelInfo    engine.ModelInfo
+	// want is the model being loaded by name ("" the configured one);
+	// remember: save it in the config once loaded (the user picked it).
+	want     string
+	remember bool
+	// choices are the last ModelChoices by name.
+	choices map[string]ModelChoice
+
+	// pending overlays wait for the one open to close (the first run may
+	// ask for a vault passphrase and a model at once).
+	pending []func(*Model)
+	// creating is the step of creating the vault in the app: 1 choose the
+	// passphrase, 2 type it again (0 none); firstPass is step 1's.
+	creating  int
+	firstPass []byte
 
 	// vault
 	vault VaultState
@@ -112,7 +129,14 @@ type Model struct {
 	activity string
 
 	session Session
+
+	// quitArmed: ctrl+c was pressed on an empty prompt once; a second
+	// press (with nothing stopped in between) quits.
+	quitArmed bool
 }
+
+// resumedMsg: the app runs again after a suspend (fg): redraw.
+type resumedMsg struct{}
 
 // New returns the app's root model. ctx bounds every backend call.
 func New(ctx context.Context, b Backend, o Options) Model {
@@ -201,6 +225,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyMsg:
 		return m.key(msg)
 
+	case resumedMsg, tea.ResumeMsg:
+		m.layout()
+		return m, tea.ClearScreen
+
 	case editor.SubmitMsg:
 		return m.submit(msg.Text)
 
@@ -214,6 +242,40 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.announce = false
 			m.note(fmt.Sprintf("loaded %s (%s, context %d)", msg.Info.Name, msg.Info.Backend, msg.Info.ContextLength))
 		}
+		if o, ok := m.backend.(Onboarder); ok && m.remember && m.want != "" {
+			cmds = append(cmds, rememberModelCmd(m.ctx, o, m.want))
+		}
+		m.remember = false
+
+	case ModelChoicesMsg:
+		choices := msg.Choices
+		m.choices = map[string]ModelChoice{}
+		var items []picker.Item
+		for _, c := range choices {
+			m.choices[c.Name] = c
+			note := c.Note
+			if c.Name == m.modelName && m.modelName != "" {
+				note = "loaded · " + note
+			}
+			items = append(items, picker.Item{ID: c.Name, Label: c.Name, Note: note})
+		}
+		title := "Pick a model"
+		if msg.first {
+			title = "No model yet: pick one to start (nothing downloads until you do)"
+		}
+		m.open(func(m *Model) {
+			m.picker = picker.New(m.st, "model", title, items)
+			m.overlay = overlayPicker
+		})
+
+	case ModelSavedMsg:
+		m.note("saved as the model for next time: " + msg.Where)
+
+	case VaultCreatedMsg:
+		m.vault = VaultState{Exists: true}
+		m.status.Vault = status.VaultUnlocked
+		m.note("vault created in " + msg.Where + " and unlocked: /add FOLDER puts your notes in it; chats are saved from now on")
+		cmds = append(cmds, servicesCmd(m.ctx, m.backend))
 
 	case ModelsResultMsg:
 		if len(msg.Names) == 0 {
@@ -236,6 +298,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		switch {
 		case !msg.State.Exists:
 			m.status.Vault = status.VaultNone
+			if _, ok := m.backend.(Onboarder); ok {
+				m.open(func(m *Model) { m.createVault("") })
+				break
+			}
 			m.note("no vault yet: chats are not saved and answers use no notes. Run `nook init` in a shell, then restart nook.")
 		case msg.State.NeedPassphrase:
 			m.status.Vault = status.VaultLocked
@@ -246,16 +312,33 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 
 	case prompt.SubmitMsg:
-		m.overlay = overlayNone
+		if m.creating != 0 {
+			cmds = append(cmds, m.createStep(msg.Value))
+			break
+		}
+		m.closeOverlay()
 		m.status.Vault = status.VaultUnlocking
 		cmds = append(cmds, unlockCmd(m.ctx, m.backend, msg.Value))
 
 	case prompt.CancelMsg:
-		m.overlay = overlayNone
-		m.note("vault locked: chats are not saved and answers use no notes. /unlock when you want them.")
+		switch m.creating {
+		case 2:
+			m.createVault("")
+		case 1:
+			m.creating = 0
+			m.closeOverlay()
+			m.note("no vault: chats are not saved and answers use no notes. /unlock creates one when you want it.")
+		default:
+			m.closeOverlay()
+			m.note("vault locked: chats are not saved and answers use no notes. /unlock when you want them.")
+		}
 
 	case UnlockResultMsg:
 		m.status.Vault = status.VaultUnlocked
+		if m.opts.Continue {
+			m.opts.Continue = false
+			cmds = append(cmds, lastSessionCmd(m.ctx, m.backend))
+		}
 		// The ledger's state may depend on what the vault holds.
 		cmds = append(cmds, servicesCmd(m.ctx, m.backend))
 
@@ -313,6 +396,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.showErr("turn", msg.Err)
 			break
 		}
+		if msg.Reason == "length" && !stopped {
+			m.chat.Cut(cutNote(msg.Stats))
+		}
 		m.chat.Finish(stopped)
 		cmds = append(cmds, m.finishTurn())
 		if len(msg.Tools) > 0 || m.usedTools {
@@ -340,16 +426,22 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.resume(msg.Session)
 
 	case picker.ChosenMsg:
-		m.overlay = overlayNone
+		m.closeOverlay()
 		switch msg.Kind {
 		case "model":
+			if c, ok := m.choices[msg.Item.ID]; ok && !c.Installed {
+				m.note("downloading " + c.Name + " (" + c.Size + "): the status bar shows the progress")
+			}
 			cmds = append(cmds, m.loadModel(msg.Item.ID))
 		case "session":
 			cmds = append(cmds, loadSessionCmd(m.ctx, m.backend, msg.Item.ID))
 		}
 
 	case picker.CanceledMsg:
-		m.overlay = overlayNone
+		m.closeOverlay()
+		if msg.Kind == "model" && m.modelName == "" && !m.modelLoading {
+			m.note("no model loaded: /model lists them again; nothing was downloaded")
+		}
 
 	case AddResultMsg:
 		m.activity = ""
@@ -410,12 +502,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if k.String() != "ctrl+c" {
+		m.quitArmed = false
+	}
+	if k.String() == "ctrl+z" {
+		return m, suspendSelf
+	}
 	// Esc and Ctrl+C stop an answer first, whatever has the focus.
 	if m.streaming && key.Matches(k, m.keys.Stop) {
 		if !m.stopping && m.cancel != nil {
 			m.stopping = true
 			m.cancel()
 		}
+		m.quitArmed = false // a second ctrl+c to stop must not quit
 		return m, nil
 	}
 	// A tool call waits for the user's y/n.
@@ -452,6 +551,12 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if m.editor.Value() != "" {
 			m.editor.Reset()
 			m.layout()
+			return m, nil
+		}
+		if m.stopping || !m.quitArmed {
+			// One ctrl+c too many after stopping an answer must not quit.
+			m.quitArmed = true
+			m.note("press ctrl+c again to quit (or ctrl+d)")
 			return m, nil
 		}
 		return m, tea.Quit
@@ -641,6 +746,19 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 		m.chat.Reset()
 		m.panel.SetAnswer(nil)
 		m.status.TokPerSec, m.status.CtxUsed, m.status.CtxLen = 0, 0, 0
+	case "retry":
+		if !needIdle() {
+			break
+		}
+		n := len(m.session.Messages)
+		if n < 2 || m.session.Messages[n-2].Role != engine.RoleUser {
+			m.note("nothing to retry yet")
+			break
+		}
+		q := m.session.Messages[n-2].Content
+		m.session.Messages = m.session.Messages[:n-2]
+		m.note("asking again; the previous answer is left out of the conversation")
+		return m.submit(q)
 	case "copy":
 		a := m.chat.LastAnswer()
 		if a == "" {
@@ -652,9 +770,13 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 		if !needIdle() {
 			break
 		}
-		if c.Args != "" {
+		o, ok := m.backend.(Onboarder)
+		switch {
+		case c.Args != "":
 			cmd = m.loadModel(c.Args)
-		} else {
+		case ok:
+			cmd = modelChoicesCmd(m.ctx, o, false)
+		default:
 			cmd = modelsCmd(m.ctx, m.backend)
 		}
 	case "add":
@@ -684,6 +806,10 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 		case status.VaultUnlocked:
 			m.note("the vault is already unlocked")
 		case status.VaultNone:
+			if _, ok := m.backend.(Onboarder); ok {
+				m.open(func(m *Model) { m.createVault("") })
+				break
+			}
 			m.errLine(errors.New("there is no vault"), vaultHint(status.VaultNone))
 		default:
 			m.askPassphrase("")
@@ -698,10 +824,70 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 	return m, tea.Batch(cmd, m.tick())
 }
 
+// loadModel loads a model the user named or picked, and remembers it in
+// the config once it has loaded.
 func (m *Model) loadModel(name string) tea.Cmd {
-	m.modelLoading, m.modelErr, m.announce = true, nil, true
+	m.modelLoading, m.announce = true, true
+	m.want, m.remember = name, true
 	m.status.Loading = "loading " + name + "…"
 	return loadModelCmd(m.ctx, m.backend, name)
+}
+
+// open shows an overlay now, or when the one open closes.
+func (m *Model) open(f func(*Model)) {
+	if m.overlay != overlayNone {
+		m.pending = append(m.pending, f)
+		return
+	}
+	f(m)
+	m.layout()
+}
+
+// closeOverlay closes the overlay and opens the next one waiting.
+func (m *Model) closeOverlay() {
+	m.overlay = overlayNone
+	if len(m.pending) > 0 {
+		f := m.pending[0]
+		m.pending = m.pending[1:]
+		f(m)
+	}
+}
+
+// createVault asks for the new vault's passphrase (step 1).
+func (m *Model) createVault(note string) {
+	if note == "" {
+		note = "No vault yet. Choose a passphrase: it encrypts your notes and chats on this machine, and cannot be recovered if lost."
+	}
+	m.creating, m.firstPass = 1, nil
+	m.passphrase = prompt.New(m.st, "Create your vault", note).WithFooter("enter continues · esc skips (chats are not saved)")
+	m.overlay = overlayPassphrase
+}
+
+// createStep takes the passphrase of step 1 or 2 of creating the vault.
+func (m *Model) createStep(pass []byte) tea.Cmd {
+	o, ok := m.backend.(Onboarder)
+	if !ok {
+		m.creating = 0
+		m.closeOverlay()
+		return nil
+	}
+	if m.creating == 1 {
+		m.creating, m.firstPass = 2, pass
+		note := "Type it again."
+		if w := o.PassphraseWarning(pass); w != "" {
+			note = w + ". Type it again to use it anyway, or esc to choose another."
+		}
+		m.passphrase = prompt.New(m.st, "Create your vault: confirm the passphrase", note).WithFooter("enter creates the vault · esc goes back")
+		return nil
+	}
+	if string(pass) != string(m.firstPass) {
+		m.createVault("The two passphrases differ: choose one again.")
+		return nil
+	}
+	m.creating, m.firstPass = 0, nil
+	m.closeOverlay()
+	m.status.Vault = status.VaultUnlocking
+	return createVaultCmd(m.ctx, o, pass)
 }
 
 func (m *Model) askPassphrase(note string) {
@@ -713,8 +899,22 @@ func (m *Model) askPassphrase(note string) {
 func (m *Model) onErr(e ErrMsg) tea.Cmd {
 	switch e.Op {
 	case "model":
-		m.modelLoading, m.modelErr = false, e.Err
+		m.modelLoading, m.remember = false, false
 		m.status.Loading = ""
+		if o, ok := m.backend.(Onboarder); ok && errors.Is(e.Err, ErrNoModel) && m.modelName == "" {
+			m.modelErr = e.Err
+			m.note("no model on this machine yet: pick one to start with. Nothing is downloaded until you choose.")
+			return modelChoicesCmd(m.ctx, o, true)
+		}
+		if m.modelName != "" {
+			// The model in use still works: say why the other did not load.
+			m.showErr(e.Op, e.Err)
+			m.note("still using " + m.modelName)
+			return nil
+		}
+		m.modelErr = e.Err
+	case "create vault":
+		m.status.Vault = status.VaultNone
 	case "unlock":
 		m.status.Vault = status.VaultLocked
 		if isWrongPassphrase(e.Err) && m.vault.NeedPassphrase {
@@ -942,6 +1142,14 @@ func (m Model) welcome(w, h int) string {
 		m.st.Muted.Render("/ for commands · f1 for help · ctrl+d quits"),
 	}
 	return m.st.Renderer.NewStyle().Width(min(w, 60)).Align(lipgloss.Center).Render(strings.Join(lines, "\n"))
+}
+
+// cutNote says why an answer ended at a length limit.
+func cutNote(s *engine.Stats) string {
+	if s != nil && s.ContextLength > 0 && s.ContextUsed >= s.ContextLength-8 {
+		return fmt.Sprintf("cut off: the context (%d tokens) is full; /new starts a fresh session, or ask for the rest", s.ContextLength)
+	}
+	return "cut off at the answer's length limit; ask for the rest"
 }
 
 func items(ss []Source) []sources.Item {

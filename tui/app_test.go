@@ -19,6 +19,22 @@ import (
 func TestChat(t *testing.T) {
 	t.Parallel()
 
+	t.Run("/retry asks the last question again and keeps one answer to it", func(t *testing.T) {
+		t.Parallel()
+		b := tuitest.New()
+		b.Tokens = []string{"first", " answer"}
+		tm := start(t, b, 80, 24, tui.Options{})
+		ready(t, tm)
+		typeLine(tm, "what is nook?")
+		waitSaved(t, b)
+		b.Tokens = []string{"second", " answer"}
+		typeLine(tm, "/retry")
+		s := waitSaved(t, b)
+		if len(s.Messages) != 2 || s.Messages[0].Content != "what is nook?" || s.Messages[1].Content != "second answer" {
+			t.Fatalf("session after /retry: %+v", s.Messages)
+		}
+	})
+
 	t.Run("esc stops an answer without quitting and the app answers again", func(t *testing.T) {
 		t.Parallel()
 		b := tuitest.New()

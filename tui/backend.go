@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"iter"
 
 	"github.com/nook-ai/nook/engine"
@@ -146,3 +147,39 @@ type Fact struct {
 	ID   string
 	Text string
 }
+
+// Onboarder is implemented by backends that can set nook up from the app
+// on a first run: the app then offers the models on the machine and the
+// catalog when none is configured, creates the vault when there is none,
+// and remembers the model the user picks.
+type Onboarder interface {
+	// ModelChoices lists the chat models to pick from: installed ones
+	// first, then the catalog's with their download sizes. It downloads
+	// nothing: LoadModel of a picked name does.
+	ModelChoices(ctx context.Context) ([]ModelChoice, error)
+	// RememberModel saves name as the model to load at the next start and
+	// says where ("model = NAME in ~/.config/nook/config.toml").
+	RememberModel(ctx context.Context, name string) (string, error)
+	// CreateVault creates the vault with passphrase and unlocks it; it
+	// returns where the vault is.
+	CreateVault(ctx context.Context, passphrase []byte) (string, error)
+	// PassphraseWarning says why a new passphrase is weak ("" if it is
+	// not). It must return at once.
+	PassphraseWarning(passphrase []byte) string
+}
+
+// ModelChoice is one line of the first-run model picker.
+type ModelChoice struct {
+	Name string
+	// Note: "installed · 1.3 GB" or "download 2.0 GB · 3.2B, good for…".
+	Note string
+	// Installed: loading it downloads nothing; else Size is the download
+	// ("398 MB").
+	Installed bool
+	Size      string
+}
+
+// ErrNoModel is matched (errors.Is) on LoadModel's error when no model is
+// configured and none is installed: an Onboarder's app then offers the
+// choice instead of the error.
+var ErrNoModel = errors.New("no model configured or installed")

@@ -249,3 +249,51 @@ func copyCmd(clip func(string) error, text string) tea.Cmd {
 		return CopyResultMsg{len([]rune(text))}
 	}
 }
+
+func modelChoicesCmd(ctx context.Context, o Onboarder, first bool) tea.Cmd {
+	return func() tea.Msg {
+		cs, err := o.ModelChoices(ctx)
+		if err != nil {
+			return ErrMsg{"models", err}
+		}
+		return ModelChoicesMsg{Choices: cs, first: first}
+	}
+}
+
+func rememberModelCmd(ctx context.Context, o Onboarder, name string) tea.Cmd {
+	return func() tea.Msg {
+		where, err := o.RememberModel(ctx, name)
+		if err != nil {
+			return ErrMsg{"save model", err}
+		}
+		return ModelSavedMsg{where}
+	}
+}
+
+func createVaultCmd(ctx context.Context, o Onboarder, pass []byte) tea.Cmd {
+	return func() tea.Msg {
+		where, err := o.CreateVault(ctx, pass)
+		if err != nil {
+			return ErrMsg{"create vault", err}
+		}
+		return VaultCreatedMsg{where}
+	}
+}
+
+// lastSessionCmd loads the most recent session (`nook -c`).
+func lastSessionCmd(ctx context.Context, b Backend) tea.Cmd {
+	return func() tea.Msg {
+		ss, err := b.Sessions(ctx)
+		if err != nil {
+			return ErrMsg{"sessions", err}
+		}
+		if len(ss) == 0 {
+			return ErrMsg{"sessions", errors.New("no saved session to continue: this one is new")}
+		}
+		s, err := b.LoadSession(ctx, ss[0].ID)
+		if err != nil {
+			return ErrMsg{"sessions", err}
+		}
+		return SessionResultMsg{s}
+	}
+}

@@ -88,6 +88,19 @@ type ServicesResultMsg struct{ Services Services }
 // CopyResultMsg: the last answer went to the clipboard.
 type CopyResultMsg struct{ Chars int }
 
+// ModelChoicesMsg: the models to pick from (Onboarder); first: at start,
+// because none is configured or installed.
+type ModelChoicesMsg struct {
+	Choices []ModelChoice
+	first   bool
+}
+
+// ModelSavedMsg: the picked model is saved in the config.
+type ModelSavedMsg struct{ Where string }
+
+// VaultCreatedMsg: the vault was created in the app and is unlocked.
+type VaultCreatedMsg struct{ Where string }
+
 // servicesTickMsg: time to look at the services again (the status bar's
 // sync state changes while sync runs in the background).
 type servicesTickMsg struct{}

@@ -16,6 +16,8 @@ func Run(ctx context.Context, b Backend, in io.Reader, out io.Writer, o Options)
 		tea.WithOutput(out),
 		tea.WithAltScreen(),
 	)
+	stop := suspendOnSignal(p)
+	defer stop()
 	_, err := p.Run()
 	if err == tea.ErrProgramKilled && ctx.Err() != nil {
 		return ctx.Err()

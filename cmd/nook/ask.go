@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/assistant"
 	"github.com/nook-ai/nook/internal/hint"
@@ -28,13 +29,24 @@ func init() {
 			k       int
 			folder  string
 			tag     string
+			cont    bool
 		)
 		ask := &cobra.Command{
 			Use:   "ask [--json] QUESTION",
 			Short: "answer from your vault, citing sources as [1], [2]",
-			Args:  cobra.MinimumNArgs(1),
+			Example: `  nook ask "where is the spare key?"
+  git diff | nook ask "what does this change?"   # the question, then stdin
+  nook ask -c "and the back door?"                 # continue the last session`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx := cmd.Context()
+				piped, err := readPiped(c)
+				if err != nil {
+					return err
+				}
+				question := joinPrompt(joinArgs(args), piped)
+				if strings.TrimSpace(question) == "" {
+					return hint.New(errors.New("ask: no question"), `nook ask "QUESTION", or pipe text in`)
+				}
 				if err := c.app.RequireVault(); err != nil {
 					return err
 				}
@@ -42,13 +54,13 @@ func init() {
 				if err := c.app.UseModel(ctx, ""); err != nil {
 					return err
 				}
-				_, release, err := unlock(ctx, c, true)
+				v, release, err := unlock(ctx, c, true)
 				if err != nil {
 					return err
 				}
 				defer release()
 				in := app.TurnInput{
-					Text: joinArgs(args), Sources: k, NoTools: noTools,
+					Text: question, Sources: k, NoTools: noTools,
 					Search:  vault.SearchOptions{Folder: folder, Tag: tag},
 					Confirm: func(ctx context.Context, tc assistant.ToolCall) (bool, error) { return confirmOnTTY(c, tc) },
 					OnCall: func(tc assistant.ToolCall) {
@@ -61,6 +73,21 @@ func init() {
 						}
 					},
 				}
+				// Each question is saved as a session; -c continues the last.
+				sess := &vault.Session{Title: sessionTitle(question)}
+				if cont {
+					last, err := lastSession(v)
+					if err != nil {
+						return err
+					}
+					if last != nil {
+						sess = last
+						for _, m := range last.Messages {
+							in.History = append(in.History, engine.Message{Role: m.Role, Content: m.Content})
+						}
+						in.Session = last.ID
+					}
+				}
 				var onText func(string)
 				out := termsafe.NewWriter(c.stdout) // the model's words: shown, never obeyed
 				if !asJSON {
@@ -71,6 +98,10 @@ func init() {
 				if err != nil {
 					return err
 				}
+				sess.Messages = append(sess.Messages, vault.Message{Role: engine.RoleUser, Content: question}, vault.Message{Role: engine.RoleAssistant, Content: ans.Answer.Answer})
+				if err := v.SaveSession(sess); err != nil {
+					c.warn(fmt.Errorf("ask: the answer was not saved as a session: %w", err))
+				}
 				for _, n := range ans.Notices {
 					fmt.Fprintf(c.stderr, "nook: %s\n", termsafe.Line(n))
 				}
@@ -78,6 +109,9 @@ func init() {
 					return json.NewEncoder(c.stdout).Encode(ans)
 				}
 				fmt.Fprintln(c.stdout)
+				if ans.Cut != "" {
+					fmt.Fprintf(c.stdout, "[%s]\n", ans.Cut)
+				}
 				cited := 0
 				for _, s := range ans.Sources {
 					if s.Cited {
@@ -95,8 +129,9 @@ func init() {
 				return nil
 			},
 		}
+		ask.Flags().BoolVarP(&cont, "continue", "c", false, "continue the last session (its messages are the history; the turn is added to it)")
 		ask.Flags().BoolVar(&asJSON, "json", false, `print {"answer":..., "sources":[...]}`)
-		ask.Flags().IntVarP(&k, "k", "k", 5, "sources to retrieve")
+		ask.Flags().IntVarP(&k, "k", "k", 0, "at most this many sources (default: as many as fit the model's context)")
 		ask.Flags().BoolVar(&noTools, "no-tools", false, "do not offer installed plugins' tools to the model")
 		ask.Flags().StringVar(&folder, "folder", "", "only sources under this folder")
 		ask.Flags().StringVar(&tag, "tag", "", "only documents with this tag")
@@ -123,10 +158,10 @@ func init() {
 		}
 	})
 	register(func(c *cli) *cobra.Command {
-		var list bool
+		var list, yes bool
 		fc := &cobra.Command{
 			Use:   "forget ID|TEXT",
-			Short: "remove remembered facts (by id, or all containing TEXT); --list shows them",
+			Short: "remove remembered facts: by id, or those holding TEXT as words (asks first on a terminal; several need --yes without one); --list shows them",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				v, release, err := unlock(cmd.Context(), c, false)
 				if err != nil {
@@ -147,37 +182,86 @@ func init() {
 					}
 					return nil
 				}
-				gone, erased, err := v.Forget(joinArgs(args))
-				if errors.Is(err, vault.ErrNotFound) {
-					return hint.New(err, "`nook forget --list` shows the facts and their ids")
-				}
+				q := joinArgs(args)
+				match, byID, err := app.FactsMatching(v, q)
 				if err != nil {
 					return err
 				}
+				if !byID && !yes {
+					fmt.Fprintf(c.stderr, "%d fact(s) hold %q:\n", len(match), q)
+					for _, f := range match {
+						fmt.Fprintf(c.stderr, "  %s  %s\n", f.ID, f.Text)
+					}
+					ok, asked := askYesNo(c, fmt.Sprintf("forget and erase %s? [y/N] ", plural(len(match), "fact", "facts")))
+					if !asked && len(match) > 1 {
+						return hint.New(fmt.Errorf("forget: %d fact(s) match %q and there is no terminal to confirm", len(match), q),
+							"pass --yes to forget them, or name one by its id")
+					}
+					if asked && !ok {
+						fmt.Fprintln(c.stderr, "nook: kept them all")
+						return nil
+					}
+				}
+				gone, erased, err := app.ForgetFacts(v, match)
 				for _, f := range gone {
 					fmt.Fprintf(c.stdout, "forgot %s: %s\n", f.ID, termsafe.Line(f.Text))
+				}
+				if err != nil {
+					return err
 				}
 				fmt.Fprintf(c.stderr, "nook: erased %d objects (%s) from disk\n", erased.Objects, byteSize(erased.Bytes))
 				return nil
 			},
 		}
 		fc.Flags().BoolVar(&list, "list", false, "list remembered facts")
+		fc.Flags().BoolVarP(&yes, "yes", "y", false, "forget every fact the text matches without asking")
 		return fc
 	})
+}
+
+// askYesNo asks question on the terminal; asked is false when there is
+// none (then ok is false too).
+func askYesNo(c *cli, question string) (ok, asked bool) {
+	if _, real := c.stdin.(*os.File); !real {
+		return false, false // run in-process (tests): no terminal of its own
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return false, false
+	}
+	defer tty.Close()
+	fmt.Fprint(tty, question)
+	var answer string
+	fmt.Fscanln(tty, &answer)
+	a := strings.TrimSpace(answer)
+	return strings.EqualFold(a, "y") || strings.EqualFold(a, "yes"), true
 }
 
 // confirmOnTTY asks on the terminal whether a tool call that needs consent
 // may run; without a terminal it declines.
 func confirmOnTTY(c *cli, tc assistant.ToolCall) (bool, error) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		fmt.Fprintf(c.stderr, "nook: tool %s needs consent and there is no terminal to ask: declined\n", tc.Name)
-		return false, nil
-	}
-	defer tty.Close()
 	args, _ := json.Marshal(tc.Arguments)
-	fmt.Fprintf(tty, "allow %s %s? [y/N] ", termsafe.Line(tc.Name), termsafe.Line(string(args)))
-	var answer string
-	fmt.Fscanln(tty, &answer)
-	return strings.EqualFold(strings.TrimSpace(answer), "y") || strings.EqualFold(strings.TrimSpace(answer), "yes"), nil
+	ok, asked := askYesNo(c, fmt.Sprintf("allow %s %s? [y/N] ", termsafe.Line(tc.Name), termsafe.Line(string(args))))
+	if !asked {
+		fmt.Fprintf(c.stderr, "nook: tool %s needs consent and there is no terminal to ask: declined\n", termsafe.Line(tc.Name))
+	}
+	return ok, nil
+}
+
+// lastSession is the most recently updated session (nil: none yet).
+func lastSession(v *vault.Vault) (*vault.Session, error) {
+	ss, err := v.ListSessions()
+	if err != nil || len(ss) == 0 {
+		return nil, err
+	}
+	return v.LoadSession(ss[0].ID)
+}
+
+// sessionTitle is the question's first line, at most 60 characters.
+func sessionTitle(q string) string {
+	q, _, _ = strings.Cut(strings.TrimSpace(q), "\n")
+	if r := []rune(q); len(r) > 60 {
+		return string(r[:59]) + "…"
+	}
+	return q
 }

@@ -174,7 +174,10 @@ func init() {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(c.stdout, "granted %s to %s, %s\n", g.Scope, g.Plugin.Hex(), app.Expiry(g.Expires, time.Now()))
+				fmt.Fprintf(c.stdout, "granted %s to %s (%s), %s\n", g.Scope, g.Plugin.Hex(), c.app.Covers(g.Plugin), app.Expiry(g.Expires, time.Now()))
+				if ids := c.app.PluginsOf(g.Plugin); len(ids) > 1 {
+					fmt.Fprintf(c.stderr, "nook: note: grants belong to the publisher's key, so %s all get %s\n", strings.Join(ids, ", "), g.Scope)
+				}
 				return nil
 			},
 		}
@@ -197,7 +200,7 @@ func init() {
 				if err := l.Revoke(cmd.Context(), plugin, args[1]); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.stdout, "revoked %s from %s\n", args[1], plugin.Hex())
+				fmt.Fprintf(c.stdout, "revoked %s from %s (%s)\n", args[1], plugin.Hex(), c.app.Covers(plugin))
 				return nil
 			},
 		})
@@ -217,7 +220,7 @@ func init() {
 					return err
 				}
 				w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "PLUGIN\tSCOPE\tEXPIRES")
+				fmt.Fprintln(w, "PUBLISHER\tSCOPE\tEXPIRES\tCOVERS")
 				for _, g := range st.Grants() {
 					if !all && !g.Active(now) {
 						continue
@@ -226,7 +229,11 @@ func init() {
 					if scope == "" {
 						scope = "(unnamed " + common.Hash(g.Type).Hex()[:10] + ")"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\n", g.Plugin.Hex(), scope, app.Expiry(g.Expires, now))
+					covers := strings.Join(c.app.PluginsOf(g.Plugin), ", ")
+					if covers == "" {
+						covers = "(no installed plugin)"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", g.Plugin.Hex(), scope, app.Expiry(g.Expires, now), covers)
 				}
 				return w.Flush()
 			},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/config"
+	"github.com/nook-ai/nook/internal/earlyterm"
 	"github.com/nook-ai/nook/internal/harden"
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/internal/termsafe"
@@ -30,6 +31,8 @@ type cli struct {
 	getenv func(string) string
 	// verbose: -v/--verbose was given (timings, debug logs).
 	verbose bool
+	// cont: -c, continue the last session.
+	cont bool
 	// quiet: the terminal app owns the screen; warnings are dropped.
 	quiet atomic.Bool
 }
@@ -41,8 +44,19 @@ func register(f func(*cli) *cobra.Command) { subcommands = append(subcommands, f
 
 func newRoot(c *cli) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "nook",
-		Short:         "a personal AI assistant whose data stays on your devices",
+		Use:   "nook",
+		Short: "a personal AI assistant whose data stays on your devices",
+		Long: `nook is a personal AI assistant whose data stays on your devices.
+
+Run 'nook' with no command to open the app: the first time it creates your
+encrypted vault and lets you pick a model (nothing is downloaded until you
+do). 'nook -c' opens it on your last session.`,
+		Example: `  nook                                   # the app
+  nook -c                                # the app, continuing the last session
+  nook run llama3.2 "why is the sky blue?"
+  cat notes.txt | nook run -p "Summarise:"
+  nook add ~/notes && nook ask "where is the spare key?"
+  nook ask -c "and the back door?"       # continue the last session`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -51,19 +65,14 @@ func newRoot(c *cli) *cobra.Command {
 				level = slog.LevelDebug
 			}
 			slog.SetLogLoggerLevel(level)
-			cfg, err := config.Load(c.getenv)
-			if err != nil {
-				return hint.New(err, "fix or remove the config file, or unset the NOOK_* variable it names")
-			}
-			c.cfg = cfg
-			c.app = app.New(cfg, c.appOptions()...)
-			return nil
+			return c.open()
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTUI(cmd.Context(), c)
 		},
 	}
 	root.PersistentFlags().BoolVarP(&c.verbose, "verbose", "v", false, "print timings (and, with NOOK_DEBUG=1, debug logs) to stderr")
+	root.Flags().BoolVarP(&c.cont, "continue", "c", false, "open the app on the last session")
 	root.SetIn(c.stdin)
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
@@ -71,6 +80,20 @@ func newRoot(c *cli) *cobra.Command {
 		root.AddCommand(f(c))
 	}
 	return root
+}
+
+// open loads the config and makes the app (once).
+func (c *cli) open() error {
+	if c.app != nil {
+		return nil
+	}
+	cfg, err := config.Load(c.getenv)
+	if err != nil {
+		return hint.New(err, "fix or remove the config file, or unset the NOOK_* variable it names")
+	}
+	c.cfg = cfg
+	c.app = app.New(cfg, c.appOptions()...)
+	return nil
 }
 
 // appOptions are the options every command's App is made with.
@@ -84,6 +107,7 @@ var runTUI = func(ctx context.Context, c *cli) error {
 }
 
 func execute(ctx context.Context, c *cli, args []string) int {
+	earlyterm.Restore()
 	root := newRoot(c)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -140,6 +164,7 @@ func (c *cli) pluginEvent(e plugins.Event) {
 }
 
 func main() {
+	earlyterm.Restore()                         // TERM as the user set it (see internal/earlyterm)
 	harden.Process()                            // non-dumpable: /proc/<nook>/mem and environ closed to the user's other programs
 	getenv := harden.TakeEnv("NOOK_PASSPHRASE") // read once, then out of the environment children inherit
 	ctx, stop := stopContext(os.Stderr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -41,30 +42,10 @@ func init() {
 		}
 	})
 
-	register(func(c *cli) *cobra.Command {
-		var name string
-		ic := &cobra.Command{
-			Use:   "import FILE.gguf",
-			Short: "copy a GGUF file into the model store under a name",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				s, err := c.app.Store()
-				if err != nil {
-					return err
-				}
-				m, err := s.Import(args[0], name)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(c.stdout, "%s %s\n", m.Name.Short(), models.HumanBytes(m.Size))
-				return nil
-			},
-		}
-		ic.Flags().StringVar(&name, "name", "", "model name (default: the file name without .gguf)")
-		return ic
-	})
+	register(importCommand) // `nook import`, also `nook models import`
 
 	register(func(c *cli) *cobra.Command {
+		var asJSON bool
 		ls := func(cmd *cobra.Command, args []string) error {
 			s, err := c.app.Store()
 			if err != nil {
@@ -73,6 +54,19 @@ func init() {
 			ms, err := s.List()
 			if err != nil {
 				return err
+			}
+			if asJSON {
+				type row struct {
+					Name  string `json:"name"`
+					Size  int64  `json:"size"`
+					Store string `json:"store"`
+					Path  string `json:"path"`
+				}
+				rows := []row{}
+				for _, m := range ms {
+					rows = append(rows, row{m.Name.Short(), m.Size, m.Store, m.Path})
+				}
+				return json.NewEncoder(c.stdout).Encode(rows)
 			}
 			if len(ms) == 0 {
 				fmt.Fprintln(c.stderr, "no models installed; try `nook pull "+models.Default(models.RoleChat, models.TotalMemory()).Name+"`")
@@ -99,13 +93,17 @@ func init() {
 			Args:    cobra.NoArgs,
 			RunE:    ls,
 		}
-		mc.AddCommand(&cobra.Command{
+		mc.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		mc.AddCommand(importCommand(c))
+		lsc := &cobra.Command{
 			Use:     "ls",
 			Aliases: []string{"list"},
 			Short:   "list installed models (nook's store and the Ollama store)",
 			Args:    cobra.NoArgs,
 			RunE:    ls,
-		})
+		}
+		lsc.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+		mc.AddCommand(lsc)
 		mc.AddCommand(&cobra.Command{
 			Use:   "show NAME",
 			Short: "show a model's GGUF metadata, template and license",
@@ -208,4 +206,51 @@ func printDetails(w io.Writer, d *models.Details) {
 		fmt.Fprintf(tw, "  %s\t%s\n", termsafe.Line(k), termsafe.Line(strings.ReplaceAll(v, "\n", `\n`)))
 	}
 	tw.Flush()
+}
+
+// importCommand is `import FILE.gguf`, under the root and under models.
+func importCommand(c *cli) *cobra.Command {
+	var name string
+	ic := &cobra.Command{
+		Use:   "import FILE.gguf",
+		Short: "copy a GGUF file into the model store under a name",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := c.app.Store()
+			if err != nil {
+				return err
+			}
+			m, err := s.Import(args[0], name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s %s\n", m.Name.Short(), models.HumanBytes(m.Size))
+			return nil
+		},
+	}
+	ic.Flags().StringVar(&name, "name", "", "model name (default: the file name without .gguf)")
+	return ic
+}
+
+// modelNames are the installed models, then the catalog's, for shell
+// completion.
+func (c *cli) modelNames() []string {
+	var out []string
+	seen := map[string]bool{}
+	if c.open() == nil { // completion runs without the root's set-up
+		if s, err := c.app.Store(); err == nil {
+			ms, _ := s.List()
+			for _, m := range ms {
+				n := m.Name.Short()
+				seen[n] = true
+				out = append(out, n+"\tinstalled, "+models.HumanBytes(m.Size))
+			}
+		}
+	}
+	for _, e := range models.Catalog() {
+		if !seen[e.Name] {
+			out = append(out, e.Name+"\tdownload "+models.HumanBytes(e.Size))
+		}
+	}
+	return out
 }

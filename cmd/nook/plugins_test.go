@@ -43,6 +43,14 @@ func TestPlugCommandsSignAddGrantCallRevoke(t *testing.T) {
 	publisher = strings.TrimSpace(publisher)
 	nook("signed units as "+publisher, 0, "plug", "sign", src, "--key", key)
 	nook("added units", 0, "plug", "add", src)
+	// A second plugin by the same publisher: a grant to one covers both.
+	src2 := filepath.Join(t.TempDir(), "units2")
+	os.MkdirAll(src2, 0o700)
+	prog, _ := os.ReadFile(filepath.Join(src, "units"))
+	os.WriteFile(filepath.Join(src2, "units"), prog, 0o755)
+	os.WriteFile(filepath.Join(src2, "plugin.toml"), []byte(strings.Replace(string(tmpl), `id = "units"`, `id = "units2"`, 1)), 0o644)
+	nook("signed units2", 0, "plug", "sign", src2, "--key", key)
+	nook("added units2", 0, "plug", "add", src2)
 
 	// Tampering after signing is caught when the plugin is loaded.
 	bad := filepath.Join(t.TempDir(), "bad")
@@ -58,7 +66,15 @@ func TestPlugCommandsSignAddGrantCallRevoke(t *testing.T) {
 	if !strings.Contains(errs, "nook: hint: run: nook plug grant units tool --for 30d") {
 		t.Fatalf("refusal without the grant command:\n%s", errs)
 	}
-	nook("granted tool to "+publisher, 0, "plug", "grant", "units", "tool", "--for", "30d")
+	// The grant says what it covers: the publisher's key, so this plugin
+	// and any other it signs.
+	_, errs = nook("granted tool to "+publisher+" (covers units, units2: every installed plugin of this publisher", 0, "plug", "grant", "units", "tool", "--for", "30d")
+	if !strings.Contains(errs, "units, units2 all get tool") {
+		t.Errorf("granting units does not warn that units2 gets it too: %q", errs)
+	}
+	if out, _ := nook("COVERS", 0, "plug", "ls"); !strings.Contains(out, "units, units2") {
+		t.Errorf("plug ls does not say which plugins a grant covers:\n%s", out)
+	}
 	nook("units__convert", 0, "plug", "tools")
 	nook("3 km = 1.8641 mi", 0, args...)
 

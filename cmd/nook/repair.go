@@ -91,6 +91,7 @@ func repairCmd(c *cli) *cobra.Command {
 	return cmd
 }
 
+// plural is "N one" or "N many".
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, one)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/app"
+	"github.com/nook-ai/nook/internal/assistant"
+	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/internal/termsafe"
 )
 
@@ -37,35 +39,40 @@ func init() {
 	register(func(c *cli) *cobra.Command {
 		var f runFlags
 		rc := &cobra.Command{
-			Use:   "run [-m MODEL] [-p TEXT] [flags]",
-			Short: "generate with a model: -p TEXT, text on stdin, or an interactive chat",
-			Long: `Streams the model's answer to stdout. MODEL is a model name (see
-'nook models') or a GGUF path; a name not installed is pulled first (with
-its progress on stderr). Without -m, NOOK_MODEL or the config's model, else
-the largest installed catalog model (nothing is pulled). The prompt comes
-from -p, else from stdin when it is not a terminal; otherwise nook opens a
-chat prompt.`,
-			Args: cobra.NoArgs,
+			Use:   "run [MODEL] [PROMPT...] [flags]",
+			Short: "generate with a model: a prompt, text on stdin, or an interactive chat",
+			Example: `  nook run llama3.2 "why is the sky blue?"
+  nook run -p "why is the sky blue?"          # the configured model
+  cat notes.txt | nook run -p "Summarise:"    # the prompt, then the piped text
+  nook run qwen2.5:0.5b                        # a chat on the terminal`,
+			Long: `Streams the model's answer to stdout, as 'ollama run' does. MODEL (or
+-m) is a model name (see 'nook models') or a GGUF path; a name not
+installed is pulled first (with its progress on stderr). Without one,
+NOOK_MODEL or the config's model, else an installed model (nothing is
+pulled). The prompt is PROMPT or -p, followed by stdin when stdin is not a
+terminal; with neither on a terminal nook opens a chat prompt. A first
+argument with spaces in it is the prompt, not a model.`,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx := cmd.Context()
-				prompt := f.prompt
+				if f.model == "" && len(args) > 0 && !strings.ContainsAny(args[0], " \t\n") {
+					f.model, args = args[0], args[1:]
+				}
+				prompt := strings.TrimSpace(strings.Join(append([]string{f.prompt}, args...), " "))
 				interactive := false
+				piped, err := readPiped(c)
+				if err != nil {
+					return err
+				}
+				prompt = joinPrompt(prompt, piped)
 				if prompt == "" {
-					if fi, ok := c.stdin.(*os.File); ok && term.IsTerminal(int(fi.Fd())) {
+					if piped == "" && isTerminalIn(c) {
 						interactive = true
 					} else {
-						b, err := io.ReadAll(c.stdin)
-						if err != nil {
-							return fmt.Errorf("run: read stdin: %w", err)
-						}
-						prompt = strings.TrimRight(string(b), "\n")
-						if strings.TrimSpace(prompt) == "" {
-							return errors.New("run: empty prompt on stdin; pass -p TEXT")
-						}
+						return hint.New(errors.New("run: empty prompt"), `give one: nook run MODEL "PROMPT", -p TEXT, or text on stdin`)
 					}
 				}
 				obs, end := pullProgress(c)
-				err := c.app.UseModel(ctx, f.model, app.PullIfMissing(obs))
+				err = c.app.UseModel(ctx, f.model, app.PullIfMissing(obs))
 				end()
 				if err != nil {
 					return err
@@ -96,8 +103,17 @@ chat prompt.`,
 				return err
 			},
 		}
+		rc.ValidArgsFunction = func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 || f.model != "" {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return c.modelNames(), cobra.ShellCompDirectiveNoFileComp
+		}
 		fl := rc.Flags()
 		fl.StringVarP(&f.model, "model", "m", "", "model name or GGUF path")
+		rc.RegisterFlagCompletionFunc("model", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return c.modelNames(), cobra.ShellCompDirectiveDefault
+		})
 		fl.StringVarP(&f.prompt, "prompt", "p", "", "prompt text (default: stdin, or a chat on a terminal)")
 		fl.StringVar(&f.system, "system", "", "system prompt")
 		fl.IntVarP(&f.n, "num-predict", "n", -1, "most tokens to generate (-1: until the model stops)")
@@ -134,6 +150,7 @@ func stream(ctx context.Context, c *cli, e engine.Engine, req engine.ChatRequest
 	var stats *engine.Stats
 	out := termsafe.NewWriter(c.stdout) // the model's words: shown, never obeyed
 	defer out.Close()
+	cut := ""
 	for ch, err := range e.Chat(ctx, req) {
 		if err != nil {
 			out.Close()
@@ -148,11 +165,15 @@ func stream(ctx context.Context, c *cli, e engine.Engine, req engine.ChatRequest
 		}
 		if ch.Done {
 			stats = ch.Stats
+			cut = assistant.CutNote(ch.DoneReason, ch.Stats)
 		}
 	}
 	out.Close()
 	if !strings.HasSuffix(b.String(), "\n") {
 		fmt.Fprintln(c.stdout)
+	}
+	if cut != "" {
+		fmt.Fprintf(c.stderr, "nook: %s\n", cut)
 	}
 	if c.verbose && stats != nil {
 		printStats(c.stderr, stats)
@@ -247,4 +268,34 @@ func chatLoop(c *cli, e engine.Engine, system string, opts engine.Options) error
 		}
 		history = append(history, engine.Message{Role: engine.RoleAssistant, Content: answer})
 	}
+}
+
+// isTerminalIn reports whether stdin is a terminal.
+func isTerminalIn(c *cli) bool {
+	fi, ok := c.stdin.(*os.File)
+	return ok && term.IsTerminal(int(fi.Fd()))
+}
+
+// readPiped is stdin when it is not a terminal ("" when it is, or empty).
+func readPiped(c *cli) (string, error) {
+	if isTerminalIn(c) || c.stdin == nil {
+		return "", nil
+	}
+	b, err := io.ReadAll(c.stdin)
+	if err != nil {
+		return "", fmt.Errorf("read stdin: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// joinPrompt puts piped text after the prompt, as llm does: "Summarise:"
+// then the file.
+func joinPrompt(prompt, piped string) string {
+	switch {
+	case piped == "":
+		return prompt
+	case prompt == "":
+		return piped
+	}
+	return prompt + "\n\n" + piped
 }

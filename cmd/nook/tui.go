@@ -38,9 +38,10 @@ func runTerminalApp(ctx context.Context, c *cli) error {
 	if noColor {
 		r.SetColorProfile(termenv.Ascii)
 	}
-	// bubbletea's init already asked the terminal for its background
-	// (lipgloss's default renderer caches it): no second round trip.
-	dark := lipgloss.HasDarkBackground()
+	// Ask the terminal for its background now, before bubbletea takes the
+	// terminal (internal/earlyterm kept bubbletea's init from asking, so
+	// that commands which never draw do not wait for an answer).
+	dark := termenv.NewOutput(out).HasDarkBackground()
 	r.SetHasDarkBackground(dark)
 	theme := styles.Pick(dark, r.ColorProfile() == termenv.Ascii)
 
@@ -65,6 +66,7 @@ func runTerminalApp(ctx context.Context, c *cli) error {
 	return tui.Run(ctx, b, in, out, tui.Options{
 		Styles:    styles.New(r, theme),
 		Clipboard: func(s string) error { copyOut.Copy(s); return nil },
+		Continue:  c.cont,
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/config"
@@ -27,6 +28,8 @@ type App struct {
 	cancel context.CancelFunc
 
 	storeOnce sync.Once
+	// following: FollowVault's loop runs.
+	following sync.Once
 	store     *models.Store
 	storeErr  error
 
@@ -109,7 +112,15 @@ func New(cfg *config.Config, opts ...Option) *App {
 	if a.o.warn == nil {
 		a.o.warn = func(error) {}
 	}
-	a.pool = NewPool(a.noticeLoader(a.o.loader), a.o.poolOpts...)
+	// keep_alive from the config comes first: an option a caller gave wins.
+	poolOpts := a.o.poolOpts
+	if d, err := cfg.KeepAliveDuration(); err == nil && d != 0 {
+		if d < 0 {
+			d = 100 * 365 * 24 * time.Hour // until nook exits
+		}
+		poolOpts = append([]PoolOption{KeepAlive(d)}, poolOpts...)
+	}
+	a.pool = NewPool(a.noticeLoader(a.o.loader), poolOpts...)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.ledger = newService("ledger", false, a.openLedger)
 	a.sync = newService("sync", true, a.openSync)
@@ -235,22 +246,48 @@ func (a *App) ChatModel(ctx context.Context) (*Engine, error) {
 	return h, err
 }
 
-// LoadModel is UseModel then ChatModel: it returns when the model is ready.
-// Info().Name is the name to show.
+// LoadModel makes name the chat model and returns when it is ready.
+// Info().Name is the name to show. The model in use stays the chat model
+// until the new one has loaded: a name that is not found, or a file that
+// does not load, leaves it working.
 func (a *App) LoadModel(ctx context.Context, name string, opts ...ModelOption) (engine.ModelInfo, error) {
-	if err := a.UseModel(ctx, name, opts...); err != nil {
+	a.mu.Lock()
+	had := a.chat != nil
+	a.mu.Unlock()
+	if !had {
+		if err := a.UseModel(ctx, name, opts...); err != nil {
+			return engine.ModelInfo{}, err
+		}
+		h, err := a.ChatModel(ctx)
+		if err != nil {
+			return engine.ModelInfo{}, err
+		}
+		defer h.Close()
+		return modelInfo(h), nil
+	}
+	s, err := a.resolveChat(ctx, name, opts)
+	if err != nil {
 		return engine.ModelInfo{}, err
 	}
-	h, err := a.ChatModel(ctx)
+	h, err := a.pool.Acquire(ctx, s)
 	if err != nil {
 		return engine.ModelInfo{}, err
 	}
 	defer h.Close()
+	// Loaded: now it replaces the old one (resolving again finds it
+	// installed; the pool shares the loaded engine).
+	if err := a.UseModel(ctx, name, opts...); err != nil {
+		return engine.ModelInfo{}, err
+	}
+	return modelInfo(h), nil
+}
+
+func modelInfo(h *Engine) engine.ModelInfo {
 	info := h.Info()
 	if info.Name == "" || strings.ContainsRune(info.Name, filepath.Separator) {
 		info.Name = strings.TrimSuffix(filepath.Base(info.Path), ".gguf")
 	}
-	return info, nil
+	return info
 }
 
 // Engine returns a reference to the engine of a model for the role

@@ -21,7 +21,12 @@
 //     terminal app), and [App.RemoveDevice] revokes a device and rotates
 //     the vault key;
 //   - model resolution: no model is ever pulled unless a caller asked for
-//     that name ([PullIfMissing]); pulls report [PullEvent]s.
+//     that name ([PullIfMissing]); pulls report [PullEvent]s. With nothing
+//     configured the default pick is an installed catalog model, else any
+//     installed chat model (imported, or in the Ollama store);
+//   - the first run (onboard.go): [App.ModelChoices] (installed models,
+//     then the catalog with download sizes), [App.RememberModel] (saved to
+//     the config file), [PassphraseWarning] for a new vault's passphrase.
 //
 // Entry points: [New], [App.Close], [App.UseModel] / [App.ChatModel],
 // [App.Unlock] / [App.Vault], [App.Turn] / [App.Ask], [App.Ledger],

@@ -73,7 +73,17 @@ func defaultChain(cfg *config.Config) ChainOpener {
 			return &Chain{Client: c, Where: rpcURL, Close: func() error { ec.Close(); return nil }}, nil
 		}
 		dir := cfg.ChainDir()
+		// The chain's key may have been written by another process.
+		if r, ok := keys.(interface{ Refresh() error }); ok {
+			_ = r.Refresh()
+		}
 		dc, err := ledgerclient.OpenDevChain(dir, keys)
+		if errors.Is(err, ledgerclient.ErrChainInUse) {
+			// Another nook holds it: use it through its socket.
+			if ch, aerr := attachChain(ctx, dir, keys); aerr == nil {
+				return ch, nil
+			}
+		}
 		if err != nil {
 			return nil, chainHint(err, dir)
 		}
@@ -88,6 +98,20 @@ func defaultChain(cfg *config.Config) ChainOpener {
 		}
 		return ch, nil
 	}
+}
+
+// attachChain reaches the embedded chain another nook process holds.
+func attachChain(ctx context.Context, dir string, keys ledgerclient.KeyStore) (*Chain, error) {
+	ac, err := ledgerclient.AttachDevChain(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ac.Client(ctx, keys)
+	if err != nil {
+		ac.Close()
+		return nil, err
+	}
+	return &Chain{Client: c, Where: "embedded (" + dir + ", through the nook that holds it)", Close: ac.Close}, nil
 }
 
 // chainHint adds what to do to the chain's errors callers can fix.
@@ -114,6 +138,9 @@ func (k vaultKeys) Secret(name string) ([]byte, error) {
 }
 
 func (k vaultKeys) PutSecret(name string, data []byte) error { return k.v.PutSecret(name, data) }
+
+// Refresh reads what other processes wrote to the vault.
+func (k vaultKeys) Refresh() error { return k.v.Refresh() }
 
 // Ledger is the identity chain seen with the vault's keys.
 type Ledger struct {

@@ -50,7 +50,7 @@ func (a *App) Resolve(name, role string) (Spec, error) {
 		if model == "" {
 			model = a.cfg.Model
 		}
-		return remoteSpec(r, model)
+		return a.remoteSpec(r, model)
 	}
 	if name == "" {
 		name = a.cfg.Model
@@ -76,7 +76,7 @@ func (a *App) resolveEmbed(name string) (Spec, error) {
 		if model == "" {
 			model = r.Model
 		}
-		return remoteSpec(r, model)
+		return a.remoteSpec(r, model)
 	}
 	if a.cfg.Model != "" && a.cfg.Remote.Kind == "" { // under [remote], model names the server's model
 		if s, err := a.localSpec(a.cfg.Model); err == nil {
@@ -91,8 +91,9 @@ func (a *App) resolveEmbed(name string) (Spec, error) {
 	return s, nil
 }
 
-func remoteSpec(r config.Remote, model string) (Spec, error) {
-	c := &remote.Config{Kind: r.Kind, URL: r.URL, APIKey: r.APIKey, Model: model, AllowHTTP: r.AllowHTTP}
+// remoteSpec is model on the [remote] server r.
+func (a *App) remoteSpec(r config.Remote, model string) (Spec, error) {
+	c := &remote.Config{Kind: r.Kind, URL: r.URL, APIKey: r.APIKey, Model: model, AllowHTTP: r.AllowHTTP, ContextLength: r.ContextLength, Strict: r.Strict}
 	if _, err := remote.New(*c); err != nil { // checks the config, connects to nothing
 		return Spec{}, err
 	}
@@ -117,8 +118,9 @@ func (a *App) localSpec(name string) (Spec, error) {
 }
 
 // installedDefault is the largest installed catalog model of the role that
-// fits in memory (any installed one when memory is unknown). It pulls
-// nothing.
+// fits in memory (any installed one when memory is unknown), else, for
+// chat, any installed chat model (imported, or in the Ollama store). It
+// pulls nothing.
 func (a *App) installedDefault(role string) (Spec, error) {
 	mem := models.TotalMemory()
 	def := models.Default(role, mem)
@@ -133,6 +135,13 @@ func (a *App) installedDefault(role string) (Spec, error) {
 			if p, err := st.Resolve(n); err == nil {
 				return Spec{Name: n, Path: p}, nil
 			}
+		}
+	}
+	if role == models.RoleChat {
+		// An imported GGUF or a model of the Ollama store: the user put it
+		// there, so it beats a download.
+		if s, ok := a.anyInstalledChat(); ok {
+			return s, nil
 		}
 	}
 	env, key := "NOOK_MODEL", "model"

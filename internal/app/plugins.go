@@ -187,3 +187,30 @@ func SignPlugin(ctx context.Context, path, keyFile string) (*plugins.Manifest, e
 	}
 	return plugins.SignFile(ctx, path, k)
 }
+
+// PluginsOf are the ids of the installed plugins published by addr: a
+// grant to addr covers every one of them (grants belong to the publisher's
+// key, not to one plugin).
+func (a *App) PluginsOf(addr common.Address) []string {
+	ms, _ := a.PluginStore().List()
+	var ids []string
+	for _, m := range ms {
+		if m.PublisherAddress() == addr {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}
+
+// Covers says in words what a grant to addr reaches, as "covers units,
+// ics: every installed plugin of this publisher, and any it signs later".
+func (a *App) Covers(addr common.Address) string {
+	ids := a.PluginsOf(addr)
+	switch len(ids) {
+	case 0:
+		return "no installed plugin of this publisher yet; any it signs later"
+	case 1:
+		return "covers " + ids[0] + ", and any other plugin this publisher signs"
+	}
+	return "covers " + strings.Join(ids, ", ") + ": every installed plugin of this publisher, and any it signs later"
+}

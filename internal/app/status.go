@@ -184,7 +184,11 @@ func (a *App) Checks() []Check {
 			line(role.label, "not set ("+role.env+") and none installed: search is lexical only; "+hint.Of(err))
 			continue
 		case err != nil && role.name == "" && errors.Is(err, ErrNoModel):
-			bad(role.label, "not set ("+role.env+") and none installed", hint.Of(err))
+			bad(role.label, "not set ("+role.env+") and none installed: `nook` asks which to download, and downloads nothing until you pick", hint.Of(err))
+			continue
+		case err != nil && role.name != "" && !models.IsPath(role.name) && errors.Is(err, models.ErrNotFound):
+			// Named but not here: the next start pulls it (the user named it).
+			line(role.label, role.name+": not installed: the next `nook` or `nook run` downloads it"+catalogSize(role.name)+"; `nook pull "+role.name+"` does it now")
 			continue
 		case err != nil:
 			bad(role.label, orName(role.name, s.Name)+": "+err.Error(), hint.Of(err))
@@ -231,6 +235,16 @@ func (a *App) Checks() []Check {
 func (a *App) sameAsChat(s Spec) bool {
 	c, err := a.Resolve("", models.RoleChat)
 	return err == nil && c.Key() == s.Key()
+}
+
+// catalogSize is " (2.0 GB)" for a catalog model, "" for another.
+func catalogSize(name string) string {
+	for _, e := range models.Catalog() {
+		if e.Name == name {
+			return " (" + models.HumanBytes(e.Size) + ")"
+		}
+	}
+	return ""
 }
 
 func orName(a, b string) string {

@@ -121,7 +121,7 @@ func (a *App) assistant(ctx context.Context, in TurnInput) (_ context.Context, _
 		// Installed plugins offer their tools, each call gated by a grant.
 		host, hrel, err := a.Plugins(ctx)
 		if err != nil {
-			if n := a.noticeOnce("plugins", "plugins' tools are off: "+plugins.Explain(err)); n != "" {
+			if n := a.noticeOnce("plugins", "plugins' tools are off: "+plugins.Explain(err)+" (/plugs in the app retries)"); n != "" {
 				notices = append(notices, n)
 			}
 		} else {

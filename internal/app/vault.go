@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/models"
@@ -229,4 +230,31 @@ func (l *lazyEmbedder) view(ctx context.Context) (*Engine, error) {
 			"fix or change embed_model in the config (or NOOK_EMBED_MODEL); `nook models` lists what is installed")
 	}
 	return &Engine{e: l.e, eng: eng}, nil
+}
+
+// FollowVault keeps the open vault up to date with what other nook
+// processes write to it (`nook add` or `nook remember` in another shell):
+// every interval it reads the log entries they appended, so searches,
+// facts and sessions include them. For long-lived front ends (the terminal
+// app); it runs until Close. Calling it again does nothing.
+func (a *App) FollowVault(interval time.Duration) {
+	a.following.Do(func() {
+		go func() {
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				select {
+				case <-a.ctx.Done():
+					return
+				case <-t.C:
+				}
+				v, rel, err := a.Vault()
+				if err != nil {
+					continue // locked, or none yet
+				}
+				_ = v.Refresh() // what it cannot read is in v.Problems
+				rel()
+			}
+		}()
+	})
 }

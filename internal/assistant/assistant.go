@@ -114,6 +114,24 @@ type Answer struct {
 	Answer  string        `json:"answer"`
 	Sources []Source      `json:"sources"`
 	Stats   *engine.Stats `json:"-"`
+	// Cut says why the answer stopped before its end ("" = it ended):
+	// see CutNote.
+	Cut string `json:"cut,omitempty"`
+}
+
+// CutNote is the line that marks an answer cut off ("" when reason is not
+// "length"): by a full context, or by the tokens reserved for the answer.
+func CutNote(reason string, s *engine.Stats) string {
+	if reason != "length" {
+		return ""
+	}
+	if s != nil && s.ContextLength > 0 && s.ContextUsed >= s.ContextLength-8 {
+		return fmt.Sprintf("answer cut off: the context (%d tokens) is full; start a new session, or ask for the rest", s.ContextLength)
+	}
+	if s != nil && s.DecodeTokens > 0 {
+		return fmt.Sprintf("answer cut off at its length limit (%d tokens); ask for the rest", s.DecodeTokens)
+	}
+	return "answer cut off at its length limit; ask for the rest"
 }
 
 var rememberRE = regexp.MustCompile(`(?i)^\s*(?:please\s+)?remember(?:\s+that)?[\s:,]+(.+)$`)
@@ -189,6 +207,9 @@ func (a *Assistant) Ask(ctx context.Context, in Input, onText func(string)) (*An
 		}
 		if c.Stats != nil {
 			ans.Stats = c.Stats
+		}
+		if c.Done {
+			ans.Cut = CutNote(c.DoneReason, c.Stats)
 		}
 	}
 	ans.Answer = sb.String()

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/adrg/xdg"
@@ -35,6 +37,10 @@ type Config struct {
 	// OllamaModels is an existing Ollama store (OLLAMA_MODELS) whose models
 	// nook lists and uses in place; empty = ~/.ollama/models when present.
 	OllamaModels string `toml:"ollama_models,omitempty"`
+	// KeepAlive is how long a model stays loaded after its last use, as
+	// Ollama's keep_alive: "5m", "1h", "0" (unload at once, the default),
+	// "-1" (until nook exits).
+	KeepAlive string `toml:"keep_alive,omitempty"`
 
 	Remote   Remote   `toml:"remote,omitempty"`
 	Registry Registry `toml:"registry,omitempty"`
@@ -78,6 +84,12 @@ type Remote struct {
 	// AllowHTTP allows a plain http:// URL to a host other than this
 	// machine's loopback (refused otherwise).
 	AllowHTTP bool `toml:"allow_http,omitempty"`
+	// ContextLength is the context the server's model runs with (sent to
+	// Ollama as num_ctx); 0 = what the server reports.
+	ContextLength int `toml:"context_length,omitempty"`
+	// Strict: fail at start when the server cannot be asked about the
+	// model, instead of trying again at the first request.
+	Strict bool `toml:"strict,omitempty"`
 }
 
 // Registry holds model registry base URLs (mirrors, air-gapped setups).
@@ -168,7 +180,37 @@ func Load(getenv Env) (*Config, error) {
 	if v := getenv("NOOK_LEDGER_RPC"); v != "" {
 		c.Ledger.RPC = v
 	}
+	if v := getenv("NOOK_KEEP_ALIVE"); v != "" {
+		c.KeepAlive = v
+	}
+	if _, err := c.KeepAliveDuration(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// KeepAliveDuration is keep_alive as a duration: 0 unloads a model as soon
+// as nothing uses it, a negative one keeps it until nook exits. A bare
+// number is seconds, as Ollama reads it.
+func (c *Config) KeepAliveDuration() (time.Duration, error) {
+	v := strings.TrimSpace(c.KeepAlive)
+	if v == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		if n < 0 {
+			return -1, nil
+		}
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("config: keep_alive %q is not a duration (5m, 1h, 0, -1): %w", v, err)
+	}
+	if d < 0 {
+		return -1, nil
+	}
+	return d, nil
 }
 
 // Save writes the config file atomically.
@@ -176,6 +218,68 @@ func (c *Config) Save() error {
 	err := atomicfile.Write(c.Path, 0o700, func(w io.Writer) error { return toml.NewEncoder(w).Encode(c) })
 	if err != nil {
 		return fmt.Errorf("config: save %s: %w", c.Path, err)
+	}
+	return nil
+}
+
+// SetTop sets a top-level string key (model, embed_model...) in the config
+// file and in c, and leaves the rest of the file as it is: comments,
+// tables, other keys. The file is created when it does not exist.
+// Environment overrides in c are not written.
+func (c *Config) SetTop(key, value string) error {
+	old, err := os.ReadFile(c.Path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("config: read %s: %w", c.Path, err)
+	}
+	var b strings.Builder
+	if err := toml.NewEncoder(&b).Encode(map[string]string{key: value}); err != nil {
+		return fmt.Errorf("config: set %s: %w", key, err)
+	}
+	line := strings.TrimRight(b.String(), "\n")
+	lines := strings.Split(string(old), "\n")
+	if len(old) == 0 {
+		lines = nil
+	}
+	at, replace := len(lines), false
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") {
+			at = i // before the first table
+			break
+		}
+		if k, _, ok := strings.Cut(t, "="); ok && strings.Trim(strings.TrimSpace(k), `"'`) == key {
+			at, replace = i, true
+			break
+		}
+	}
+	switch {
+	case replace:
+		lines[at] = line
+	case at < len(lines):
+		lines = append(lines[:at], append([]string{line, ""}, lines[at:]...)...)
+	default:
+		if n := len(lines); n > 0 && lines[n-1] == "" {
+			lines = lines[:n-1]
+		}
+		lines = append(lines, line, "")
+	}
+	out := strings.Join(lines, "\n")
+	// The edit must read back as what was asked, and the file stay valid.
+	var check map[string]any
+	if _, err := toml.Decode(out, &check); err != nil {
+		return fmt.Errorf("config: set %s in %s: the file would not parse: %w", key, c.Path, err)
+	}
+	if got, _ := check[key].(string); got != value {
+		return fmt.Errorf("config: set %s in %s: the key is written in a form nook cannot edit (a multi-line string?); edit it by hand", key, c.Path)
+	}
+	if err := atomicfile.WriteFile(c.Path, []byte(out), 0o700); err != nil {
+		return fmt.Errorf("config: save %s: %w", c.Path, err)
+	}
+	switch key {
+	case "model":
+		c.Model = value
+	case "embed_model":
+		c.EmbedModel = value
 	}
 	return nil
 }

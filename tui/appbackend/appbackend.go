@@ -16,6 +16,7 @@ import (
 	"github.com/nook-ai/nook/internal/app"
 	"github.com/nook-ai/nook/internal/assistant"
 	"github.com/nook-ai/nook/internal/hint"
+	"github.com/nook-ai/nook/models"
 	"github.com/nook-ai/nook/plugins"
 	"github.com/nook-ai/nook/tui"
 	"github.com/nook-ai/nook/vault"
@@ -36,12 +37,16 @@ type Backend struct {
 var (
 	_ tui.Backend          = (*Backend)(nil)
 	_ tui.ProgressReporter = (*Backend)(nil)
+	_ tui.Onboarder        = (*Backend)(nil)
 )
 
 // New returns the backend over a. envPassphrase is NOOK_PASSPHRASE (empty:
 // the app asks for it).
 func New(a *app.App, envPassphrase []byte) *Backend {
 	b := &Backend{a: a, created: map[string]time.Time{}}
+	// What `nook add` or `nook remember` in another shell writes shows
+	// here within half a second.
+	a.FollowVault(500 * time.Millisecond)
 	if len(envPassphrase) > 0 {
 		b.envPass = envPassphrase
 	}
@@ -84,7 +89,7 @@ func (b *Backend) LoadModel(ctx context.Context, name string) (engine.ModelInfo,
 	}
 	info, err := b.a.LoadModel(ctx, name, app.PullIfMissing(func(ev app.PullEvent) { b.pull.Store(ev.String()) }))
 	if errors.Is(err, app.ErrNoModel) {
-		return info, hint.New(err, "pick one with /model NAME (it is pulled if needed), or "+hint.Of(err))
+		return info, hint.New(fmt.Errorf("%w: %w", tui.ErrNoModel, err), "pick one with /model NAME (it is pulled if needed), or "+hint.Of(err))
 	}
 	return info, err
 }
@@ -288,10 +293,23 @@ func (b *Backend) Forget(ctx context.Context, idOrText string) ([]tui.Fact, erro
 		return nil, err
 	}
 	defer rel()
-	fs, _, err := v.Forget(idOrText)
+	q, all := strings.CutPrefix(strings.TrimSpace(idOrText), "--all ")
+	match, byID, err := app.FactsMatching(v, q)
 	if errors.Is(err, vault.ErrNotFound) {
 		return nil, hint.New(err, "/forget without text lists the facts and their ids")
 	}
+	if err != nil {
+		return nil, err
+	}
+	if !byID && len(match) > 1 && !all {
+		var ls []string
+		for _, f := range match {
+			ls = append(ls, f.ID+" "+f.Text)
+		}
+		return nil, hint.New(fmt.Errorf("%d facts hold %q: %s", len(match), q, strings.Join(ls, "; ")),
+			fmt.Sprintf("/forget ID removes one; /forget --all %s removes these %d", q, len(match)))
+	}
+	fs, _, err := app.ForgetFacts(v, match)
 	return facts(fs), err
 }
 
@@ -356,3 +374,57 @@ func (b *Backend) Services(ctx context.Context) tui.Services {
 	st := b.a.Status()
 	return tui.Services{Ledger: st.Ledger, Sync: st.Sync}
 }
+
+// ModelChoices: the installed chat models, then the catalog's with their
+// download sizes (app.ModelChoices).
+func (b *Backend) ModelChoices(ctx context.Context) ([]tui.ModelChoice, error) {
+	cs, err := b.a.ModelChoices()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tui.ModelChoice, 0, len(cs))
+	for _, c := range cs {
+		var parts []string
+		if c.Recommended {
+			parts = append(parts, "recommended")
+		}
+		if c.Installed {
+			where := "installed"
+			if c.Where == "ollama" {
+				where = "in the Ollama store"
+			}
+			parts = append(parts, where+", "+models.HumanBytes(c.Size))
+		} else {
+			parts = append(parts, "download "+models.HumanBytes(c.Size))
+		}
+		if c.TooBig {
+			parts = append(parts, "needs more memory than this machine has")
+		}
+		if c.About != "" {
+			parts = append(parts, c.About)
+		}
+		out = append(out, tui.ModelChoice{Name: c.Name, Installed: c.Installed, Size: models.HumanBytes(c.Size), Note: strings.Join(parts, " · ")})
+	}
+	return out, nil
+}
+
+// RememberModel saves name as model in the config file.
+func (b *Backend) RememberModel(ctx context.Context, name string) (string, error) {
+	if err := b.a.RememberModel(name); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("model = %q in %s", name, b.a.Config().Path), nil
+}
+
+// CreateVault makes the vault with passphrase; it is unlocked after.
+func (b *Backend) CreateVault(ctx context.Context, pass []byte) (string, error) {
+	_, rel, err := b.a.InitVault(pass)
+	if err != nil {
+		return "", err
+	}
+	rel()
+	return b.a.Config().VaultDir(), nil
+}
+
+// PassphraseWarning is app.PassphraseWarning.
+func (b *Backend) PassphraseWarning(pass []byte) string { return app.PassphraseWarning(pass) }

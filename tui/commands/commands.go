@@ -50,6 +50,7 @@ func Default() Set {
 		c("remember", "/remember TEXT", "keep a fact for every answer", ""),
 		c("forget", "/forget [ID|TEXT]", "forget facts; without TEXT, list them", ""),
 		c("new", "/new", "start a new session", "ctrl+n"),
+		c("retry", "/retry", "ask the last question again, dropping its answer", ""),
 		c("sessions", "/sessions", "resume a saved session", ""),
 		c("copy", "/copy", "copy the last answer to the clipboard", "ctrl+y"),
 		c("unlock", "/unlock", "unlock the vault", ""),

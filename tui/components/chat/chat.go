@@ -40,6 +40,8 @@ type Entry struct {
 	Streaming bool
 	// Stopped: the user stopped the answer.
 	Stopped bool
+	// Cut says why the answer was cut off ("" = it ended).
+	Cut string
 
 	// Tool entries: the tool's name; Done with Result or, when Failed, the
 	// error; Asking: waiting for the user's consent (Note says the answer).
@@ -138,6 +140,14 @@ func (m *Model) Append(text string) {
 		e.Text += text
 		e.rendered = ""
 		m.refresh(false)
+	}
+}
+
+// Cut marks the streaming answer as cut off, saying why.
+func (m *Model) Cut(why string) {
+	if e := m.streaming(); e != nil {
+		e.Cut = why
+		e.rendered = ""
 	}
 }
 
@@ -244,6 +254,9 @@ func (m *Model) render(e Entry) string {
 		out := m.st.AnswerLabel.Render("nook") + "\n" + body
 		if e.Stopped {
 			out += "\n" + m.st.Stopped.Render("(stopped)")
+		}
+		if e.Cut != "" {
+			out += "\n" + m.st.Stopped.Width(w).Render("✂ "+e.Cut)
 		}
 		return pad.Render(out)
 	case Error:

@@ -26,6 +26,14 @@ type Model struct {
 	title string
 	note  string
 	in    textinput.Model
+	// footer replaces the line under the input ("" = the unlock one).
+	footer string
+}
+
+// WithFooter returns the prompt with s as the line under the input.
+func (m Model) WithFooter(s string) Model {
+	m.footer = s
+	return m
 }
 
 // New returns a focused masked prompt; note (may be "") is a line under
@@ -72,6 +80,10 @@ func (m Model) View(width int) string {
 	if m.note != "" {
 		lines = append(lines, m.st.Hint.Width(inner).Render(m.note))
 	}
-	lines = append(lines, "", m.in.View(), "", m.st.Muted.Width(inner).Render("enter unlocks · esc skips (answers then use no notes and the chat is not saved)"))
+	footer := m.footer
+	if footer == "" {
+		footer = "enter unlocks · esc skips (answers then use no notes and the chat is not saved)"
+	}
+	lines = append(lines, "", m.in.View(), "", m.st.Muted.Width(inner).Render(footer))
 	return m.st.Dialog.Width(w - m.st.Dialog.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))
 }
