@@ -26,7 +26,7 @@ OLLAMA_VERSION := $(shell awk '$$1=="github.com/ollama/ollama"{print $$2}' go.mo
 MODEL       ?= $(or $(NOOK_MODEL),$(wildcard $(NOOK_TEST_MODELS)/stories260K.gguf))
 TEST_FLAGS  ?= -count=1 -timeout 20m
 
-.PHONY: all setup build run test test-short fuzz bench bench-engine bench-serve bench-ledger cuda vet fmt clean contracts
+.PHONY: all setup build run test test-short fuzz bench bench-engine bench-serve bench-embed bench-sync bench-ledger cuda vet fmt clean contracts
 
 all: build
 
@@ -70,7 +70,7 @@ test-short: setup
 	$(GO) test -short -count=1 ./...
 
 # Benchmarks print ratios against their peer measured in the same run.
-bench: bench-engine bench-serve bench-ledger
+bench: bench-engine bench-serve bench-embed bench-sync bench-ledger
 
 bench-engine: setup
 	$(GO) run ./bench/engine $(ARGS)
@@ -78,6 +78,14 @@ bench-engine: setup
 # nook serve vs ollama serve, 1 and 4 clients streaming at once.
 bench-serve: setup
 	$(GO) run ./bench/serve $(ARGS)
+
+# Embedding models: nook vs ollama's /api/embed, and `nook add` of notes.
+bench-embed: setup
+	$(GO) run ./bench/embed $(ARGS)
+
+# A new device's first sync and a small second one, vs raw copies.
+bench-sync: setup
+	$(GO) run ./bench/sync $(ARGS)
 
 # NVIDIA: build ggml's CUDA backend from the pinned ollama module into
 # lib/ollama/ beside bin/, where ggml's loader looks for it.
