@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,17 +64,21 @@ func objectSizes(t *testing.T, env []string) map[string]int64 {
 	return out
 }
 
-// fails runs the binary without a terminal, expects it to fail, and
+// fails runs the binary without a terminal, expects it to exit 1, and
 // returns its output.
 func fails(t *testing.T, bin string, env []string, args ...string) string {
 	t.Helper()
-	c := exec.Command(bin, args...)
-	c.Env = append(os.Environ(), env...)
-	out, err := c.CombinedOutput()
-	if err == nil {
-		t.Fatalf("nook %s succeeded:\n%s", strings.Join(args, " "), out)
+	return asNookCmd(bin, env).mustRun(t, 1, args...)
+}
+
+// asNookCmd is bounded_test.go's runner for bin with env.
+func asNookCmd(bin string, env []string) *nookCmd {
+	n := &nookCmd{bin: bin, env: map[string]string{}}
+	for _, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		n.env[k] = v
 	}
-	return string(out)
+	return n
 }
 
 func TestRmRemovesADocumentAndErasesItsBytesFromDisk(t *testing.T) {
@@ -205,8 +208,7 @@ func TestWatchRefusesAMissingFolderAndReportsOneRemovedWhileWatched(t *testing.T
 		t.Errorf("watch on a missing folder took %s to fail", d)
 	}
 
-	c := exec.Command(bin, "watch", notes)
-	c.Env = append(os.Environ(), env...)
+	c := asNookCmd(bin, env).cmd("watch", notes)
 	var buf lockedBuffer
 	c.Stdout, c.Stderr = &buf, &buf
 	if err := c.Start(); err != nil {
