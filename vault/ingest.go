@@ -541,6 +541,9 @@ func (v *Vault) docFor(ctx context.Context, source string, data []byte, format s
 	if err != nil {
 		return nil, nil, had, false, fmt.Errorf("vault: add %s: %w", source, err)
 	}
+	if sound {
+		tags = v.keptTags(prev.Ref, tags)
+	}
 	d = &docObject{Path: source, Hash: hash, Model: v.embedModel(), Size: int64(len(data)), Format: format, Tags: tags, Version: docUnits, Chunks: units(blocks, chunkChars)}
 	if err := v.embedUnits(ctx, d, embedTime); err != nil {
 		return nil, nil, had, false, err

@@ -95,12 +95,7 @@ func (v *Vault) retagged(ctx context.Context, key string, tags []string, t *prep
 	if err != nil {
 		return nil, err
 	}
-	merged := slices.Clone(d.Tags)
-	for _, tg := range tags {
-		if !slices.Contains(merged, tg) {
-			merged = append(merged, tg)
-		}
-	}
+	merged := withTags(d.Tags, tags)
 	if len(merged) == len(d.Tags) {
 		return nil, nil
 	}
@@ -120,4 +115,25 @@ func (v *Vault) retagged(ctx context.Context, key string, tags []string, t *prep
 		return nil, err
 	}
 	return &pendingDoc{key: key, ref: ref, doc: &nd, staged: staged}, nil
+}
+
+// withTags is old with the tags of add it lacks appended (a new slice).
+func withTags(old, add []string) []string {
+	out := slices.Clone(old)
+	for _, tg := range add {
+		if !slices.Contains(out, tg) {
+			out = append(out, tg)
+		}
+	}
+	return out
+}
+
+// keptTags is tags with those of the version of source the vault holds
+// (ref), so that a changed file keeps the tags it was added with.
+func (v *Vault) keptTags(ref string, tags []string) []string {
+	d, err := v.loadDoc(ref)
+	if err != nil { // damaged or not here yet: only the call's tags
+		return tags
+	}
+	return withTags(d.Tags, tags)
 }

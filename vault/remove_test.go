@@ -196,3 +196,24 @@ func TestWatchEndsWithAnErrorWhenItsFolderIsRemoved(t *testing.T) {
 		t.Errorf("the removed folder's documents are still there: %+v", docs)
 	}
 }
+
+func TestAChangedFileKeepsTheTagsItWasAddedWith(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	v, _ := newTestVault(t)
+	notes := t.TempDir()
+	p := filepath.Join(notes, "boiler.md")
+	write(t, p, "# Boiler\n\nthe boiler service code is 4411\n")
+	if _, err := v.Add(ctx, []string{notes}, AddOptions{Tags: []string{"home"}}); err != nil {
+		t.Fatal(err)
+	}
+	write(t, p, "# Boiler\n\nthe boiler service code is 5522 since march\n")
+	rep, err := v.Add(ctx, []string{notes}, AddOptions{})
+	if err != nil || rep.Updated != 1 {
+		t.Fatalf("Add of the changed file: %+v, %v", rep, err)
+	}
+	docs, err := v.ListSources("home")
+	if err != nil || len(docs) != 1 || !slices.Equal(docs[0].Tags, []string{"home"}) {
+		t.Fatalf("after the change: %+v, %v", docs, err)
+	}
+}
