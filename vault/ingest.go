@@ -60,7 +60,10 @@ type AddReport struct {
 	Updated   int `json:"updated"`
 	Unchanged int `json:"unchanged"`
 	Removed   int `json:"removed"`
-	Skipped   int `json:"skipped"` // unsupported, excluded by size, unreadable
+	// Tagged counts unchanged documents that got the call's tags (their
+	// units and vectors kept).
+	Tagged  int `json:"tagged,omitempty"`
+	Skipped int `json:"skipped"` // unsupported, excluded by size, unreadable
 	// SkippedBy counts the skipped files by reason (Skip…): unreadable
 	// ones are under "error" and in Errors.
 	SkippedBy map[string]int `json:"skipped_by,omitempty"`
@@ -220,6 +223,10 @@ func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddRepor
 			rep.Errors = append(rep.Errors, err)
 		case skipped == "unchanged":
 			rep.Unchanged++
+		case skipped == "tagged":
+			rep.Unchanged++
+			rep.Tagged++
+			pending = append(pending, *pd)
 		case skipped != "":
 			skip(skipped, 1)
 		default:
@@ -431,7 +438,11 @@ func (v *Vault) prepare(ctx context.Context, f walkFile, o AddOptions, t *prepar
 		return nil, "", err
 	}
 	if unchanged {
-		return nil, "unchanged", nil
+		pd, err := v.retagged(ctx, f.path, o.Tags, t)
+		if pd == nil || err != nil {
+			return nil, "unchanged", err
+		}
+		return pd, "tagged", nil
 	}
 	v.setAsideDamaged(f.path)
 	t0, enc := time.Now(), t.encrypt
@@ -529,6 +540,9 @@ func (v *Vault) docFor(ctx context.Context, source string, data []byte, format s
 	blocks, err := parse(format, data)
 	if err != nil {
 		return nil, nil, had, false, fmt.Errorf("vault: add %s: %w", source, err)
+	}
+	if sound {
+		tags = v.keptTags(prev.Ref, tags)
 	}
 	d = &docObject{Path: source, Hash: hash, Model: v.embedModel(), Size: int64(len(data)), Format: format, Tags: tags, Version: docUnits, Chunks: units(blocks, chunkChars)}
 	if err := v.embedUnits(ctx, d, embedTime); err != nil {

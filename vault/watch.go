@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,7 +15,10 @@ import (
 
 // Watch keeps root in sync: it runs Add(root) once, then again after each
 // burst of file-system events (debounced by settle, default 300 ms), until
-// ctx ends. report is called after each pass.
+// ctx ends. report is called after each pass. A root that is not a
+// folder is an error at once (wrapping fs.ErrNotExist when it is missing),
+// and so is a root removed while watched, after the pass that drops its
+// documents.
 func (v *Vault) Watch(ctx context.Context, root string, o AddOptions, settle time.Duration, report func(AddReport, error)) error {
 	if settle <= 0 {
 		settle = 300 * time.Millisecond
@@ -22,6 +26,11 @@ func (v *Vault) Watch(ctx context.Context, root string, o AddOptions, settle tim
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return fmt.Errorf("vault: watch %q: %w", root, err)
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return fmt.Errorf("vault: watch %w", err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("vault: watch %s: not a folder", abs)
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -77,6 +86,9 @@ func (v *Vault) Watch(ctx context.Context, root string, o AddOptions, settle tim
 		case <-fire:
 			fire = nil
 			pass()
+			if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("vault: watch %s: the folder was removed: %w", abs, err)
+			}
 		}
 	}
 }

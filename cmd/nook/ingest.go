@@ -78,9 +78,27 @@ func progressBar(c *cli) func(vault.Progress) {
 	}
 }
 
+// watchable is nil when path is a folder, or else a one-line error with a
+// hint.
+func watchable(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return hint.New(fmt.Errorf("watch %s: no such folder", path), "check the path (`nook ls` lists what the vault holds), or create the folder first")
+	case err != nil:
+		return fmt.Errorf("watch %s: %w", path, err)
+	case !fi.IsDir():
+		return hint.New(fmt.Errorf("watch %s: not a folder", path), "watch the folder that holds it, or `nook add` the file")
+	}
+	return nil
+}
+
 func printReport(c *cli, r vault.AddReport) {
 	fmt.Fprintf(c.stdout, "added %d, updated %d, unchanged %d, removed %d, skipped %d (%d chunks, %s)\n",
 		r.Added, r.Updated, r.Unchanged, r.Removed, r.Skipped, r.Chunks, byteSize(r.Bytes))
+	if r.Tagged > 0 {
+		fmt.Fprintf(c.stdout, "tagged %s already in the vault (kept as they were, not embedded again)\n", plural(r.Tagged, "document", "documents"))
+	}
 	if c.verbose {
 		fmt.Fprintf(c.stderr, "nook: embedding %s, encryption %s (summed over files)\n", r.EmbedTime.Round(time.Millisecond), r.EncryptTime.Round(time.Millisecond))
 	}
@@ -136,21 +154,28 @@ func init() {
 			Short: "keep a folder in sync with the vault until interrupted",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := watchable(args[0]); err != nil {
+					return err
+				}
 				v, release, err := unlock(cmd.Context(), c, true)
 				if err != nil {
 					return err
 				}
 				defer release()
 				fmt.Fprintf(c.stderr, "nook: watching %s (Ctrl+C to stop)\n", args[0])
-				return v.Watch(cmd.Context(), args[0], f.options(), 0, func(r vault.AddReport, err error) {
+				err = v.Watch(cmd.Context(), args[0], f.options(), 0, func(r vault.AddReport, err error) {
 					if err != nil {
 						fmt.Fprintf(c.stderr, "nook: warning: %s\n", termsafe.Line(err.Error()))
 						return
 					}
-					if r.Added+r.Updated+r.Removed > 0 {
+					if r.Added+r.Updated+r.Removed+r.Tagged > 0 {
 						printReport(c, r)
 					}
 				})
+				if errors.Is(err, fs.ErrNotExist) {
+					return hint.New(err, "its documents were dropped from the vault; create the folder again and rerun `nook watch`")
+				}
+				return err
 			},
 		}
 		f.bind(cmd)
