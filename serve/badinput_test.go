@@ -127,10 +127,17 @@ func TestAClientThatDisconnectsMidStreamStopsItsGeneration(t *testing.T) {
 	if d := time.Since(cancelled); d > 2*time.Second {
 		t.Errorf("the engine came back %v after the client left", d)
 	}
-	// The generation stopped: its answer is a few tokens, not the hundreds
-	// the context holds.
-	if n := len(e.models.lastAnswer()); n > 200 {
-		t.Errorf("the cut answer is %d bytes long: the generation went on after the client left", n)
+	// The generation stopped: the cut answer is far shorter than the same
+	// request run to its end (the context's length). How many tokens slip
+	// out before the server sees the client gone depends on the machine's
+	// load (stories260K makes hundreds a second), so the bound is relative.
+	cut := len(e.models.lastAnswer())
+	if err := c.Generate(t.Context(), &api.GenerateRequest{Model: storiesModel, Prompt: "Once upon a time", Raw: true, Options: map[string]any{"temperature": 0}},
+		func(api.GenerateResponse) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if full := len(e.models.lastAnswer()); cut > full/4 {
+		t.Errorf("the cut answer is %d bytes long, the whole one %d: the generation went on after the client left", cut, full)
 	}
 	if text, err := ragChat(t.Context(), c, storiesModel); err != nil || text == "" {
 		t.Fatalf("the next request: %q, %v", text, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -49,12 +50,13 @@ type ControlRequest struct {
 	Scope string         `json:"scope,omitempty"`
 	For   int64          `json:"for,omitempty"` // seconds (-1: forever); grant only
 	Time  int64          `json:"time"`          // unix seconds when signed
+	Nonce string         `json:"nonce"`         // random hex, so that two same requests in one second differ
 	Sig   string         `json:"sig"`           // hex r||s||v over Message
 }
 
 // Message is the line a ControlRequest's signature covers.
 func (r *ControlRequest) Message() []byte {
-	return fmt.Appendf(nil, "nook-serve-control v1|%s|%s|%s|%d|%d", r.Op, r.App.Hex(), r.Scope, r.For, r.Time)
+	return fmt.Appendf(nil, "nook-serve-control v2|%s|%s|%s|%d|%d|%s", r.Op, r.App.Hex(), r.Scope, r.For, r.Time, r.Nonce)
 }
 
 // ControlReply is the answer.
@@ -185,6 +187,9 @@ func (c *control) verify(req *ControlRequest, l AppLedger) error {
 	if d := time.Since(time.Unix(req.Time, 0)); d > controlSkew || d < -controlSkew {
 		return errors.New("serve: control: the request's time is off by more than two minutes")
 	}
+	if len(req.Nonce) < 16 {
+		return errors.New("serve: control: a request without a nonce")
+	}
 	sig, err := hex.DecodeString(req.Sig)
 	if err != nil || len(sig) != 65 {
 		return errors.New("serve: control: malformed signature")
@@ -221,6 +226,7 @@ type ControlClient struct {
 // Do signs req (filling Time and Sig) and sends it.
 func (cc ControlClient) Do(ctx context.Context, req ControlRequest) (*ControlReply, error) {
 	req.Time = time.Now().Unix()
+	req.Nonce = rand.Text()
 	sig, err := crypto.Sign(accounts.TextHash(req.Message()), cc.Key)
 	if err != nil {
 		return nil, fmt.Errorf("serve: control: sign: %w", err)

@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"net"
@@ -131,16 +132,24 @@ func TestTheControlSocketRefusesStaleAndReplayedRequests(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&rep)
 		return resp.StatusCode, rep.Error
 	}
-	stale := ControlRequest{Op: "grants", Time: time.Now().Add(-10 * time.Minute).Unix()}
+	stale := ControlRequest{Op: "grants", Time: time.Now().Add(-10 * time.Minute).Unix(), Nonce: rand.Text()}
 	if code, msg := send(stale, ch.Owner); code != http.StatusForbidden || !strings.Contains(msg, "time") {
 		t.Errorf("a stale request: %d %q", code, msg)
 	}
-	fresh := ControlRequest{Op: "grants", Time: time.Now().Unix()}
+	fresh := ControlRequest{Op: "grants", Time: time.Now().Unix(), Nonce: rand.Text()}
 	if code, msg := send(fresh, ch.Owner); code != http.StatusOK {
 		t.Fatalf("a fresh request: %d %q", code, msg)
 	}
 	if code, msg := send(fresh, ch.Owner); code != http.StatusForbidden || !strings.Contains(msg, "replayed") {
 		t.Errorf("the same request again: %d %q", code, msg)
+	}
+	// Two requests alike, sent in one second by the client, are two
+	// requests (a nonce each), not a replay.
+	owner := ControlClient{Path: path, Key: ch.Owner}
+	for i := range 2 {
+		if _, err := owner.Do(t.Context(), ControlRequest{Op: "grants"}); err != nil {
+			t.Fatalf("request %d of two alike: %v", i+1, err)
+		}
 	}
 }
 

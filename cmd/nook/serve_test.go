@@ -20,6 +20,7 @@ import (
 
 	"github.com/nook-ai/nook/internal/testbin"
 	"github.com/nook-ai/nook/internal/testmodels"
+	"github.com/nook-ai/nook/serve"
 	"github.com/nook-ai/nook/serve/servetest"
 )
 
@@ -127,8 +128,13 @@ func TestServeGivesAnAppWhatItsGrantsAllowAndNookAppsChangesThemWhileItRuns(t *t
 	base, _ := url.Parse("http://" + addr)
 	oc := api.NewClient(base, &http.Client{Transport: servetest.Key{Key: key}})
 	tags, err := oc.List(t.Context())
-	if err != nil || len(tags.Models) != 1 || !strings.HasPrefix(tags.Models[0].Name, "stories") {
+	if err != nil || len(tags.Models) == 0 || !strings.HasPrefix(tags.Models[0].Name, "stories") {
 		t.Fatalf("ollama list: %+v, %v", tags, err)
+	}
+	for _, m := range tags.Models[1:] {
+		if m.Name != serve.RAGModel { // the default chat model, answering from the vault
+			t.Fatalf("ollama list has %s: %+v", m.Name, tags)
+		}
 	}
 	chat := func() (string, error) {
 		var out strings.Builder
