@@ -74,6 +74,7 @@ type Hit struct {
 	Kind    string `json:"kind,omitempty"`
 	Speaker string `json:"speaker,omitempty"` // of a turn, or of turns all by one speaker
 	Date    string `json:"date,omitempty"`    // ISO date in force at the first unit
+	Page    int    `json:"page,omitempty"`    // of a PDF: lines are counted within this page
 	Tokens  int    `json:"tokens"`            // size of Text, by SearchOptions.Tokens or EstimateTokens
 }
 
