@@ -78,6 +78,15 @@ type Hit struct {
 	Tokens  int    `json:"tokens"`            // size of Text, by SearchOptions.Tokens or EstimateTokens
 }
 
+// Location says where a passage is, as hits and citations print it:
+// "path:3-6", or for a page of a PDF "path, page 2, lines 3-6".
+func Location(source string, page, start, end int) string {
+	if page > 0 {
+		return fmt.Sprintf("%s, page %d, lines %d-%d", source, page, start, end)
+	}
+	return fmt.Sprintf("%s:%d-%d", source, start, end)
+}
+
 // candidates is how deep each list goes before fusion.
 func candidates(o *SearchOptions) int {
 	return min(max(50, 4*o.K, o.Budget/8), 512)
