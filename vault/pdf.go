@@ -230,3 +230,32 @@ func pdfBlocks(data []byte) ([]block, error) {
 	}
 	return out, nil
 }
+
+// pagelessPDF reports whether the index holds key as a PDF extracted
+// before pages were recorded (its words glued at every wrap), which Add
+// and Reindex parse again even though the file has not changed.
+func (x *index) pagelessPDF(key string) bool {
+	d, ok := x.docs[key]
+	if !ok || len(d.Slots) == 0 {
+		return false
+	}
+	for _, s := range d.Slots {
+		if x.chunks[s].Page > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// pagelessPDFDoc is pagelessPDF for a document object.
+func pagelessPDFDoc(d *docObject) bool {
+	if d.Format != fmtPDF || len(d.Chunks) == 0 {
+		return false
+	}
+	for _, c := range d.Chunks {
+		if c.Page > 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -2,10 +2,12 @@ package vault
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pdfRun is text placed at x on a line; runs of one line are shown one
@@ -196,5 +198,67 @@ func TestPDFHitsCiteTheirPage(t *testing.T) {
 	}
 	if !pages[1] || !pages[2] {
 		t.Errorf("tenant is on pages 1 and 2; hits %+v", hs)
+	}
+}
+
+// plantPagelessPDF adds the PDF at p as an older nook left it: its units
+// without pages.
+func plantPagelessPDF(t *testing.T, v *Vault, p string) {
+	t.Helper()
+	data := leasePDF()
+	write(t, p, string(data))
+	var embed time.Duration
+	d, _, had, _, err := v.docFor(context.Background(), p, data, fmtPDF, 0, nil, &embed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range d.Chunks {
+		d.Chunks[i].Page = 0
+	}
+	payload, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := v.putObject(kindDoc, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.commitDocs([]pendingDoc{{key: p, ref: ref, doc: d, new: !had}}); err != nil {
+		t.Fatal(err)
+	}
+	if hs, err := v.Search(context.Background(), "security deposit", SearchOptions{K: 1, Mode: Lexical}); err != nil || len(hs) != 1 || hs[0].Page != 0 {
+		t.Fatalf("the planted PDF: %+v %v", hs, err)
+	}
+}
+
+func TestAPDFExtractedBeforePagesIsParsedAgain(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"add", "reindex"} {
+		t.Run("by "+how, func(t *testing.T) {
+			t.Parallel()
+			v, _ := newTestVault(t)
+			p := filepath.Join(t.TempDir(), "lease.pdf")
+			plantPagelessPDF(t, v, p)
+			var err error
+			if how == "add" {
+				var rep AddReport
+				rep, err = v.Add(context.Background(), []string{p}, AddOptions{})
+				if rep.Updated != 1 {
+					t.Errorf("Add: %+v", rep)
+				}
+			} else {
+				_, err = v.Reindex(context.Background(), ReindexOptions{})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs, err := v.Search(context.Background(), "security deposit", SearchOptions{K: 1, Mode: Lexical})
+			if err != nil || len(hs) != 1 || hs[0].Page != 2 {
+				t.Fatalf("after %s: %+v %v", how, hs, err)
+			}
+			if rep, err := v.Add(context.Background(), []string{p}, AddOptions{}); err != nil || rep.Unchanged != 1 {
+				t.Errorf("then Add of the same PDF: %+v %v", rep, err)
+			}
+		})
 	}
 }
