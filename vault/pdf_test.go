@@ -262,3 +262,22 @@ func TestAPDFExtractedBeforePagesIsParsedAgain(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPDFBlocks: any bytes give blocks or an error, never a panic; blocks
+// are on a page and their lines are in order.
+func FuzzPDFBlocks(f *testing.F) {
+	f.Add(leasePDF())
+	f.Add(minimalPDF("the platypus document"))
+	f.Add(pagesPDF([][][]pdfRun{{placed("a", "b-"), placed("c"), nil, {{300, "d"}, {72, "e"}}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		bs, err := pdfBlocks(b)
+		if err != nil {
+			return
+		}
+		for _, x := range bs {
+			if x.page < 1 || x.start < 1 || x.end < x.start {
+				t.Fatalf("block %+v", x)
+			}
+		}
+	})
+}
