@@ -20,7 +20,8 @@ type pdfRun struct {
 // pagesPDF writes a PDF whose pages hold lines of Courier 12 (every glyph
 // 7.2 points wide, given in /Widths): each line is a list of runs placed
 // with Tm, so that a space between words exists only as a gap; a nil line
-// leaves a blank line (a paragraph break). Lines are 14 points apart.
+// leaves a blank line (a paragraph break). Lines are 14 points apart. A
+// run whose text starts with "[" is a TJ array as written.
 func pagesPDF(pages [][][]pdfRun) []byte {
 	widths := strings.TrimSpace(strings.Repeat("600 ", 95))
 	objs := []string{
@@ -35,7 +36,11 @@ func pagesPDF(pages [][][]pdfRun) []byte {
 		y := 740.0
 		for _, runs := range lines {
 			for _, r := range runs {
-				fmt.Fprintf(&s, "1 0 0 1 %.1f %.1f Tm [(%s)] TJ\n", r.x, y, r.text)
+				arr := r.text
+				if !strings.HasPrefix(arr, "[") {
+					arr = "[(" + arr + ")]"
+				}
+				fmt.Fprintf(&s, "1 0 0 1 %.1f %.1f Tm %s TJ\n", r.x, y, arr)
 			}
 			y -= 14
 		}
@@ -124,6 +129,22 @@ func TestPDFPagesKeepWordsAtWrapsAndParagraphs(t *testing.T) {
 	}
 	if got := pages[1]; strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("page 2:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestPDFWordsSpacedByKerningAsTeXWritesThem(t *testing.T) {
+	t.Parallel()
+	// Word spaces as TJ displacements of a third of an em, no space
+	// glyph; small kerns inside words; a line set in one TJ.
+	pages, err := pdfPages(pagesPDF([][][]pdfRun{{
+		{{72, "[(The)-333(se)15(curity)-333(de)-20(posit)-333(is)-333(held.)]"}},
+		{{72, "[(Next)-333(line)]"}},
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(pages[0], "|"); got != "The security deposit is held.|Next line" {
+		t.Errorf("got %q", got)
 	}
 }
 
