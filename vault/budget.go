@@ -370,7 +370,7 @@ func (a *assembly) hits() []Hit {
 	for _, s := range slots {
 		if n := len(groups); n > 0 {
 			g := &groups[n-1]
-			if last := g.slots[len(g.slots)-1]; last == s-1 && a.x.chunks[last].Source == a.x.chunks[s].Source {
+			if last := g.slots[len(g.slots)-1]; last == s-1 && a.x.chunks[last].Source == a.x.chunks[s].Source && a.x.chunks[last].Page == a.x.chunks[s].Page {
 				g.slots = append(g.slots, s)
 				g.value = max(g.value, a.chosen[s])
 				g.score = max(g.score, a.score[s])
@@ -384,7 +384,7 @@ func (a *assembly) hits() []Hit {
 	for _, g := range groups {
 		first := &a.x.chunks[g.slots[0]]
 		h := Hit{Source: first.Source, StartLine: first.Start, Heading: first.Heading, Score: g.score,
-			Kind: kinds[first.Kind], Speaker: first.Speaker, Date: first.Date}
+			Kind: kinds[first.Kind], Speaker: first.Speaker, Date: first.Date, Page: int(first.Page)}
 		if h.Kind == "" {
 			h.Kind = "chunk"
 		}

@@ -91,7 +91,7 @@ func units(bs []block, maxChars int) []Chunk {
 		}
 		for _, p := range pieces {
 			c := Chunk{StartLine: p.start, EndLine: p.end, Heading: heading, Text: p.text,
-				Kind: kindName(b.kind), Lead: lead, Speaker: b.speaker, Date: date}
+				Kind: kindName(b.kind), Lead: lead, Speaker: b.speaker, Date: date, Page: b.page}
 			if headStart > 0 {
 				c.StartLine, headStart = headStart, 0
 			}

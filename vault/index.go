@@ -75,6 +75,7 @@ type Chunk struct {
 	Lead      string `json:"lead,omitempty"`    // a table's header row, a list's lead-in
 	Speaker   string `json:"speaker,omitempty"` // who says a dialog turn
 	Date      string `json:"date,omitempty"`    // ISO date in force (heading, date line, timestamp)
+	Page      int    `json:"page,omitempty"`    // of a PDF, whose lines are counted within the page
 	Vec       vec    `json:"vec,omitempty"`
 }
 
@@ -150,6 +151,7 @@ type idxChunk struct {
 	Len     int32 // BM25 length in terms
 	Tokens  int32 // EstimateTokens(Text)
 	Kind    uint8 // index into kinds
+	Page    int32 // of a PDF; 0 for other formats
 }
 
 // kinds names idxChunk.Kind; 0 is a coarse chunk of an old object.
@@ -239,7 +241,7 @@ func (x *index) putDoc(key, ref string, d *docObject) {
 			kind = kindNumber(c.Kind)
 		}
 		x.chunks = append(x.chunks, idxChunk{Source: d.Path, Start: c.StartLine, End: c.EndLine, Heading: c.Heading,
-			Lead: c.Lead, Speaker: c.Speaker, Date: c.Date, Text: c.Text, Tags: d.Tags, Kind: kind,
+			Lead: c.Lead, Speaker: c.Speaker, Date: c.Date, Text: c.Text, Tags: d.Tags, Kind: kind, Page: int32(min(max(c.Page, 0), math.MaxInt32)),
 			Tokens: int32(min(EstimateTokens(c.Text), math.MaxInt32))})
 		x.addPostings(slot)
 		nd.Slots = append(nd.Slots, slot)

@@ -113,6 +113,9 @@ func vectorIndex() *index {
 		{StartLine: 1, EndLine: 3, Kind: KindRow, Heading: "Plots", Lead: "Plot | Holder", Text: "| 7 | Familie Yilmaz |"},
 		{StartLine: 5, EndLine: 5, Kind: KindItem, Heading: "Plots", Lead: "Actions:", Text: "- Priya: order compost"},
 	}})
+	x.putDoc("/n/lease.pdf", "ref-lease", &docObject{Path: "/n/lease.pdf", Version: docUnits, Format: fmtPDF, Chunks: []Chunk{
+		{StartLine: 3, EndLine: 6, Kind: KindPara, Page: 2, Text: "the tenant pays a security\ndeposit of two months rent"},
+	}})
 	x.putDoc("/n/gone.md", "ref-gone", &docObject{Path: "/n/gone.md", Version: docUnits, Chunks: []Chunk{{StartLine: 1, EndLine: 1, Kind: KindPara, Text: "removed before saving"}}})
 	x.removeDoc("/n/gone.md")
 	return x
@@ -122,7 +125,7 @@ func TestIndexTestVectors(t *testing.T) {
 	t.Parallel()
 	t.Run("the current format encodes deterministically", func(t *testing.T) {
 		got := encodeIndex(vectorIndex())
-		path := filepath.Join("testdata", "index", "v3.bin")
+		path := filepath.Join("testdata", "index", "v4.bin")
 		if *update {
 			if err := os.WriteFile(path, got, 0o644); err != nil {
 				t.Fatal(err)
@@ -148,6 +151,23 @@ func TestIndexTestVectors(t *testing.T) {
 		}
 		if hs := x.search("Yilmaz plot", nil, &SearchOptions{K: 1}, filter{}); len(hs) != 1 || hs[0].Kind != KindRow {
 			t.Errorf("the row: %+v", hs)
+		}
+		if hs := x.search("security deposit", nil, &SearchOptions{K: 1}, filter{}); len(hs) != 1 || hs[0].Page != 2 || hs[0].StartLine != 3 {
+			t.Errorf("the PDF unit keeps its page: %+v", hs)
+		}
+	})
+	t.Run("the format before pages is read, its units on page 0", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join("testdata", "index", "v3.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := decodeIndex(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := x.search("vet euros", nil, &SearchOptions{Budget: 100}, filter{})
+		if len(hs) != 1 || hs[0].StartLine != 1 || hs[0].EndLine != 4 || hs[0].Kind != KindTurn || hs[0].Page != 0 {
+			t.Errorf("search of the format 3 index: %+v", hs)
 		}
 	})
 	t.Run("the format before units is read and its postings rebuilt", func(t *testing.T) {
@@ -179,8 +199,10 @@ func FuzzDecodeIndex(f *testing.F) {
 	f.Add(encodeIndex(x))
 	f.Add(encodeIndex(newIndex()))
 	f.Add(encodeIndex(vectorIndex()))
-	if b, err := os.ReadFile(filepath.Join("testdata", "index", "legacy-v2.bin")); err == nil {
-		f.Add(b)
+	for _, name := range []string{"legacy-v2.bin", "v3.bin"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", "index", name)); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		x, err := decodeIndex(b)

@@ -16,13 +16,14 @@ import (
 // come the unit count and the byte lengths of the vectors and postings
 // parts, which come last, so the three parts decode in parallel:
 //
-//	header    0x00 0xFF, format (3), analyzer version
+//	header    0x00 0xFF, format (4), analyzer version
 //	sizes     units, vectors part length, postings part length
 //	strings   count, then each string (sources, tags, headings, leads,
 //	          speakers and dates, referred to by number)
 //	docs      count, then key, ref, slot count, slots; by key
-//	units     count, then source#, start, end, kind, heading#, lead#,
-//	          speaker#, date#, text, tag count, tag#s, length, tokens
+//	units     count, then source#, start, end, page, kind, heading#,
+//	          lead#, speaker#, date#, text, tag count, tag#s, length,
+//	          tokens (format 3 has no page: its units have page 0)
 //	vectors   dim, a bitmap of the units that have one (ceil(units/8) bytes),
 //	          then dim float32 LE per unit that has one
 //	postings  count, then term, df, df in the units' own text, posting
@@ -35,7 +36,7 @@ import (
 // the sizes) is read too: its chunks become units of kind 0, their
 // postings rebuilt the same way.
 
-const indexFormat = 3
+const indexFormat = 4
 
 var indexHeader = []byte{0x00, 0xFF}
 
@@ -95,6 +96,7 @@ func encodeIndex(x *index) []byte {
 		b = binary.AppendUvarint(b, ids[c.Source])
 		b = binary.AppendUvarint(b, uint64(c.Start))
 		b = binary.AppendUvarint(b, uint64(c.End))
+		b = binary.AppendUvarint(b, uint64(c.Page))
 		b = binary.AppendUvarint(b, uint64(c.Kind))
 		b = binary.AppendUvarint(b, ids[c.Heading])
 		b = binary.AppendUvarint(b, ids[c.Lead])
@@ -225,10 +227,10 @@ func (d *decoder) str() string { return string(d.bytes(d.count(1))) }
 
 func decodeIndex(b []byte) (*index, error) {
 	d := &decoder{b: b}
-	legacy, analyzer := true, uint64(0)
+	legacy, analyzer, format := true, uint64(0), uint64(2)
 	if bytes.HasPrefix(b, indexHeader) {
 		d.b = d.b[len(indexHeader):]
-		if f := d.uvarint(); f != indexFormat {
+		if format = d.uvarint(); format != indexFormat && format != 3 {
 			return nil, errIndexFormat
 		}
 		legacy, analyzer = false, d.uvarint()
@@ -253,7 +255,7 @@ func decodeIndex(b []byte) (*index, error) {
 	if !reanalyze {
 		wg.Go(func() { postErr = x.decodePostings(postPart, n) })
 	}
-	err := x.decodeChunks(mainPart, n, legacy)
+	err := x.decodeChunks(mainPart, n, format)
 	wg.Wait()
 	if err = cmp.Or(err, vecErr, postErr); err != nil {
 		return nil, err
@@ -275,7 +277,10 @@ func (x *index) reanalyze() {
 	}
 }
 
-func (x *index) decodeChunks(d *decoder, n int, legacy bool) error {
+// decodeChunks reads the strings, docs and units of format 2 (before
+// units), 3 (before pages) or 4.
+func (x *index) decodeChunks(d *decoder, n int, format uint64) error {
+	legacy := format == 2
 	table := make([]string, d.count(1))
 	for i := range table {
 		table[i] = d.str()
@@ -302,6 +307,9 @@ func (x *index) decodeChunks(d *decoder, n int, legacy bool) error {
 		c.Source = d.pick(table)
 		c.Start = int(min(d.uvarint(), math.MaxInt32))
 		c.End = int(min(d.uvarint(), math.MaxInt32))
+		if format >= 4 {
+			c.Page = int32(min(d.uvarint(), math.MaxInt32))
+		}
 		if legacy {
 			c.Heading = d.str()
 		} else {

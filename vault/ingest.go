@@ -532,7 +532,7 @@ func (v *Vault) docFor(ctx context.Context, source string, data []byte, format s
 	hash := hex.EncodeToString(sum[:])
 	v.mu.Lock()
 	prev, had := v.st.get(nsDoc, source)
-	sound := had && v.docSoundLocked(source, prev.Ref)
+	sound := had && v.docSoundLocked(source, prev.Ref) && !(format == fmtPDF && v.idx.pagelessPDF(source))
 	v.mu.Unlock()
 	if sound && (prev.Hash == hash+":"+v.embedModel() || v.opts.embedder == nil && strings.HasPrefix(prev.Hash, hash+":")) {
 		return nil, nil, had, true, nil

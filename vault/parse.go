@@ -10,7 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ledongthuc/pdf"
 	"golang.org/x/net/html"
 )
 
@@ -87,6 +86,7 @@ type block struct {
 	lead    string // a table's header row, the line leading into a list
 	speaker string // who says a dialog turn
 	date    string // ISO date of a turn's timestamp
+	page    int    // of a PDF, whose lines are numbered within the page
 }
 
 const (
@@ -116,11 +116,7 @@ func parse(format string, data []byte) ([]block, error) {
 	case fmtHTML:
 		return parseHTML(data)
 	case fmtPDF:
-		text, err := pdfText(data)
-		if err != nil {
-			return nil, err
-		}
-		return structured(parseLines(text, nil, nil)), nil
+		return pdfBlocks(data)
 	}
 	return nil, fmt.Errorf("unsupported format %q", format)
 }
@@ -310,38 +306,4 @@ func parseHTML(data []byte) ([]block, error) {
 			}
 		}
 	}
-}
-
-// pdfText extracts the plain text of a PDF, pages separated by blank lines.
-func pdfText(data []byte) (text string, err error) {
-	defer func() {
-		if r := recover(); r != nil { // the PDF reader panics on some malformed files
-			err = fmt.Errorf("malformed pdf: %v", r)
-		}
-	}()
-	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return "", fmt.Errorf("pdf: %w", err)
-	}
-	var sb strings.Builder
-	for i := 1; i <= r.NumPage(); i++ {
-		p := r.Page(i)
-		if p.V.IsNull() {
-			continue
-		}
-		rows, err := p.GetTextByRow()
-		if err != nil {
-			return "", fmt.Errorf("pdf page %d: %w", i, err)
-		}
-		for _, row := range rows {
-			var line strings.Builder
-			for _, w := range row.Content {
-				line.WriteString(w.S)
-			}
-			sb.WriteString(strings.TrimRight(line.String(), " "))
-			sb.WriteByte('\n')
-		}
-		sb.WriteByte('\n')
-	}
-	return sb.String(), nil
 }

@@ -193,11 +193,17 @@ func (v *Vault) reindexDoc(ctx context.Context, key, ref string, o ReindexOption
 	return &pendingDoc{key: key, ref: nref, doc: nd, staged: staged}, false, nil
 }
 
-// needsReindex reports whether d is coarse chunks, or lacks this
-// embedder's vectors.
+// needsReindex reports whether d is coarse chunks, a PDF extracted before
+// pages whose file is still there to parse again, or lacks this embedder's
+// vectors.
 func (v *Vault) needsReindex(d *docObject) bool {
 	if d.Version < docUnits {
 		return true
+	}
+	if pagelessPDFDoc(d) {
+		if _, ok := sameFile(d); ok {
+			return true
+		}
 	}
 	if v.opts.embedder == nil {
 		return false

@@ -74,7 +74,17 @@ type Hit struct {
 	Kind    string `json:"kind,omitempty"`
 	Speaker string `json:"speaker,omitempty"` // of a turn, or of turns all by one speaker
 	Date    string `json:"date,omitempty"`    // ISO date in force at the first unit
+	Page    int    `json:"page,omitempty"`    // of a PDF: lines are counted within this page
 	Tokens  int    `json:"tokens"`            // size of Text, by SearchOptions.Tokens or EstimateTokens
+}
+
+// Location says where a passage is, as hits and citations print it:
+// "path:3-6", or for a page of a PDF "path, page 2, lines 3-6".
+func Location(source string, page, start, end int) string {
+	if page > 0 {
+		return fmt.Sprintf("%s, page %d, lines %d-%d", source, page, start, end)
+	}
+	return fmt.Sprintf("%s:%d-%d", source, start, end)
 }
 
 // candidates is how deep each list goes before fusion.

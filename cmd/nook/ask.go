@@ -116,14 +116,14 @@ func init() {
 				for _, s := range ans.Sources {
 					if s.Cited {
 						cited++
-						fmt.Fprintf(c.stdout, "[%d] %s:%d-%d\n", s.N, termsafe.Line(s.Path), s.StartLine, s.EndLine)
+						fmt.Fprintf(c.stdout, "[%d] %s\n", s.N, vault.Location(termsafe.Line(s.Path), s.Page, s.StartLine, s.EndLine))
 					}
 				}
 				if cited == 0 && len(ans.Sources) > 0 {
 					// The model cited nothing: say what it was given.
 					fmt.Fprintln(c.stdout, "sources given (none cited):")
 					for _, s := range ans.Sources {
-						fmt.Fprintf(c.stdout, "[%d] %s:%d-%d\n", s.N, termsafe.Line(s.Path), s.StartLine, s.EndLine)
+						fmt.Fprintf(c.stdout, "[%d] %s\n", s.N, vault.Location(termsafe.Line(s.Path), s.Page, s.StartLine, s.EndLine))
 					}
 				}
 				return nil

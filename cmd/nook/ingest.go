@@ -213,7 +213,7 @@ func init() {
 					return json.NewEncoder(c.stdout).Encode(hits)
 				}
 				for i, h := range hits {
-					fmt.Fprintf(c.stdout, "[%d] %s:%d-%d  (%.4f)\n", i+1, termsafe.Line(h.Source), h.StartLine, h.EndLine, h.Score)
+					fmt.Fprintf(c.stdout, "[%d] %s  (%.4f)\n", i+1, vault.Location(termsafe.Line(h.Source), h.Page, h.StartLine, h.EndLine), h.Score)
 					fmt.Fprintf(c.stdout, "    %s\n", termsafe.Line(snippet(h.Text, 160)))
 				}
 				return nil

@@ -86,6 +86,7 @@ type Source struct {
 	Path      string  `json:"source"`
 	StartLine int     `json:"start_line"`
 	EndLine   int     `json:"end_line"`
+	Page      int     `json:"page,omitempty"` // of a PDF: the lines are within it
 	Score     float64 `json:"score"`
 	Text      string  `json:"text"`
 	Cited     bool    `json:"cited"`
@@ -175,7 +176,7 @@ func (a *Assistant) Turn(ctx context.Context, in Input) (*Turn, error) {
 		return nil, err
 	}
 	for i, h := range hits[:used] {
-		t.Sources = append(t.Sources, Source{N: i + 1, Path: h.Source, StartLine: h.StartLine, EndLine: h.EndLine, Score: h.Score, Text: h.Text})
+		t.Sources = append(t.Sources, Source{N: i + 1, Path: h.Source, StartLine: h.StartLine, EndLine: h.EndLine, Page: h.Page, Score: h.Score, Text: h.Text})
 	}
 	t.Request = engine.ChatRequest{Session: in.Session, Messages: msgs, Options: a.o.chatOptions}
 	if t.Request.Options.NumPredict == 0 {
@@ -355,7 +356,7 @@ func (a *Assistant) buildPrompt(question string, facts []vault.Fact, hits []vaul
 // its context: the headings above it and the date in force (a chat turn
 // rarely says when it was written).
 func formatSource(n int, h vault.Hit) string {
-	head := fmt.Sprintf("[%d] %s:%d-%d", n, h.Source, h.StartLine, h.EndLine)
+	head := fmt.Sprintf("[%d] %s", n, vault.Location(h.Source, h.Page, h.StartLine, h.EndLine))
 	var ctx []string
 	if h.Heading != "" {
 		ctx = append(ctx, h.Heading)

@@ -270,6 +270,8 @@ func TestSourcesSayWhereAndWhen(t *testing.T) {
 			"[1] /n/chat.md:7-8 (Chats > Spring, 2024-03-02)\nTom: see you at six"},
 		{vault.Hit{Source: "/n/log.md", StartLine: 2, EndLine: 2, Heading: "Standup 2024-04-09", Date: "2024-04-09", Text: "Leo: blocked"},
 			"[1] /n/log.md:2-2 (Standup 2024-04-09)\nLeo: blocked"},
+		{vault.Hit{Source: "/n/lease.pdf", Page: 2, StartLine: 3, EndLine: 6, Text: "a security\ndeposit"},
+			"[1] /n/lease.pdf, page 2, lines 3-6\na security\ndeposit"},
 	} {
 		if got := formatSource(1, tc.hit); got != tc.want {
 			t.Errorf("formatSource = %q, want %q", got, tc.want)
