@@ -28,7 +28,9 @@ func (w *wordyBox) Tools(context.Context) ([]engine.Tool, error) {
 	return out, nil
 }
 
-func (w *wordyBox) Call(context.Context, string, map[string]any) (string, error) { return w.result, nil }
+func (w *wordyBox) Call(context.Context, string, map[string]any) (string, error) {
+	return w.result, nil
+}
 
 // promptTokens is what the scripted engine counts for req's prompt.
 func promptTokens(t *testing.T, e *enginetest.Engine, req engine.ChatRequest) int {
