@@ -103,6 +103,9 @@ func TestAFiveWordQuestionWithAPluginGrantedOnA2kModelInTmux(t *testing.T) {
 		if strings.Contains(screen, "tok/s") {
 			break
 		}
+		if strings.Contains(screen, " fit") || strings.Contains(screen, "error") {
+			t.Fatalf("the turn failed:\n%s", screen)
+		}
 		if strings.Contains(screen, "esc stop answer") {
 			if a := answerText(screen); a != "" && (len(growing) == 0 || a != growing[len(growing)-1]) {
 				growing = append(growing, a)
