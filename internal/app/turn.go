@@ -81,6 +81,9 @@ func (a *App) Turn(ctx context.Context, in TurnInput) (*Turn, error) {
 			}
 		}
 	}
+	if t.Notice != "" {
+		notices = append(notices, t.Notice)
+	}
 	return &Turn{Sources: t.Sources, Remembered: t.Remembered, Notices: notices, Chunks: chunks}, nil
 }
 
@@ -159,6 +162,9 @@ func (a *App) Ask(ctx context.Context, in TurnInput, onText func(string)) (*Answ
 	ans, err := as.Ask(ctx, assistant.Input{Text: in.Text, History: in.History, Session: in.Session}, onText)
 	if err != nil {
 		return nil, err
+	}
+	if ans.Notice != "" {
+		notices = append(notices, ans.Notice)
 	}
 	return &Answer{Answer: *ans, Notices: notices}, nil
 }

@@ -106,6 +106,9 @@ type Turn struct {
 	Request engine.ChatRequest
 	// Remembered is set when the input asked to remember something.
 	Remembered *vault.Fact
+	// Notice is a line to show with the turn ("" when none): why the
+	// plugins' tools sit this turn out.
+	Notice string
 	// Chunks streams the answer; iterate it once.
 	Chunks iter.Seq2[engine.Chunk, error]
 }
@@ -118,6 +121,8 @@ type Answer struct {
 	// Cut says why the answer stopped before its end ("" = it ended):
 	// see CutNote.
 	Cut string `json:"cut,omitempty"`
+	// Notice is Turn.Notice.
+	Notice string `json:"notice,omitempty"`
 }
 
 // CutNote is the line that marks an answer cut off ("" when reason is not
@@ -153,6 +158,14 @@ func (a *Assistant) Turn(ctx context.Context, in Input) (*Turn, error) {
 		}
 		t.Remembered = &f
 	}
+	tools, toolCost, err := a.turnTools(ctx, question)
+	if err != nil {
+		return nil, err
+	}
+	if tools == nil && toolCost > 0 {
+		t.Notice = a.toolsOffNotice(question, toolCost)
+		toolCost = 0
+	}
 	var facts []vault.Fact
 	var hits []vault.Hit
 	if a.store != nil {
@@ -162,7 +175,7 @@ func (a *Assistant) Turn(ctx context.Context, in Input) (*Turn, error) {
 		}
 		so := a.o.search
 		so.K = a.o.k
-		so.Budget = a.sourceBudget(question)
+		so.Budget = a.sourceBudget(question, toolCost)
 		so.Tokens = a.count
 		so.PerHit = perSource
 		if t.Remembered == nil {
@@ -171,7 +184,7 @@ func (a *Assistant) Turn(ctx context.Context, in Input) (*Turn, error) {
 			}
 		}
 	}
-	msgs, used, err := a.buildPrompt(question, facts, hits, in.History)
+	msgs, used, err := a.buildPrompt(question, toolCost, facts, hits, in.History)
 	if err != nil {
 		return nil, err
 	}
@@ -182,8 +195,8 @@ func (a *Assistant) Turn(ctx context.Context, in Input) (*Turn, error) {
 	if t.Request.Options.NumPredict == 0 {
 		t.Request.Options.NumPredict = a.answerTokens()
 	}
-	if a.o.tools != nil {
-		t.Chunks = a.toolLoop(ctx, t.Request)
+	if len(tools) > 0 {
+		t.Chunks = a.toolLoop(ctx, t.Request, tools)
 	} else {
 		t.Chunks = a.eng.Chat(ctx, t.Request)
 	}
@@ -197,7 +210,7 @@ func (a *Assistant) Ask(ctx context.Context, in Input, onText func(string)) (*An
 		return nil, err
 	}
 	var sb strings.Builder
-	ans := &Answer{}
+	ans := &Answer{Notice: t.Notice}
 	for c, err := range t.Chunks {
 		if err != nil {
 			return nil, err
@@ -270,10 +283,17 @@ const maxSourceTokens = 4096
 // the question, less a quarter of that (at most 512 tokens) kept for
 // memory facts and recent history, and at most maxSourceTokens. A
 // 2,048-token context gets about 1,000 tokens of sources, a 4,096-token
-// one about 3,000.
-func (a *Assistant) sourceBudget(question string) int {
-	left := a.contextLength() - a.answerTokens() - a.count(a.o.system) - a.count(question) - 2*perMessage - 16
+// one about 3,000. extra is what else the prompt must hold (the tools'
+// descriptions, see toolCost).
+func (a *Assistant) sourceBudget(question string, extra int) int {
+	left := a.contextLength() - a.answerTokens() - a.baseTokens(question) - extra
 	return min(max(left-min(left/4, 512), 0), maxSourceTokens)
+}
+
+// baseTokens is what the instructions, the question and the chat
+// template around them take.
+func (a *Assistant) baseTokens(question string) int {
+	return a.count(a.o.system) + a.count(question) + 2*perMessage + 16
 }
 
 func (a *Assistant) count(s string) int {
@@ -285,13 +305,13 @@ func (a *Assistant) count(s string) int {
 }
 
 // buildPrompt assembles the messages within the budget: context length
-// minus the answer reserve. It keeps, in order of priority, the
-// instructions and the question, then sources best first, then memory facts
-// newest first, then history newest first. It returns how many of hits made
-// it in.
-func (a *Assistant) buildPrompt(question string, facts []vault.Fact, hits []vault.Hit, history []engine.Message) ([]engine.Message, int, error) {
-	budget := a.contextLength() - a.answerTokens()
-	base := a.count(a.o.system) + a.count(question) + 2*perMessage + 16
+// minus the answer reserve and extra (the tools' share, see toolCost). It
+// keeps, in order of priority, the instructions and the question, then
+// sources best first, then memory facts newest first, then history newest
+// first. It returns how many of hits made it in.
+func (a *Assistant) buildPrompt(question string, extra int, facts []vault.Fact, hits []vault.Hit, history []engine.Message) ([]engine.Message, int, error) {
+	budget := a.contextLength() - a.answerTokens() - extra
+	base := a.baseTokens(question)
 	if base > budget {
 		return nil, 0, hint.New(fmt.Errorf("assistant: the question alone needs %d tokens, the budget is %d: %w", base, budget, engine.ErrContextFull),
 			"ask a shorter question, or use a model with a longer context")

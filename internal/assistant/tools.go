@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -199,24 +200,56 @@ func describeTools(tools []engine.Tool) string {
 	return b.String()
 }
 
-// toolLoop runs req with the toolbox's tools: it calls tools while the
-// model asks for them (up to MaxRounds), then streams the answer.
-func (a *Assistant) toolLoop(ctx context.Context, req engine.ChatRequest) iter.Seq2[engine.Chunk, error] {
+// turnTools fetches the toolbox's tools for a turn and what they cost in
+// the prompt (see toolCost). When they do not fit beside the instructions
+// and the question, it returns no tools and their cost, and the turn goes
+// on without them (see toolsOffNotice).
+func (a *Assistant) turnTools(ctx context.Context, question string) ([]engine.Tool, int, error) {
+	if a.o.tools == nil {
+		return nil, 0, nil
+	}
+	tools, err := a.o.tools.box.Tools(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("assistant: tools: %w", err)
+	}
+	if len(tools) == 0 {
+		return nil, 0, nil
+	}
+	cost := a.toolCost(tools)
+	if a.baseTokens(question)+cost > a.contextLength()-a.answerTokens() {
+		return nil, cost, nil
+	}
+	return tools, cost, nil
+}
+
+// toolCost is how many prompt tokens the tools take: their descriptions
+// (the JSON-format instructions and the tool list in the system prompt, or
+// the schemas a native template renders) and room for one round of a call
+// and its result (toolRoundTokens).
+func (a *Assistant) toolCost(tools []engine.Tool) int {
+	if a.eng.Info().Capabilities.Has(engine.CapTools) {
+		b, _ := json.Marshal(tools)
+		return a.count(string(b)) + perMessage + a.toolRoundTokens()
+	}
+	return a.count("\n\n"+describeTools(tools)) + a.toolRoundTokens()
+}
+
+// toolRoundTokens is the room kept for a tool call and its result: an
+// eighth of the context, at most 256 tokens. Results longer than what is
+// left are shortened (fitResult).
+func (a *Assistant) toolRoundTokens() int { return min(256, a.contextLength()/8) }
+
+// toolsOffNotice is the line saying why the tools sit a turn out.
+func (a *Assistant) toolsOffNotice(question string, cost int) string {
+	room := max(a.contextLength()-a.answerTokens()-a.baseTokens(question), 0)
+	return fmt.Sprintf("plugins' tools are off for this question: they need %d tokens of the model's %d-token context and %d are free; use a model with a longer context (or raise context_length) to use them",
+		cost, a.contextLength(), room)
+}
+
+// toolLoop runs req with tools: it calls tools while the model asks for
+// them (up to MaxRounds), then streams the answer.
+func (a *Assistant) toolLoop(ctx context.Context, req engine.ChatRequest, tools []engine.Tool) iter.Seq2[engine.Chunk, error] {
 	return func(yield func(engine.Chunk, error) bool) {
-		tc := a.o.tools
-		tools, err := tc.box.Tools(ctx)
-		if err != nil {
-			yield(engine.Chunk{}, fmt.Errorf("assistant: tools: %w", err))
-			return
-		}
-		if len(tools) == 0 {
-			for c, err := range a.eng.Chat(ctx, req) {
-				if !yield(c, err) || err != nil {
-					return
-				}
-			}
-			return
-		}
 		if a.eng.Info().Capabilities.Has(engine.CapTools) {
 			a.nativeLoop(ctx, req, tools, yield)
 			return
@@ -226,6 +259,8 @@ func (a *Assistant) toolLoop(ctx context.Context, req engine.ChatRequest) iter.S
 }
 
 // formatLoop drives tools through CallFormat (engines without CapTools).
+// An answer streams as it is decoded (see replyStream); a call is
+// collected, run, and its result goes back to the model.
 func (a *Assistant) formatLoop(ctx context.Context, req engine.ChatRequest, tools []engine.Tool, yield func(engine.Chunk, error) bool) {
 	tc := a.o.tools
 	msgs := append([]engine.Message(nil), req.Messages...)
@@ -235,48 +270,94 @@ func (a *Assistant) formatLoop(ctx context.Context, req engine.ChatRequest, tool
 		msgs = append([]engine.Message{{Role: engine.RoleSystem, Content: describeTools(tools)}}, msgs...)
 	}
 	for round := 1; ; round++ {
-		last := round > tc.o.MaxRounds
 		r := req
 		r.Messages = msgs
 		r.Tools = nil
 		r.Format = CallFormat(tools, true)
-		if last {
+		if round > tc.o.MaxRounds {
 			r.Format = answerFormat()
 		}
-		var sb strings.Builder
+		var rs replyStream
 		var done engine.Chunk
 		for c, err := range a.eng.Chat(ctx, r) {
 			if err != nil {
 				yield(engine.Chunk{}, err)
 				return
 			}
-			sb.WriteString(c.Text)
+			if text := rs.feed(c.Text); text != "" && !yield(engine.Chunk{Text: text}, nil) {
+				return
+			}
 			if c.Done {
 				done = c
 			}
 		}
-		reply, err := ParseReply(sb.String())
+		done.Text, done.Done = "", true
+		if rs.state != replyCall {
+			// An answer (streamed already), or plain text from an engine
+			// that ignored the format.
+			if text := rs.flush(); text != "" && !yield(engine.Chunk{Text: text}, nil) {
+				return
+			}
+			yield(done, nil)
+			return
+		}
+		reply, err := ParseReply(rs.raw.String())
 		if err != nil || reply.Answer != nil {
-			text := sb.String() // a reply cut short is shown as it came
+			// A call cut off (or an answer that did not look like one
+			// while it came): never the raw JSON.
+			text := cutCallText(rs.raw.String())
 			if err == nil {
 				text = *reply.Answer
 			}
 			if yield(engine.Chunk{Text: text}, nil) {
-				done.Text = ""
-				done.Done = true
 				yield(done, nil)
 			}
 			return
 		}
 		call := engine.ToolCall{Name: reply.Call, Arguments: reply.With}
-		msgs = append(msgs, engine.Message{Role: engine.RoleAssistant, Content: sb.String(), ToolCalls: []engine.ToolCall{call}})
+		msgs = append(msgs, engine.Message{Role: engine.RoleAssistant, Content: rs.raw.String(), ToolCalls: []engine.ToolCall{call}})
 		result, err := a.runCall(ctx, round, call)
 		if err != nil {
 			yield(engine.Chunk{}, err)
 			return
 		}
-		msgs = append(msgs, engine.Message{Role: engine.RoleTool, ToolName: call.Name, Content: result})
+		msgs = append(msgs, engine.Message{Role: engine.RoleTool, ToolName: call.Name, Content: a.fitResult(msgs, result)})
 	}
+}
+
+var callNameRE = regexp.MustCompile(`"call"\s*:\s*"([^"\\]*)"`)
+
+// cutCallText is what a reply that broke off inside a call shows.
+func cutCallText(raw string) string {
+	if m := callNameRE.FindStringSubmatch(raw); m != nil {
+		return fmt.Sprintf("(the reply broke off while calling %s)", m[1])
+	}
+	return "(the reply broke off before it said what to do)"
+}
+
+// fitResult shortens a tool's result to what the context has left after
+// msgs and the answer reserve, so that the next round still holds the
+// question and the call.
+func (a *Assistant) fitResult(msgs []engine.Message, result string) string {
+	used := 16
+	for _, m := range msgs {
+		used += a.count(m.Content) + perMessage
+	}
+	room := a.contextLength() - a.answerTokens() - used - perMessage
+	const marker = " … (cut to fit the context)"
+	n := a.count(result)
+	if n <= room {
+		return result
+	}
+	if room < 16 {
+		return "(the result does not fit the model's context)"
+	}
+	runes := []rune(result)
+	keep := len(runes) * (room - 8) / n
+	for keep > 0 && a.count(string(runes[:keep]))+8 > room {
+		keep = keep * 9 / 10
+	}
+	return string(runes[:keep]) + marker
 }
 
 // nativeLoop passes the tools to an engine that parses calls itself
