@@ -912,7 +912,7 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 			if m.temp == nil {
 				m.note("temperature: the model's default (/temp N sets it, 0 to 2)")
 			} else {
-				m.note(fmt.Sprintf("temperature %g (/temp off goes back to the default)", *m.temp))
+				m.note("temperature "+fmtTemp(*m.temp)+" (/temp off goes back to the default)")
 			}
 		case "off", "reset", "default", "-":
 			m.temp = nil
@@ -925,7 +925,7 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 			}
 			f := float32(t)
 			m.temp = &f
-			m.note(fmt.Sprintf("temperature %g for this session", t))
+			m.note("temperature " + fmtTemp(f) + " for this session")
 		}
 	case "mouse":
 		m.mouse = !m.mouse
@@ -943,6 +943,7 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 		cmd = syncCmd(m.ctx, m.backend)
 	}
 	m.layout()
+	m.syncStatus()
 	return m, tea.Batch(cmd, m.tick())
 }
 
@@ -1177,7 +1178,7 @@ func (m *Model) syncStatus() {
 	}
 	var tune []string
 	if m.temp != nil {
-		tune = append(tune, fmt.Sprintf("temp %g", *m.temp))
+		tune = append(tune, "temp "+fmtTemp(*m.temp))
 	}
 	if m.system != "" {
 		tune = append(tune, "system set")
@@ -1371,6 +1372,8 @@ func searchNote(q string, ss []Source) string {
 	}
 	return head + ": in the sources panel (tab focuses it, enter opens one)"
 }
+
+func fmtTemp(t float32) string { return strconv.FormatFloat(float64(t), 'g', -1, 32) }
 
 // cutNote says why an answer ended at a length limit.
 func cutNote(s *engine.Stats) string {
