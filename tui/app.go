@@ -912,7 +912,7 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 			if m.temp == nil {
 				m.note("temperature: the model's default (/temp N sets it, 0 to 2)")
 			} else {
-				m.note("temperature "+fmtTemp(*m.temp)+" (/temp off goes back to the default)")
+				m.note("temperature " + fmtTemp(*m.temp) + " (/temp off goes back to the default)")
 			}
 		case "off", "reset", "default", "-":
 			m.temp = nil
