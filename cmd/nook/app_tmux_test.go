@@ -198,4 +198,3 @@ func TestAddShowsProgressAndAQuitKeepsTheFilesDone(t *testing.T) {
 	}
 	t.Logf("kept %d of %d files after quitting during /add", kept, n)
 }
-
