@@ -269,6 +269,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 		return m, nil
 
+	case pathCompletedMsg:
+		if m.editor.Value() == msg.from { // not typed on since
+			m.editor.SetValue(msg.to)
+			m.layout()
+		}
+		return m, nil
+
 	case attachedMsg:
 		for _, n := range msg.notes {
 			m.note(n)
@@ -600,6 +607,8 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	}
 	switch {
+	case key.Matches(k, m.keys.Editor.Complete) && atPath(m.editor.Value()) != "":
+		return m, completePathCmd(m.editor.Value())
 	case key.Matches(k, m.keys.Focus) && !strings.HasPrefix(m.editor.Value(), "/") && m.panel.Focus():
 		m.layout()
 		return m, nil
@@ -1300,7 +1309,18 @@ func (m Model) helpContent() string {
 	b.WriteString("\n" + m.st.Title.Render("Keys") + "\n")
 	hm := m.help
 	hm.ShowAll = true
-	b.WriteString(hm.FullHelpView(m.keys.FullHelp()))
+	// Two groups of keys side by side (one on narrow screens), so that
+	// none is cut at the right edge.
+	groups, per := m.keys.FullHelp(), 1
+	if m.width >= 80 {
+		per = 2
+	}
+	for i := 0; i < len(groups); i += per {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(hm.FullHelpView(groups[i:min(i+per, len(groups))]))
+	}
 	return m.st.Renderer.NewStyle().PaddingLeft(1).Width(max(m.width-1, 10)).Render(b.String())
 }
 

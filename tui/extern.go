@@ -195,3 +195,64 @@ func size(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// pathCompletedMsg: the @path being typed at the end of from completes to
+// to (the longest common prefix of the names that fit).
+type pathCompletedMsg struct{ from, to string }
+
+// atPath returns the @path word at the end of text ("" when the last word
+// is not one).
+func atPath(text string) string {
+	i := strings.LastIndexAny(text, " \n\t")
+	w := text[i+1:]
+	if len(w) < 1 || w[0] != '@' {
+		return ""
+	}
+	return w[1:]
+}
+
+// completePathCmd completes the @path at the end of text from the folder
+// it names.
+func completePathCmd(text string) tea.Cmd {
+	return func() tea.Msg {
+		p := atPath(text)
+		dir, base := filepath.Split(p)
+		look := dir
+		if strings.HasPrefix(look, "~/") {
+			if home, err := os.UserHomeDir(); err == nil {
+				look = filepath.Join(home, look[2:])
+			}
+		}
+		if look == "" {
+			look = "."
+		}
+		ents, err := os.ReadDir(look)
+		if err != nil {
+			return nil
+		}
+		var names []string
+		for _, e := range ents {
+			n := e.Name()
+			if !strings.HasPrefix(n, base) || strings.HasPrefix(n, ".") && !strings.HasPrefix(base, ".") {
+				continue
+			}
+			if e.IsDir() {
+				n += string(filepath.Separator)
+			}
+			names = append(names, n)
+		}
+		if len(names) == 0 {
+			return nil
+		}
+		common := names[0]
+		for _, n := range names[1:] {
+			for !strings.HasPrefix(n, common) {
+				common = common[:len(common)-1]
+			}
+		}
+		if common == base {
+			return nil
+		}
+		return pathCompletedMsg{from: text, to: text[:len(text)-len(base)] + common}
+	}
+}

@@ -192,3 +192,22 @@ func TestTheMouseWheelScrollsTheChat(t *testing.T) {
 		t.Errorf("the wheel did not scroll up to the question:\n%s", v)
 	}
 }
+
+func TestTabCompletesAnAtPath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "lease-2024.txt"), []byte("x"), 0o600)
+	os.WriteFile(filepath.Join(dir, "lease-2025.txt"), []byte("x"), 0o600)
+	os.WriteFile(filepath.Join(dir, "other.md"), []byte("x"), 0o600)
+	tm := start(t, tuitest.New(), 120, 20, tui.Options{})
+	ready(t, tm)
+	tm.Type("read @" + dir + "/le")
+	tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+	waitFor(t, tm, dir+"/lease-202")
+	tm.Type("5")
+	tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+	waitFor(t, tm, dir+"/lease-2025.txt")
+	if v := finalView(t, tm); strings.Contains(v, "Search:") {
+		t.Errorf("tab focused the panel instead of completing:\n%s", v)
+	}
+}
