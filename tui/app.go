@@ -1285,8 +1285,12 @@ func (m Model) helpLine() string {
 		bs = []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")), m.keys.Chat.PageDown}
 	default:
 		bs = m.keys.ShortHelp()
-		if m.panel.Focused() {
+		switch {
+		case m.panel.Focused():
 			bs = m.panel.Keys().ShortHelp()
+		case m.panel.Visible():
+			// Right after the panel's toggle: how to get into it.
+			bs = append(bs[:4:4], append([]key.Binding{m.keys.Focus}, bs[4:]...)...)
 		}
 	}
 	return m.st.Renderer.NewStyle().MaxWidth(m.width).Render(m.help.ShortHelpView(bs))
