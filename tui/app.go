@@ -42,6 +42,10 @@ type Options struct {
 	// Continue resumes the most recent session once the vault is open
 	// (`nook -c`).
 	Continue bool
+	// Mouse: the program reports the mouse (Run turns it on): the wheel
+	// scrolls the chat or the sources, and /mouse turns it off for the
+	// terminal's own selection.
+	Mouse bool
 }
 
 // Layout constants.
@@ -130,6 +134,17 @@ type Model struct {
 
 	session Session
 
+	// system and temp are the session's /system and /temp (nil: default).
+	system string
+	temp   *float32
+	// mouse: the terminal reports the mouse (wheel scrolling).
+	mouse bool
+
+	// addCancel stops the running /add; quitting: quit once it has
+	// stopped (what it finished stays in the vault).
+	addCancel context.CancelFunc
+	quitting  bool
+
 	// quitArmed: ctrl+c was pressed on an empty prompt once; a second
 	// press (with nothing stopped in between) quits.
 	quitArmed bool
@@ -157,6 +172,7 @@ func New(ctx context.Context, b Backend, o Options) Model {
 			spinner.WithStyle(st.Renderer.NewStyle())),
 		modelLoading: true,
 		session:      Session{ID: newSessionID()},
+		mouse:        o.Mouse,
 	}
 	m.help.Styles = help.Styles{
 		ShortKey: st.HelpKey, ShortDesc: st.HelpDesc, ShortSeparator: st.HelpSep,
@@ -231,6 +247,40 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case editor.SubmitMsg:
 		return m.submit(msg.Text)
+
+	case tea.MouseMsg:
+		return m.mouseEvent(msg)
+
+	case sources.OpenMsg:
+		return m, openSourceCmd(msg.Item, msg.Edit)
+
+	case externDoneMsg:
+		if msg.err != nil {
+			m.errLine(fmt.Errorf("%s: %w", msg.what, msg.err), "set $PAGER or $EDITOR to a program that takes +LINE FILE (less, vi, nano, emacs)")
+		}
+		m.layout()
+		return m, nil
+
+	case promptEditedMsg:
+		if msg.err != nil {
+			m.errLine(msg.err, "set $EDITOR (or $VISUAL) to your editor, e.g. export EDITOR=nano")
+		}
+		m.editor.SetValue(msg.text)
+		m.layout()
+		return m, nil
+
+	case pathCompletedMsg:
+		if m.editor.Value() == msg.from { // not typed on since
+			m.editor.SetValue(msg.to)
+			m.layout()
+		}
+		return m, nil
+
+	case attachedMsg:
+		for _, n := range msg.notes {
+			m.note(n)
+		}
+		return m.ask(msg.shown, msg.text)
 
 	case commands.Invoked:
 		return m.command(msg)
@@ -444,17 +494,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 
 	case AddResultMsg:
-		m.activity = ""
+		m.activity, m.addCancel = "", nil
 		m.note(msg.Summary)
+		if m.quitting {
+			return m, tea.Quit
+		}
 
 	case SearchResultMsg:
 		m.activity = ""
-		m.panel.SetSearch(msg.Query, items(msg.Sources))
-		if len(msg.Sources) == 0 {
-			m.note(fmt.Sprintf("nothing in the vault matches %q", msg.Query))
-		} else {
-			m.note(fmt.Sprintf("%d passages match %q: see the sources panel (ctrl+o)", len(msg.Sources), msg.Query))
-		}
+		m.panel.SetSearch("Search: "+msg.Query, items(msg.Sources))
+		m.note(searchNote(msg.Query, msg.Sources))
 		m.layout()
 
 	case RememberResultMsg:
@@ -546,7 +595,25 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
+	if m.panel.Focused() {
+		if key.Matches(k, m.panel.Keys().Leave) {
+			m.panel.Blur()
+			return m, nil
+		}
+		if !key.Matches(k, m.keys.Sources, m.keys.Quit, m.keys.Clear, m.keys.Help) {
+			var cmd tea.Cmd
+			m.panel, cmd = m.panel.Update(k)
+			return m, cmd
+		}
+	}
 	switch {
+	case key.Matches(k, m.keys.Editor.Complete) && atPath(m.editor.Value()) != "":
+		return m, completePathCmd(m.editor.Value())
+	case key.Matches(k, m.keys.Focus) && !strings.HasPrefix(m.editor.Value(), "/") && m.panel.Focus():
+		m.layout()
+		return m, nil
+	case key.Matches(k, m.keys.EditPrompt):
+		return m, editPromptCmd(m.editor.Value())
 	case key.Matches(k, m.keys.Clear):
 		if m.editor.Value() != "" {
 			m.editor.Reset()
@@ -559,9 +626,9 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.note("press ctrl+c again to quit (or ctrl+d)")
 			return m, nil
 		}
-		return m, tea.Quit
+		return m.quit()
 	case key.Matches(k, m.keys.Quit) && m.editor.Value() == "":
-		return m, tea.Quit
+		return m.quit()
 	case key.Matches(k, m.keys.Sources):
 		m.panel.Toggle()
 		m.layout()
@@ -605,15 +672,32 @@ func (m Model) submit(text string) (tea.Model, tea.Cmd) {
 		m.layout()
 		return m, nil
 	}
+	if hasAttach(text) {
+		// Reading files is I/O: a tea.Cmd does it, then ask goes on.
+		return m, attachCmd(text)
+	}
+	return m.ask(text, text)
+}
+
+// ask sends a question: shown in the chat as typed, text to the model
+// (with the @path files attached).
+func (m Model) ask(shown, text string) (tea.Model, tea.Cmd) {
+	if why := m.cannotAsk(); why != "" {
+		m.editor.SetValue(shown)
+		m.note(why)
+		m.layout()
+		return m, nil
+	}
 	m.gen++
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.cancel, m.streaming, m.stopping = cancel, true, false
 	m.question = text
 	m.answer = ""
 	m.keys.Stop.SetEnabled(true)
-	m.chat.Add(chat.Entry{Kind: chat.User, Text: text})
+	m.chat.Add(chat.Entry{Kind: chat.User, Text: shown})
 	m.chat.Add(chat.Entry{Kind: chat.Assistant, Streaming: true})
-	in := TurnInput{Text: text, History: append([]engine.Message(nil), m.session.Messages...), Session: m.session.ID}
+	in := TurnInput{Text: text, History: append([]engine.Message(nil), m.session.Messages...), Session: m.session.ID,
+		System: m.system, Temperature: m.temp}
 	m.syncStatus()
 	return m, tea.Batch(turnCmd(ctx, m.backend, m.gen, in), m.tick())
 }
@@ -732,7 +816,7 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 	case "help":
 		m.openHelp()
 	case "quit":
-		return m, tea.Quit
+		return m.quit()
 	case "sources":
 		m.panel.Toggle()
 		if m.panel.On() && len(m.panel.Items()) == 0 {
@@ -782,7 +866,9 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 	case "add":
 		if needArgs("/add PATH...") && needIdle() && needVault() {
 			m.activity = "adding " + c.Args
-			cmd = addCmd(m.ctx, m.backend, splitArgs(c.Args))
+			ctx, cancel := context.WithCancel(m.ctx)
+			m.addCancel = cancel
+			cmd = addCmd(ctx, m.backend, splitArgs(c.Args))
 		}
 	case "search":
 		if needArgs("/search QUERY") && needIdle() && needVault() {
@@ -814,6 +900,51 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 		default:
 			m.askPassphrase("")
 		}
+	case "system":
+		switch strings.ToLower(c.Args) {
+		case "":
+			if m.system == "" {
+				m.note("no system prompt of this session: /system TEXT adds one to nook's")
+			} else {
+				m.note("system prompt of this session: " + m.system + " (/system off removes it)")
+			}
+		case "off", "reset", "-":
+			m.system = ""
+			m.note("system prompt removed: nook's own applies")
+		default:
+			m.system = c.Args
+			m.note("system prompt set for this session: " + c.Args)
+		}
+	case "temp":
+		switch strings.ToLower(c.Args) {
+		case "":
+			if m.temp == nil {
+				m.note("temperature: the model's default (/temp N sets it, 0 to 2)")
+			} else {
+				m.note("temperature " + fmtTemp(*m.temp) + " (/temp off goes back to the default)")
+			}
+		case "off", "reset", "default", "-":
+			m.temp = nil
+			m.note("temperature: back to the model's default")
+		default:
+			t, err := strconv.ParseFloat(strings.TrimSpace(c.Args), 32)
+			if err != nil || t < 0 || t > 2 {
+				m.errLine(fmt.Errorf("/temp %s: not a temperature", c.Args), "usage: /temp N with N from 0 (always the likeliest word) to 2; /temp off for the default")
+				break
+			}
+			f := float32(t)
+			m.temp = &f
+			m.note("temperature " + fmtTemp(f) + " for this session")
+		}
+	case "mouse":
+		m.mouse = !m.mouse
+		if m.mouse {
+			m.note("mouse on: the wheel scrolls; hold shift to select text (/mouse turns it off)")
+			cmd = tea.EnableMouseCellMotion
+		} else {
+			m.note("mouse off: the terminal selects text as usual; pgup/pgdn scroll (/mouse turns it on)")
+			cmd = tea.DisableMouse
+		}
 	case "plugs":
 		cmd = pluginsCmd(m.ctx, m.backend)
 	case "sync":
@@ -821,7 +952,22 @@ func (m Model) command(c commands.Invoked) (tea.Model, tea.Cmd) {
 		cmd = syncCmd(m.ctx, m.backend)
 	}
 	m.layout()
+	m.syncStatus()
 	return m, tea.Batch(cmd, m.tick())
+}
+
+// quit leaves the app; a running /add is stopped first and the app quits
+// when it has written what it finished.
+func (m Model) quit() (tea.Model, tea.Cmd) {
+	if m.addCancel == nil {
+		return m, tea.Quit
+	}
+	if !m.quitting {
+		m.quitting = true
+		m.addCancel()
+		m.note("stopping /add: the files it finished stay in the vault; nook quits when they are written")
+	}
+	return m, nil
 }
 
 // loadModel loads a model the user named or picked, and remembers it in
@@ -926,6 +1072,12 @@ func (m *Model) onErr(e ErrMsg) tea.Cmd {
 		m.endTurn()
 	case "add", "search", "sync":
 		m.activity = ""
+		if e.Op == "add" {
+			m.addCancel = nil
+			if m.quitting {
+				return tea.Quit
+			}
+		}
 	}
 	m.showErr(e.Op, e.Err)
 	return nil
@@ -1025,9 +1177,22 @@ func (m *Model) syncStatus() {
 	switch {
 	case m.activity != "":
 		s.Activity = m.spinner.View() + " " + m.activity + "…"
+		if ar, ok := m.backend.(ActivityReporter); ok && strings.HasPrefix(m.activity, "adding") {
+			if p := ar.Activity(); p != "" {
+				s.Activity = m.spinner.View() + " adding " + p
+			}
+		}
 	case m.streaming:
 		s.Activity = m.spinner.View() + " answering"
 	}
+	var tune []string
+	if m.temp != nil {
+		tune = append(tune, "temp "+fmtTemp(*m.temp))
+	}
+	if m.system != "" {
+		tune = append(tune, "system set")
+	}
+	s.Tuning = strings.Join(tune, " · ")
 	if s.CtxLen == 0 && m.modelInfo.ContextLength > 0 {
 		s.CtxLen = m.modelInfo.ContextLength
 	}
@@ -1048,6 +1213,13 @@ func (m *Model) layout() {
 		}
 	}
 	m.chat.SetSize(chatW, chatH)
+	if m.panel.Visible() {
+		if w >= sideMinWidth {
+			m.panel.SetSize(m.panelWidth(w), mainH, true)
+		} else {
+			m.panel.SetSize(w, m.panelHeight(mainH), false)
+		}
+	}
 	if m.overlay == overlayHelp {
 		m.helpView.Width, m.helpView.Height = w, mainH
 	}
@@ -1056,7 +1228,11 @@ func (m *Model) layout() {
 func (m Model) panelWidth(w int) int { return min(max(w/3, 30), 56) }
 
 func (m Model) panelHeight(mainH int) int {
-	return min(mainH/2, 2*len(m.panel.Items())+2)
+	per := 3
+	if m.panel.Focused() {
+		per = 4
+	}
+	return min(mainH/2, per*len(m.panel.Items())+2)
 }
 
 // View draws the whole screen: exactly width×height cells.
@@ -1109,6 +1285,13 @@ func (m Model) helpLine() string {
 		bs = []key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "close help")), m.keys.Chat.PageDown}
 	default:
 		bs = m.keys.ShortHelp()
+		switch {
+		case m.panel.Focused():
+			bs = m.panel.Keys().ShortHelp()
+		case m.panel.Visible():
+			// Right after the panel's toggle: how to get into it.
+			bs = append(bs[:4:4], append([]key.Binding{m.keys.Focus}, bs[4:]...)...)
+		}
 	}
 	return m.st.Renderer.NewStyle().MaxWidth(m.width).Render(m.help.ShortHelpView(bs))
 }
@@ -1130,7 +1313,18 @@ func (m Model) helpContent() string {
 	b.WriteString("\n" + m.st.Title.Render("Keys") + "\n")
 	hm := m.help
 	hm.ShowAll = true
-	b.WriteString(hm.FullHelpView(m.keys.FullHelp()))
+	// Two groups of keys side by side (one on narrow screens), so that
+	// none is cut at the right edge.
+	groups, per := m.keys.FullHelp(), 1
+	if m.width >= 80 {
+		per = 2
+	}
+	for i := 0; i < len(groups); i += per {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(hm.FullHelpView(groups[i:min(i+per, len(groups))]))
+	}
 	return m.st.Renderer.NewStyle().PaddingLeft(1).Width(max(m.width-1, 10)).Render(b.String())
 }
 
@@ -1143,6 +1337,67 @@ func (m Model) welcome(w, h int) string {
 	}
 	return m.st.Renderer.NewStyle().Width(min(w, 60)).Align(lipgloss.Center).Render(strings.Join(lines, "\n"))
 }
+
+// mouseEvent scrolls what is under the wheel: the sources panel at the
+// side (or below), else the chat.
+func (m Model) mouseEvent(e tea.MouseMsg) (tea.Model, tea.Cmd) {
+	if e.Action != tea.MouseActionPress || m.overlay != overlayNone {
+		return m, nil
+	}
+	d := 0
+	switch e.Button {
+	case tea.MouseButtonWheelUp:
+		d = -3
+	case tea.MouseButtonWheelDown:
+		d = 3
+	default:
+		return m, nil
+	}
+	if m.panel.Visible() {
+		w := max(m.width, minWidth)
+		mainH := max(max(m.height, minHeight)-m.editor.Height()-2, 1)
+		side := w >= sideMinWidth
+		if side && e.X >= w-m.panelWidth(w) && e.Y < mainH ||
+			!side && e.Y >= mainH-m.panelHeight(mainH) && e.Y < mainH {
+			m.panel.Scroll(d)
+			return m, nil
+		}
+	}
+	m.chat.Scroll(d)
+	return m, nil
+}
+
+// searchNote says how many passages /search found, and how many of them
+// hold the query's words (the rest are near in meaning).
+func searchNote(q string, ss []Source) string {
+	if len(ss) == 0 {
+		return fmt.Sprintf("nothing in the vault matches %q", q)
+	}
+	words := 0
+	for _, s := range ss {
+		if s.Words {
+			words++
+		}
+	}
+	plural := func(n int, one, many string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, one)
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	}
+	var head string
+	switch {
+	case words == len(ss):
+		head = plural(words, "passage holds", "passages hold") + fmt.Sprintf(" the words of %q", q)
+	case words == 0:
+		head = fmt.Sprintf("no passage holds the words of %q; %s near in meaning", q, plural(len(ss), "is", "are"))
+	default:
+		head = plural(words, "passage holds", "passages hold") + fmt.Sprintf(" the words of %q, %d more %s near in meaning", q, len(ss)-words, map[bool]string{true: "is", false: "are"}[len(ss)-words == 1])
+	}
+	return head + ": in the sources panel (tab focuses it, enter opens one)"
+}
+
+func fmtTemp(t float32) string { return strconv.FormatFloat(float64(t), 'g', -1, 32) }
 
 // cutNote says why an answer ended at a length limit.
 func cutNote(s *engine.Stats) string {

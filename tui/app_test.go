@@ -171,7 +171,7 @@ func TestCommands(t *testing.T) {
 		{
 			name: "a prefix lists the matching commands",
 			keys: func(t *testing.T, tm testModel) { tm.Type("/s") },
-			want: []string{"/search QUERY", "/sources", "/sessions", "/sync"},
+			want: []string{"/search QUERY", "/sources", "/sessions", "/system", "+1 more"},
 		},
 		{
 			name: "an unknown command says where the list is",

@@ -60,6 +60,13 @@ type ProgressReporter interface {
 	Progress() string
 }
 
+// ActivityReporter is implemented by backends that report the progress
+// of a running Add ("12/40 files · notes/cat.md") as one line, read on
+// each spinner tick: Activity must return at once ("" = nothing yet).
+type ActivityReporter interface {
+	Activity() string
+}
+
 // VaultState is what the app knows about the vault before unlocking it.
 type VaultState struct {
 	Exists         bool
@@ -79,6 +86,11 @@ type TurnInput struct {
 	History []engine.Message
 	// Session is the session id; the engine keeps its KV cache per session.
 	Session string
+	// System is the session's own instructions (/system), added to nook's
+	// system prompt ("" none); Temperature its sampling temperature
+	// (/temp; nil the model's default).
+	System      string
+	Temperature *float32
 	// OnTool is set by the app: the backend reports each tool call of the
 	// turn to it, in order with the chunks (call it from the goroutine that
 	// runs Chunks, or before Turn returns). It blocks only until the app
@@ -125,6 +137,9 @@ type Source struct {
 	EndLine   int
 	Text      string
 	Cited     bool
+	// Words: the passage holds words of the query (a /search hit found by
+	// meaning alone has it false).
+	Words bool
 }
 
 // Session is a saved conversation.

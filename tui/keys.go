@@ -18,6 +18,10 @@ type KeyMap struct {
 	Help    key.Binding
 	Quit    key.Binding
 	Clear   key.Binding
+	// Focus moves the keys to the sources panel; EditPrompt opens the
+	// prompt in $EDITOR.
+	Focus      key.Binding
+	EditPrompt key.Binding
 
 	Editor editor.KeyMap
 	Chat   chat.KeyMap
@@ -27,16 +31,18 @@ type KeyMap struct {
 // DefaultKeyMap returns the app's keys.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Stop:    key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "stop answer")),
-		Sources: sources.DefaultKeyMap().Toggle,
-		Copy:    key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy answer")),
-		New:     key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "new session")),
-		Help:    key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help")),
-		Quit:    key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "quit")),
-		Clear:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "clear input · quit")),
-		Editor:  editor.DefaultKeyMap(),
-		Chat:    chat.DefaultKeyMap(),
-		Panel:   sources.DefaultKeyMap(),
+		Stop:       key.NewBinding(key.WithKeys("esc", "ctrl+c"), key.WithHelp("esc", "stop answer")),
+		Sources:    sources.DefaultKeyMap().Toggle,
+		Copy:       key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy answer")),
+		New:        key.NewBinding(key.WithKeys("ctrl+n"), key.WithHelp("ctrl+n", "new session")),
+		Help:       key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help")),
+		Quit:       key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "quit")),
+		Clear:      key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "clear input · quit")),
+		Focus:      sources.DefaultKeyMap().Focus,
+		EditPrompt: key.NewBinding(key.WithKeys("ctrl+e"), key.WithHelp("ctrl+e", "edit in $EDITOR")),
+		Editor:     editor.DefaultKeyMap(),
+		Chat:       chat.DefaultKeyMap(),
+		Panel:      sources.DefaultKeyMap(),
 	}
 }
 
@@ -49,7 +55,8 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Editor.Send, k.Editor.Newline, k.Editor.Complete, k.Editor.Prev, k.Editor.Next},
-		{k.Stop, k.Clear, k.Sources, k.Copy, k.New},
+		{k.Stop, k.Clear, k.Sources, k.Focus, k.EditPrompt, k.Copy, k.New},
+		{k.Panel.Up, k.Panel.Down, k.Panel.PageDown, k.Panel.Open, k.Panel.Edit, k.Panel.Leave},
 		{k.Chat.PageUp, k.Chat.PageDown, k.Chat.Top, k.Chat.Bottom, k.Help, k.Quit},
 	}
 }

@@ -65,7 +65,7 @@ func TestTUIShowsEscapeSequencesAsPlaceholders(t *testing.T) {
 	x.run(append(args, bin)...)
 	x.waitFor(30*time.Second, "chatty", "vault unlocked", "Ask anything")
 	x.run("send-keys", "-t", "nook", "/search zanzibar", "Enter")
-	x.waitFor(30*time.Second, "evil␛]0;pwned␇.md", "clipboard ␛]52;c;")
+	x.waitFor(30*time.Second, "evil␛]0;pwned␇.md", "␛]52;c;cHduZWQ=␇ trick") // the snippet wraps before the sequence
 	x.run("send-keys", "-t", "nook", "what about zanzibar?", "Enter")
 	// The answer, and (the first time this server is used, with the first
 	// turn: the app owns the screen while the model loads) what it receives.

@@ -25,6 +25,9 @@ type TurnInput struct {
 	Search  vault.SearchOptions
 	// Chat sets sampling options.
 	Chat engine.Options
+	// System is added to the assistant's system prompt ("" none): the
+	// user's own instructions for a session.
+	System string
 	// NoTools: do not offer installed plugins' tools.
 	NoTools bool
 	// Confirm asks the user about a tool call that needs consent (nil
@@ -120,6 +123,10 @@ func (a *App) assistant(ctx context.Context, in TurnInput) (_ context.Context, _
 		opts = append(opts, assistant.WithSources(in.Sources))
 	}
 	opts = append(opts, assistant.WithSearch(in.Search), assistant.WithChatOptions(in.Chat))
+	if in.System != "" {
+		// Added, not replacing: the citation rules stay.
+		opts = append(opts, assistant.WithSystem(assistant.DefaultSystem+"\n\n"+in.System))
+	}
 	if !in.NoTools && store != nil && a.PluginsInstalled() {
 		// Installed plugins offer their tools, each call gated by a grant.
 		host, hrel, err := a.Plugins(ctx)

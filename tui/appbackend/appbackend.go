@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/internal/app"
@@ -27,8 +28,10 @@ type Backend struct {
 	a *app.App
 	// envPass is the passphrase from the environment (nil: ask).
 	envPass []byte
-	// pull is the pull in progress as one line ("" none).
-	pull atomic.Value
+	// pull is the pull in progress as one line ("" none); adding the
+	// running Add's progress.
+	pull   atomic.Value
+	adding atomic.Value
 
 	mu      sync.Mutex
 	created map[string]time.Time // sessions' creation times, kept on save
@@ -38,7 +41,11 @@ var (
 	_ tui.Backend          = (*Backend)(nil)
 	_ tui.ProgressReporter = (*Backend)(nil)
 	_ tui.Onboarder        = (*Backend)(nil)
+	_ tui.ActivityReporter = (*Backend)(nil)
 )
+
+// Activity is the running Add's progress, for the status bar.
+func (b *Backend) Activity() string { return b.adding.Load().(string) }
 
 // New returns the backend over a. envPassphrase is NOOK_PASSPHRASE (empty:
 // the app asks for it).
@@ -51,6 +58,7 @@ func New(a *app.App, envPassphrase []byte) *Backend {
 		b.envPass = envPassphrase
 	}
 	b.pull.Store("")
+	b.adding.Store("")
 	return b
 }
 
@@ -112,7 +120,8 @@ func (b *Backend) Models(ctx context.Context) ([]string, error) {
 
 func (b *Backend) Turn(ctx context.Context, in tui.TurnInput) (*tui.Turn, error) {
 	confirm, onCall := toolCallbacks(in.OnTool)
-	t, err := b.a.Turn(ctx, app.TurnInput{Text: in.Text, History: in.History, Session: in.Session, Confirm: confirm, OnCall: onCall})
+	t, err := b.a.Turn(ctx, app.TurnInput{Text: in.Text, History: in.History, Session: in.Session, Confirm: confirm, OnCall: onCall,
+		System: in.System, Chat: engine.Options{Temperature: in.Temperature}})
 	if err != nil {
 		return nil, err
 	}
@@ -249,13 +258,21 @@ func (b *Backend) Add(ctx context.Context, paths []string) (string, error) {
 			}
 		}
 	}
-	r, err := v.Add(ctx, paths, vault.AddOptions{})
-	if err != nil {
+	b.adding.Store("")
+	defer b.adding.Store("")
+	r, err := v.Add(ctx, paths, vault.AddOptions{Progress: func(p vault.Progress) {
+		b.adding.Store(fmt.Sprintf("%d/%d files · %s", p.FilesDone, p.FilesTotal, filepath.Base(p.Path)))
+	}})
+	stopped := err != nil && ctx.Err() != nil
+	if err != nil && !stopped {
 		return "", err
 	}
 	s := fmt.Sprintf("added %d, updated %d, unchanged %d, removed %d, skipped %d files (%d chunks)", r.Added, r.Updated, r.Unchanged, r.Removed, r.Skipped, r.Chunks)
 	if len(r.Errors) > 0 {
 		s += fmt.Sprintf("; %d problems, first: %v", len(r.Errors), r.Errors[0])
+	}
+	if stopped {
+		s = "stopped: " + s + "; /add the same paths again finishes the rest"
 	}
 	return s, nil
 }
@@ -272,7 +289,8 @@ func (b *Backend) Search(ctx context.Context, q string) ([]tui.Source, error) {
 	}
 	var out []tui.Source
 	for i, h := range hits {
-		out = append(out, tui.Source{N: i + 1, Path: h.Source, StartLine: h.StartLine, EndLine: h.EndLine, Text: h.Text, Cited: true})
+		out = append(out, tui.Source{N: i + 1, Path: h.Source, StartLine: h.StartLine, EndLine: h.EndLine, Text: h.Text, Cited: true,
+			Words: holdsWords(h.Text, q)})
 	}
 	return out, nil
 }
@@ -428,3 +446,22 @@ func (b *Backend) CreateVault(ctx context.Context, pass []byte) (string, error) 
 
 // PassphraseWarning is app.PassphraseWarning.
 func (b *Backend) PassphraseWarning(pass []byte) string { return app.PassphraseWarning(pass) }
+
+// holdsWords reports whether text holds a word of query (case-insensitive,
+// as a word or the start of one: "deposit" in "deposits"), so that /search
+// can tell passages found by their words from those near in meaning.
+func holdsWords(text, query string) bool {
+	isWord := func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
+	words := strings.FieldsFunc(strings.ToLower(text), isWord)
+	for _, q := range strings.FieldsFunc(strings.ToLower(query), isWord) {
+		if len([]rune(q)) < 2 {
+			continue
+		}
+		for _, w := range words {
+			if strings.HasPrefix(w, q) {
+				return true
+			}
+		}
+	}
+	return false
+}

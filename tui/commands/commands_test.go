@@ -39,7 +39,7 @@ func TestComplete(t *testing.T) {
 		return out
 	}
 	s := Default()
-	if diff := cmp.Diff([]string{"search", "sources", "sessions", "sync"}, ids(s.Complete("s"))); diff != "" {
+	if diff := cmp.Diff([]string{"search", "sources", "sessions", "system", "sync"}, ids(s.Complete("s"))); diff != "" {
 		t.Errorf("Complete(s) (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"new"}, ids(s.Complete("n"))); diff != "" {

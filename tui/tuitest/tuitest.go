@@ -42,6 +42,7 @@ type Backend struct {
 	// Hooks replace the scripted behaviour of one call.
 	TurnFn   func(ctx context.Context, in tui.TurnInput) (*tui.Turn, error)
 	UnlockFn func(ctx context.Context, pass []byte) error
+	AddFn    func(ctx context.Context, paths []string) (string, error)
 
 	mu       sync.Mutex
 	sessions map[string]tui.Session
@@ -235,6 +236,9 @@ func (b *Backend) AddSession(s tui.Session) {
 }
 
 func (b *Backend) Add(ctx context.Context, paths []string) (string, error) {
+	if b.AddFn != nil {
+		return b.AddFn(ctx, paths)
+	}
 	return fmt.Sprintf("added %d files", len(paths)), nil
 }
 

@@ -192,6 +192,15 @@ func (m *Model) streamingAt() int {
 	return -1
 }
 
+// Scroll moves the transcript n lines down (up when negative).
+func (m *Model) Scroll(n int) {
+	if n < 0 {
+		m.vp.ScrollUp(-n)
+	} else {
+		m.vp.ScrollDown(n)
+	}
+}
+
 // Update scrolls on the transcript's keys.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if k, ok := msg.(tea.KeyMsg); ok {

@@ -16,7 +16,7 @@ func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Send:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send")),
 		Newline:  key.NewBinding(key.WithKeys("alt+enter", "ctrl+j"), key.WithHelp("alt+enter", "new line")),
-		Complete: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete /command")),
+		Complete: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "complete /command or @path")),
 		Prev:     key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "earlier input")),
 		Next:     key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "later input")),
 	}

@@ -37,6 +37,8 @@ type Model struct {
 	Vault     string
 	Ledger    string
 	Sync      string
+	// Tuning is the session's settings ("temp 0.2 · system set").
+	Tuning string
 	// Activity is a short "adding files…" note with a spinner.
 	Activity string
 }
@@ -70,6 +72,9 @@ func (m Model) View(width int) string {
 	}
 	if m.Activity != "" {
 		items = append(items, item{m.Activity, s.StatusWarn})
+	}
+	if m.Tuning != "" {
+		items = append(items, item{m.Tuning, s.Status})
 	}
 	switch m.Vault {
 	case VaultUnlocked:
