@@ -59,10 +59,11 @@ func TestSearchOnAPtyThatNeverAnswersFinishesInUnderHalfASecond(t *testing.T) {
 	if d := bestPTY - bestPipe; d > time.Second {
 		t.Errorf("the pty costs %v more than pipes: something waits on the terminal", d)
 	}
-	// The absolute target holds on a machine that is not overloaded (most
+	// The absolute target holds on a machine that is not overloaded, where
+	// the same search on pipes takes under 0.3 s (most
 	// of the time goes to the vault's scrypt; a loaded machine stretches
 	// both runs alike, which the comparison above allows for).
-	if bestPipe < 400*time.Millisecond && bestPTY >= 500*time.Millisecond {
+	if bestPipe < 300*time.Millisecond && bestPTY >= 500*time.Millisecond {
 		t.Errorf("nook search took %v on a silent pty; want < 0.5 s", bestPTY)
 	}
 }
