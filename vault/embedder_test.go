@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nook-ai/nook/vault/vaulttest"
 )
@@ -128,5 +129,56 @@ func TestAddReportSplitsItsTime(t *testing.T) {
 	}
 	if rep.ParseTime <= 0 || rep.EmbedTime <= 0 || rep.EncryptTime <= 0 || rep.WriteTime <= 0 {
 		t.Fatalf("parse %v, embed %v, encrypt %v, write %v: each should be measured", rep.ParseTime, rep.EmbedTime, rep.EncryptTime, rep.WriteTime)
+	}
+}
+
+func TestAddReportsTheWallTimeOfEmbedding(t *testing.T) {
+	t.Parallel()
+	v, _ := newTestVault(t)
+	start := time.Now()
+	rep, err := v.Add(context.Background(), []string{copyCorpus(t)}, AddOptions{})
+	wall := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Files embed on several goroutines at once: the wall time with a call
+	// in flight is at most the summed time, and at most Add's wall time.
+	if rep.EmbedWall <= 0 || rep.EmbedWall > rep.EmbedTime || rep.EmbedWall > wall {
+		t.Fatalf("embed wall %v, summed %v, Add's wall %v", rep.EmbedWall, rep.EmbedTime, wall)
+	}
+}
+
+func TestAUnitIsEmbeddedWithAShortContext(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("word ", 40)
+	tests := []struct {
+		name   string
+		source string
+		chunk  Chunk
+		want   string
+	}{
+		{"title, innermost heading and text", "/n/garden.md",
+			Chunk{Heading: "Garden > Spring > Tomatoes", Text: "Sow them in March."},
+			"garden > Tomatoes\nSow them in March."},
+		{"a heading that repeats the title is said once", "/n/Garden.md",
+			Chunk{Heading: "garden", Text: "Water daily."},
+			"Garden\nWater daily."},
+		{"the date stays", "/n/journal.md",
+			Chunk{Heading: "Monday", Date: "2024-03-12", Text: "Ran 5 km."},
+			"journal > Monday (" + dateWords("2024-03-12") + ")\nRan 5 km."},
+		{"a long heading is cut, the title kept", "/n/meeting notes.md",
+			Chunk{Heading: "Top > " + long, Text: "Budget agreed."},
+			"meeting notes > word word word word word word word word word word\nBudget agreed."},
+		{"a long lead is cut", "/n/t.md",
+			Chunk{Lead: long, Text: "- item"},
+			"t\n" + strings.TrimSpace(strings.Repeat("word ", embedLeadWords)) + "\n- item"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := unitContext(tt.source, &tt.chunk); got != tt.want {
+				t.Errorf("unitContext = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -75,8 +75,12 @@ type AddReport struct {
 	// units (and encoding the document objects); in the Embedder; in age
 	// encryption; writing objects, the log and the index snapshot (with
 	// their fsyncs).
-	ParseTime   time.Duration `json:"parse_ns"`
-	EmbedTime   time.Duration `json:"embed_ns"`
+	ParseTime time.Duration `json:"parse_ns"`
+	EmbedTime time.Duration `json:"embed_ns"`
+	// EmbedWall is the wall time during which at least one Embed call
+	// was in flight: the part of Add's wall time the embedder took
+	// (EmbedTime also counts files waiting for each other's calls).
+	EmbedWall   time.Duration `json:"embed_wall_ns,omitempty"`
 	EncryptTime time.Duration `json:"encrypt_ns"`
 	WriteTime   time.Duration `json:"write_ns"`
 	// Erased: previous versions and removed documents, erased from disk.
@@ -104,6 +108,13 @@ type walkFile struct {
 // fs.ErrNotExist). Changes are committed to the log in batches, so an interrupted
 // Add keeps what it committed and a new Add finishes the rest.
 func (v *Vault) Add(ctx context.Context, paths []string, o AddOptions) (AddReport, error) {
+	clock := &embedClock{}
+	rep, err := v.add(context.WithValue(ctx, embedClockKey{}, clock), paths, o)
+	rep.EmbedWall = clock.total()
+	return rep, err
+}
+
+func (v *Vault) add(ctx context.Context, paths []string, o AddOptions) (AddReport, error) {
 	var rep AddReport
 	v.mu.Lock()
 	err := v.check()
@@ -552,4 +563,52 @@ func (v *Vault) docFor(ctx context.Context, source string, data []byte, format s
 		return nil, nil, had, false, fmt.Errorf("vault: add %s: %w", source, err)
 	}
 	return d, payload, had, false, nil
+}
+
+// embedClockKey carries Add's embedClock in the context to embedUnits.
+type embedClockKey struct{}
+
+// embedClock measures the wall time during which at least one Embed call
+// is in flight (several files embed at once).
+type embedClock struct {
+	mu     sync.Mutex
+	active int
+	since  time.Time
+	wall   time.Duration
+}
+
+// embedClockOf returns the context's clock; nil (which ignores calls)
+// when there is none.
+func embedClockOf(ctx context.Context) *embedClock {
+	c, _ := ctx.Value(embedClockKey{}).(*embedClock)
+	return c
+}
+
+func (c *embedClock) begin(now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if c.active == 0 {
+		c.since = now
+	}
+	c.active++
+	c.mu.Unlock()
+}
+
+func (c *embedClock) end(now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if c.active--; c.active == 0 {
+		c.wall += now.Sub(c.since)
+	}
+	c.mu.Unlock()
+}
+
+func (c *embedClock) total() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.wall
 }

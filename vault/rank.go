@@ -106,14 +106,41 @@ func (x *index) idf(id int32) float64 {
 	return math.Log(1 + (float64(x.alive)-df+0.5)/(df+0.5))
 }
 
-// unitContext is what a unit is embedded with and shown as: the title and
-// headings, the date, and the lead, before its text.
+// What a unit's vector is made from. Every token of context is embedded
+// again for each unit under it, and embedding is most of what Add costs,
+// so a unit is embedded with a short prefix only: the file's title and
+// the innermost heading, together at most embedContextWords words (each
+// cut at its end; the title keeps at least a third), the date, and the first
+// embedLeadWords words of its lead (a table's header row, a list's
+// lead-in). The whole heading path and the lead are scored as fields by
+// lexical ranking, and neighbours join a hit by widening; neither needs
+// to be in the vector.
+const (
+	embedContextWords = 12
+	embedLeadWords    = 12
+)
+
+// unitContext is what a unit is embedded with: the short context above,
+// then its text.
 func unitContext(source string, c *Chunk) string {
 	var b strings.Builder
-	b.WriteString(titleOf(source))
-	if c.Heading != "" {
+	title, heading := titleOf(source), c.Heading
+	if i := strings.LastIndex(heading, " > "); i >= 0 {
+		heading = heading[i+len(" > "):]
+	}
+	if strings.EqualFold(strings.TrimSpace(heading), strings.TrimSpace(title)) {
+		heading = ""
+	}
+	tw, hw := strings.Fields(title), strings.Fields(heading)
+	if len(tw)+len(hw) > embedContextWords {
+		keep := min(len(tw), max(embedContextWords/3, embedContextWords-len(hw)))
+		tw = tw[:keep]
+		hw = hw[:min(len(hw), embedContextWords-keep)]
+	}
+	b.WriteString(strings.Join(tw, " "))
+	if len(hw) > 0 {
 		b.WriteString(" > ")
-		b.WriteString(c.Heading)
+		b.WriteString(strings.Join(hw, " "))
 	}
 	if c.Date != "" {
 		b.WriteString(" (")
@@ -121,8 +148,8 @@ func unitContext(source string, c *Chunk) string {
 		b.WriteString(")")
 	}
 	b.WriteString("\n")
-	if c.Lead != "" {
-		b.WriteString(c.Lead)
+	if lead := strings.Fields(c.Lead); len(lead) > 0 {
+		b.WriteString(strings.Join(lead[:min(len(lead), embedLeadWords)], " "))
 		b.WriteString("\n")
 	}
 	b.WriteString(c.Text)

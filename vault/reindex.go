@@ -39,8 +39,12 @@ func (v *Vault) embedUnits(ctx context.Context, d *docObject, embedTime *time.Du
 			texts = append(texts, embedText(unitContext(d.Path, &d.Chunks[i+k])))
 		}
 		t0 := time.Now()
+		clock := embedClockOf(ctx)
+		clock.begin(t0)
 		vecs, err := v.opts.embedder.Embed(ctx, texts)
-		*embedTime += time.Since(t0)
+		t1 := time.Now()
+		clock.end(t1)
+		*embedTime += t1.Sub(t0)
 		if err != nil {
 			return fmt.Errorf("vault: embed %s: %w", d.Path, err)
 		}

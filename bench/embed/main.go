@@ -34,8 +34,10 @@ type config struct {
 	notes              int
 	skipAdd, skipNomic bool
 	skipCompare        bool
+	skipQ8             bool
 	ollamaBin          string
 	batch              int
+	packs              string
 	perRequest         int
 }
 
@@ -48,9 +50,11 @@ func main() {
 	flag.IntVar(&c.perRequest, "per-request", 32, "texts per Embed call and per /api/embed request")
 	flag.IntVar(&c.notes, "notes", 4200, "notes of ~2 kB for the `nook add` run")
 	flag.IntVar(&c.batch, "batch", 0, "nook's tokens per embedding decode (0: the engine's default)")
+	flag.StringVar(&c.packs, "packs", "", "comma-separated tokens per decode to sweep with nook alone (MiniLM shape), instead of the comparison")
 	flag.BoolVar(&c.skipAdd, "skip-add", false, "skip the `nook add` run")
 	flag.BoolVar(&c.skipNomic, "skip-nomic", false, "skip the nomic-shape model")
 	flag.BoolVar(&c.skipCompare, "skip-compare", false, "skip the comparison with ollama")
+	flag.BoolVar(&c.skipQ8, "skip-q8", false, "skip the extra row with a Q8_0 copy of the MiniLM shape")
 	flag.StringVar(&c.ollamaBin, "ollama", "", "ollama binary (default: build/tools/ollama-<version>-<flags>, built if missing)")
 	flag.Parse()
 	slog.SetLogLoggerLevel(slog.LevelError)
@@ -75,13 +79,17 @@ func run(c config) error {
 	fmt.Fprintln(os.Stderr, "writing the synthetic models (once; cached)...")
 	mini := model{label: "MiniLM shape (bert, F16)", cfg: synth.MiniLM(vocab, gguf.TypeF16)}
 	nomic := model{label: "nomic shape (nomic-bert, F16)", cfg: synth.Nomic(vocab, gguf.TypeF16)}
-	for _, m := range []*model{&mini, &nomic} {
+	mini8 := model{label: "MiniLM shape (bert, Q8_0)", cfg: synth.MiniLM(vocab, gguf.TypeQ8_0)}
+	for _, m := range []*model{&mini, &nomic, &mini8} {
 		if m.path, err = testmodels.SynthPath(m.cfg); err != nil {
 			return err
 		}
 	}
 	fmt.Printf("nook bench/embed: %d CPUs, threads %d (both engines), %d rounds (median), %d texts per request; load average %s\n",
 		runtime.NumCPU(), c.threads, c.rounds, c.perRequest, loadAvg())
+	if c.packs != "" {
+		return sweep(c, mini)
+	}
 	if !c.skipCompare {
 		bin := c.ollamaBin
 		if bin == "" {
@@ -93,11 +101,14 @@ func run(c config) error {
 		if !c.skipNomic {
 			models = append(models, nomic)
 		}
-		fmt.Printf("\n%-30s %-24s %7s %9s %9s %7s %9s %9s %7s %7s\n", "model", "workload", "tokens",
-			"nook c/s", "ollama", "ratio", "nook MB/s", "ollama", "ratio", "cosine")
-		for i, m := range models {
+		if !c.skipQ8 {
+			models = append(models, mini8)
+		}
+		fmt.Printf("\n%-30s %-24s %7s %9s %9s %7s %9s %9s %7s %7s %8s\n", "model", "workload", "tokens",
+			"nook c/s", "ollama", "ratio", "nook MB/s", "ollama", "ratio", "cosine", "GFLOP/s")
+		for _, m := range models {
 			short, long := c.short, c.long
-			if i > 0 {
+			if m.cfg.Arch == synth.ArchNomicBERT {
 				short, long = max(1, short/4), max(1, long/4)
 			}
 			if err := compare(c, bin, m, short, long); err != nil {
@@ -105,6 +116,7 @@ func run(c config) error {
 			}
 		}
 		fmt.Println("c/s: chunks (texts) per second; ratio: nook/ollama (target >= 1.00x); cosine: mean agreement of the two engines' vectors")
+		fmt.Println("GFLOP/s: nook's model FLOPs per second (matrix products and attention over each sequence, estimated from the shape)")
 	}
 	if !c.skipAdd {
 		return addBench(c, mini)
@@ -133,7 +145,24 @@ func makeWorkload(name string, n, size int, seed uint64) workload {
 type measure struct {
 	d      time.Duration
 	tokens int
+	sq     int // the sum of the squares of the sequence lengths
 	vecs   [][]float32
+}
+
+// modelFLOPs estimates the floating-point operations of an encoder of
+// shape c over sequences of tokens tokens in all whose lengths' squares
+// sum to sq: per token and layer, the four attention projections (4 d²
+// multiply-adds) and the feed-forward (2 d·ffn, 3 for nomic's SwiGLU);
+// per layer and sequence, the attention scores and their weighted sum
+// (2 n² d). Two FLOPs a multiply-add; the embeddings, norms and softmax
+// are left out (they are small beside these).
+func modelFLOPs(c synth.Config, tokens, sq int) float64 {
+	d, f, l := float64(c.Embedding), float64(c.FFN), float64(c.Layers)
+	mats := 2.0
+	if c.Arch == synth.ArchNomicBERT {
+		mats = 3
+	}
+	return 2 * l * (float64(tokens)*(4*d*d+mats*d*f) + 2*d*float64(sq))
 }
 
 func compare(c config, bin string, m model, short, long int) error {
@@ -175,11 +204,52 @@ func compare(c config, bin string, m model, short, long int) error {
 		cos := meanCosine(n.vecs, o.vecs)
 		cps := func(x measure) float64 { return float64(len(w.texts)) / x.d.Seconds() }
 		mbs := func(x measure) float64 { return float64(w.bytes) / 1e6 / x.d.Seconds() }
-		fmt.Printf("%-30s %-24s %7d %9.1f %9.1f %6.2fx %9.4f %9.4f %6.2fx %7.4f\n", m.label, w.name, n.tokens,
-			cps(n), cps(o), cps(n)/cps(o), mbs(n), mbs(o), mbs(n)/mbs(o), cos)
+		fmt.Printf("%-30s %-24s %7d %9.1f %9.1f %6.2fx %9.4f %9.4f %6.2fx %7.4f %8.1f\n", m.label, w.name, n.tokens,
+			cps(n), cps(o), cps(n)/cps(o), mbs(n), mbs(o), mbs(n)/mbs(o), cos, modelFLOPs(m.cfg, n.tokens, n.sq)/1e9/n.d.Seconds())
 		if n.tokens != o.tokens {
 			fmt.Printf("%-30s note: nook embedded %d tokens, ollama %d\n", "", n.tokens, o.tokens)
 		}
+	}
+	return nil
+}
+
+// sweep measures nook alone on the two workloads with each packing of
+// c.packs: chunks/s and the process's CPU time per 1,000 tokens (which
+// other programs' load disturbs less than the wall time, with 1 thread).
+func sweep(c config, m model) error {
+	fmt.Printf("\n%-6s %-24s %7s %9s %9s %12s\n", "pack", "workload", "tokens", "nook c/s", "GFLOP/s", "CPU s/1k tok")
+	for _, f := range strings.Split(c.packs, ",") {
+		var pack int
+		if _, err := fmt.Sscan(f, &pack); err != nil {
+			return fmt.Errorf("-packs: %q: %w", f, err)
+		}
+		eng, err := llama.Open(m.path, llama.Options{Threads: c.threads, BatchSize: pack})
+		if err != nil {
+			return err
+		}
+		for _, w := range []workload{
+			makeWorkload(fmt.Sprintf("short (%d x ~150 B)", c.short), c.short, 150, 1),
+			makeWorkload(fmt.Sprintf("paragraphs (%d x ~700 B)", c.long), c.long, 700, 2),
+		} {
+			var runs []measure
+			var cpus []time.Duration
+			for r := 0; r <= c.rounds; r++ {
+				cpu := cpuTime()
+				n, err := nookRound(eng, w.texts, c.perRequest, "")
+				if err != nil {
+					eng.Close()
+					return err
+				}
+				if r > 0 {
+					runs, cpus = append(runs, n), append(cpus, cpuTime()-cpu)
+				}
+			}
+			n := median(runs)
+			sort.Slice(cpus, func(i, j int) bool { return cpus[i] < cpus[j] })
+			fmt.Printf("%-6d %-24s %7d %9.1f %9.1f %12.3f\n", pack, w.name, n.tokens, float64(len(w.texts))/n.d.Seconds(),
+				modelFLOPs(m.cfg, n.tokens, n.sq)/1e9/n.d.Seconds(), cpus[len(cpus)/2].Seconds()*1000/float64(n.tokens))
+		}
+		eng.Close()
 	}
 	return nil
 }
@@ -193,6 +263,7 @@ func nookRound(e *llama.Engine, texts []string, perRequest int, prefix string) (
 			return m, err
 		}
 		m.tokens += len(toks) + 2 // [CLS] … [SEP]
+		m.sq += (len(toks) + 2) * (len(toks) + 2)
 	}
 	start := time.Now()
 	for i := 0; i < len(texts); i += perRequest {
@@ -267,11 +338,13 @@ func meanCosine(a, b [][]float32) float64 {
 	return sum / float64(len(a))
 }
 
-// countingEmbedder counts what the vault embeds.
+// countingEmbedder keeps what the vault embeds, to count its tokens
+// after the timed run.
 type countingEmbedder struct {
 	*llama.Engine
-	mu           sync.Mutex
-	texts, bytes int
+	mu    sync.Mutex
+	texts []string
+	bytes int
 }
 
 func (c *countingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
@@ -280,10 +353,25 @@ func (c *countingEmbedder) Embed(ctx context.Context, texts []string) ([][]float
 		n += len(t)
 	}
 	c.mu.Lock()
-	c.texts += len(texts)
+	c.texts = append(c.texts, texts...)
 	c.bytes += n
 	c.mu.Unlock()
 	return c.Engine.Embed(ctx, texts)
+}
+
+// tokens counts the tokens of texts as the engine embeds them (the
+// document prefix and [CLS] … [SEP] included) and the sum of their squares.
+func tokens(e *llama.Engine, texts []string) (n, sq int, err error) {
+	prefix := e.EmbedInfo().DocumentPrefix
+	for _, t := range texts {
+		toks, err := e.Tokenize(prefix + t)
+		if err != nil {
+			return 0, 0, err
+		}
+		k := len(toks) + 2
+		n, sq = n+k, sq+k*k
+	}
+	return n, sq, nil
 }
 
 func addBench(c config, m model) error {
@@ -294,9 +382,13 @@ func addBench(c config, m model) error {
 	defer os.RemoveAll(tmp)
 	notes := filepath.Join(tmp, "notes")
 	fmt.Fprintf(os.Stderr, "writing %d notes...\n", c.notes)
-	total, err := writeNotes(notes, c.notes)
+	texts, err := writeNotes(notes, c.notes)
 	if err != nil {
 		return err
+	}
+	total := 0
+	for _, t := range texts {
+		total += len(t)
 	}
 	eng, err := llama.Open(m.path, llama.Options{Threads: c.threads, BatchSize: c.batch})
 	if err != nil {
@@ -321,21 +413,47 @@ func addBench(c config, m model) error {
 	if len(rep.Errors) > 0 {
 		return errors.Join(rep.Errors...)
 	}
-	sec := func(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
-	fmt.Printf("\nnook add: %d notes, %.1f MB, %s, threads %d, %d CPUs; load average %s before, %s after\n",
-		rep.Added, float64(total)/1e6, m.label, c.threads, runtime.NumCPU(), load, loadAvg())
-	fmt.Printf("%-34s %10s\n", "wall time", sec(wall))
-	fmt.Printf("%-34s %10s\n", "  parse (read, parse, units)", sec(rep.ParseTime))
-	fmt.Printf("%-34s %10s\n", "  embed", sec(rep.EmbedTime))
-	fmt.Printf("%-34s %10s\n", "  encrypt", sec(rep.EncryptTime))
-	fmt.Printf("%-34s %10s\n", "  write (objects, log, index)", sec(rep.WriteTime))
-	fmt.Printf("%-34s %10s\n", "process CPU time", sec(cpu))
-	fmt.Printf("units embedded: %d (%.1f MB with their context), %.1f units/s, %.3f MB/s of notes\n",
-		emb.texts, float64(emb.bytes)/1e6, float64(emb.texts)/wall.Seconds(), float64(total)/1e6/wall.Seconds())
-	if c.notes != 4200 {
-		fmt.Printf("at this rate 4,200 notes take %s\n", sec(time.Duration(float64(wall)*4200/float64(c.notes))))
+	after := loadAvg()
+	embedded, sq, err := tokens(eng, emb.texts)
+	if err != nil {
+		return err
 	}
-	fmt.Println("(the four parts are summed over files that overlap on several goroutines; target: 4,200 notes under 2 minutes on 2 cores)")
+	// The notes' own tokens: every word once, no context, no special tokens.
+	inNotes := 0
+	for _, t := range texts {
+		toks, err := eng.Tokenize(strings.Join(strings.Fields(t), " "))
+		if err != nil {
+			return err
+		}
+		inNotes += len(toks)
+	}
+	sec := func(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+	n := float64(rep.Added)
+	fmt.Printf("\nnook add: %d notes, %.1f MB, %s, threads %d, %d CPUs; load average %s before, %s after\n",
+		rep.Added, float64(total)/1e6, m.label, c.threads, runtime.NumCPU(), load, after)
+	fmt.Printf("%-38s %10s\n", "wall time", sec(wall))
+	fmt.Printf("%-38s %10s\n", "  embed (wall: a call in flight)", sec(rep.EmbedWall))
+	fmt.Printf("%-38s %10s\n", "  the rest (parse, encrypt, write)", sec(wall-rep.EmbedWall))
+	fmt.Printf("%-38s %10s\n", "summed over files (they overlap):", "")
+	fmt.Printf("%-38s %10s\n", "  parse (read, parse, units)", sec(rep.ParseTime))
+	fmt.Printf("%-38s %10s\n", "  embed (incl. waiting for the engine)", sec(rep.EmbedTime))
+	fmt.Printf("%-38s %10s\n", "  encrypt", sec(rep.EncryptTime))
+	fmt.Printf("%-38s %10s\n", "  write (objects, log, index)", sec(rep.WriteTime))
+	fmt.Printf("%-38s %10s\n", "process CPU time", sec(cpu))
+	fmt.Printf("units embedded: %d (%.1f per note; %.1f MB with their context), %.1f units/s, %.3f MB/s of notes\n",
+		len(emb.texts), float64(len(emb.texts))/n, float64(emb.bytes)/1e6, float64(len(emb.texts))/wall.Seconds(), float64(total)/1e6/wall.Seconds())
+	fmt.Printf("tokens embedded: %d (%.0f per note), tokens in the notes: %d (%.0f per note): %.2fx\n",
+		embedded, float64(embedded)/n, inNotes, float64(inNotes)/n, float64(embedded)/float64(inNotes))
+	flops := modelFLOPs(m.cfg, embedded, sq)
+	rate := flops / rep.EmbedWall.Seconds()
+	fmt.Printf("model work: %.1f MFLOP a token, %.2f TFLOP in all; %.0f tokens/s, %.1f GFLOP/s while embedding\n",
+		flops/float64(embedded)/1e6, flops/1e12, float64(embedded)/rep.EmbedWall.Seconds(), rate/1e9)
+	scale := 4200 / n
+	fmt.Printf("4,200 notes: %s at this rate (measured %d, scaled); the embedding alone, %.1f TFLOP at %.1f GFLOP/s, is %s;\n",
+		sec(time.Duration(float64(wall)*scale)), rep.Added, flops*scale/1e12, rate/1e9, sec(time.Duration(float64(rep.EmbedWall)*scale)))
+	fmt.Printf("  2 minutes would need %.0f GFLOP/s (%.1fx this); embedding each note's tokens once and nothing else would take %s\n",
+		flops*scale/120/1e9, flops*scale/120/rate, sec(time.Duration(float64(time.Second)*modelFLOPs(m.cfg, inNotes, 0)*scale/rate)))
+	fmt.Println("(target: 4,200 notes under 2 minutes on 2 cores)")
 	return nil
 }
 
@@ -359,22 +477,22 @@ func loadAvg() string {
 }
 
 // writeNotes writes n Markdown notes of about 2 kB into dir and returns
-// their total size.
-func writeNotes(dir string, n int) (int, error) {
+// them.
+func writeNotes(dir string, n int) ([]string, error) {
 	g := newTextGen(42)
-	total := 0
+	var notes []string
 	for i := range n {
 		sub := filepath.Join(dir, fmt.Sprintf("%02d", i%64))
 		if err := os.MkdirAll(sub, 0o755); err != nil {
-			return 0, err
+			return nil, err
 		}
 		note := g.note(2000)
 		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("note-%04d.md", i)), []byte(note), 0o644); err != nil {
-			return 0, err
+			return nil, err
 		}
-		total += len(note)
+		notes = append(notes, note)
 	}
-	return total, nil
+	return notes, nil
 }
 
 // textGen makes deterministic English-like text.
