@@ -20,10 +20,11 @@ import (
 // of the BERT family) gets a context made for it: several sequences per
 // decode, one sequence id per text, and the model's own pooling (mean,
 // CLS, last) applied by llama.cpp to each sequence. Texts are packed in
-// order into decodes of about embedPlan.pack tokens (512 unless
-// Options.BatchSize says otherwise) and at most maxSeqs sequences; a
-// window longer than that (up to the model's context) goes alone. Such a
-// model does not chat.
+// order into decodes of about embedPlan.pack tokens (defaultEmbedPack
+// unless Options.BatchSize says otherwise) and at most maxSeqs sequences;
+// a window longer than that (up to the model's context) goes alone. An
+// encoder whose longest decode is at most maxPlainAttention tokens runs
+// without flash attention (embedPlan.flash). Such a model does not chat.
 //
 // A chat model used as an embedder keeps its chat context: one text per
 // decode, the mean of its hidden states.
