@@ -12,6 +12,10 @@ import (
 
 func TestAnEncoderPacksFewTokensADecodeWithoutFlashAttentionWhenItsScoresAreSmall(t *testing.T) {
 	vocab := testmodels.Path(t, testmodels.VocabBertBGE)
+	// Tiny weights with the real models' contexts: the plan reads the
+	// header only.
+	minilm, nomic := synth.TinyBERT(vocab, synth.PoolMean), synth.TinyNomic(vocab)
+	minilm.Context, nomic.Context = 512, 2048
 	tests := []struct {
 		name      string
 		cfg       synth.Config
@@ -22,12 +26,12 @@ func TestAnEncoderPacksFewTokensADecodeWithoutFlashAttentionWhenItsScoresAreSmal
 		wantLimit int
 	}{
 		// MiniLM's 512-token context: plain attention, 128 tokens a decode.
-		{"MiniLM", synth.MiniLM(vocab, gguf.TypeF16), Options{}, defaultEmbedPack, 512, ml.FlashAttentionDisabled, 512},
+		{"MiniLM", minilm, Options{}, defaultEmbedPack, 512, ml.FlashAttentionDisabled, 512},
 		// nomic's 2,048-token windows would need 400 MB of scores: flash.
-		{"nomic", synth.Nomic(vocab, gguf.TypeF16), Options{}, defaultEmbedPack, 2048, ml.FlashAttentionAuto, 2048},
+		{"nomic", nomic, Options{}, defaultEmbedPack, 2048, ml.FlashAttentionAuto, 2048},
 		// The same model held to 1,024 tokens goes plain again.
-		{"nomic at 1,024", synth.Nomic(vocab, gguf.TypeF16), Options{ContextLength: 1024}, defaultEmbedPack, 1024, ml.FlashAttentionDisabled, 1024},
-		{"a configured batch", synth.MiniLM(vocab, gguf.TypeF16), Options{BatchSize: 300}, 300, 512, ml.FlashAttentionDisabled, 512},
+		{"nomic at 1,024", nomic, Options{ContextLength: 1024}, defaultEmbedPack, 1024, ml.FlashAttentionDisabled, 1024},
+		{"a configured batch", minilm, Options{BatchSize: 300}, 300, 512, ml.FlashAttentionDisabled, 512},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
