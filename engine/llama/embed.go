@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/ollama/ollama/ml"
-
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/engine/gguf"
 	"github.com/nook-ai/nook/internal/hint"
@@ -20,11 +18,10 @@ import (
 // of the BERT family) gets a context made for it: several sequences per
 // decode, one sequence id per text, and the model's own pooling (mean,
 // CLS, last) applied by llama.cpp to each sequence. Texts are packed in
-// order into decodes of about embedPlan.pack tokens (defaultEmbedPack
-// unless Options.BatchSize says otherwise) and at most maxSeqs sequences;
-// a window longer than that (up to the model's context) goes alone. An
-// encoder whose longest decode is at most maxPlainAttention tokens runs
-// without flash attention (embedPlan.flash). Such a model does not chat.
+// order into decodes of about embedPlan.pack tokens (512 unless
+// Options.BatchSize says otherwise) and at most maxSeqs sequences; a
+// window longer than that (up to the model's context) goes alone. Such a
+// model does not chat.
 //
 // A chat model used as an embedder keeps its chat context: one text per
 // decode, the mean of its hidden states.
@@ -46,23 +43,12 @@ import (
 
 // defaultEmbedPack is how many tokens one embedding decode packs unless
 // Options.BatchSize says otherwise. An encoder attends over the whole
-// decode: llama.cpp masks the other sequences out but computes the n×n
-// scores (or, with flash attention, reads the n×n mask), so the cost per
-// token grows with the decode, and several long units in one decode cost
-// (Σ lengths)² where one each costs Σ length². 128 packs a few short
-// units (dialog turns, list items) into a decode and leaves a paragraph
-// (~150 tokens) alone, as ollama runs it; the work a decode has besides
-// its tokens (building the graph, waking the threads) is a few percent
-// at that size. Measured with bench/embed -packs on the MiniLM shape:
-// see docs/retrieval.md.
-const defaultEmbedPack = 128
-
-// maxPlainAttention is the longest decode an encoder runs without flash
-// attention: its n×n attention scores (4 bytes × heads each, twice: the
-// scores and their softmax) are a compute buffer of about 25 MB for
-// MiniLM at 512 tokens, but 400 MB for nomic at 2,048, so longer
-// contexts keep flash attention (llama.cpp's default).
-const maxPlainAttention = 1024
+// decode (llama.cpp masks the other sequences out, but computes the
+// n×n scores), so the cost per token grows with the decode: 512 keeps
+// that overhead small against the matrix products (measured on the
+// MiniLM shape: 2,048-token decodes ran at under half the speed of
+// 512-token ones) while still filling them.
+const defaultEmbedPack = 512
 
 // maxEmbedWindow bounds the tokens of one sequence whatever the model's
 // context (8,192 for some embedders): the attention scores of one window
@@ -90,12 +76,6 @@ type embedPlan struct {
 	batch    int  // tokens one decode may hold (the context's n_ubatch)
 	maxSeqs  int  // sequences per decode
 	ctx      int  // context size to create
-	// flash is the context's flash attention. llama.cpp's CPU flash
-	// attention walks every query and key of the decode one pair at a
-	// time; the plain path (two matrix products and a masked softmax,
-	// what ollama runs its embedding models with) is several times
-	// cheaper for the short sequences of an embedding decode.
-	flash ml.FlashAttentionType
 
 	query, document string // prefixes
 	prefixFrom      string // "gguf", "catalog" or ""
@@ -108,7 +88,7 @@ type embedPlan struct {
 func planEmbed(f *gguf.File, o Options) embedPlan {
 	arch := f.Architecture()
 	pooling, declared := int(f.ArchUint("pooling_type", 0)), f.KV[arch+".pooling_type"] != nil
-	p := embedPlan{encoder: encoderArchs[arch], pooling: poolNone, flash: ml.FlashAttentionAuto}
+	p := embedPlan{encoder: encoderArchs[arch], pooling: poolNone}
 	p.query, p.document, p.prefixFrom = prefixes(f, o.Name)
 	if !p.encoder && !(declared && pooling != poolNone) {
 		return p
@@ -132,9 +112,6 @@ func planEmbed(f *gguf.File, o Options) embedPlan {
 		p.batch = max(p.pack, p.seqLimit)
 		p.maxSeqs = min(maxEmbedSeqs, max(1, p.pack/8))
 		p.ctx = p.batch
-		if p.batch <= maxPlainAttention {
-			p.flash = ml.FlashAttentionDisabled
-		}
 	} else {
 		// Each sequence gets its own n_ctx/n_seq_max cells of the KV
 		// cache: bound the cache at about twice the batch.

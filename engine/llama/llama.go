@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/llama"
+	"github.com/ollama/ollama/ml"
 
 	"github.com/nook-ai/nook/engine"
 	"github.com/nook-ai/nook/engine/gguf"
@@ -154,7 +155,7 @@ func open(path string, opts Options, seqs int) (*Engine, error) {
 	if err != nil {
 		return nil, badModel(path, err)
 	}
-	lctx, err = llama.NewContextWithModel(model, llama.NewContextParams(ctxTokens, nBatch, nSeq, threads.initial(), plan.flash, ""))
+	lctx, err = llama.NewContextWithModel(model, llama.NewContextParams(ctxTokens, nBatch, nSeq, threads.initial(), ml.FlashAttentionAuto, ""))
 	if err != nil {
 		llama.FreeModel(model)
 		return nil, hint.New(fmt.Errorf("llama: %s: context of %d tokens: %w", path, nCtx, err), "try a smaller context length (context_length in the config)")
