@@ -43,12 +43,15 @@ import (
 
 // defaultEmbedPack is how many tokens one embedding decode packs unless
 // Options.BatchSize says otherwise. An encoder attends over the whole
-// decode (llama.cpp masks the other sequences out, but computes the
-// n×n scores), so the cost per token grows with the decode: 512 keeps
-// that overhead small against the matrix products (measured on the
-// MiniLM shape: 2,048-token decodes ran at under half the speed of
-// 512-token ones) while still filling them.
-const defaultEmbedPack = 512
+// decode (llama.cpp masks the other sequences out, but reads the n×n
+// mask or computes the n×n scores), so several long units in one decode
+// cost (Σ lengths)² where one each costs Σ length². 128 packs a few short
+// units (dialog turns, list items) into a decode and leaves a paragraph
+// (~150 tokens) alone, as ollama runs it. Measured with bench/embed
+// -packs on the MiniLM shape, 2 threads on a quiet moment of a shared
+// 2-core machine: 0.79 CPU s per 1,000 paragraph tokens at 128 against
+// 1.04 at 512, short units even (docs/retrieval.md).
+const defaultEmbedPack = 128
 
 // maxEmbedWindow bounds the tokens of one sequence whatever the model's
 // context (8,192 for some embedders): the attention scores of one window
