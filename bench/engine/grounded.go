@@ -27,6 +27,9 @@ func groundedBench(b *bench, model string, c config) error {
 		{"own answer as a source (greedy)",
 			"the model's greedy answer A to a question Q is placed in the prompt as retrieved source [1], then Q is asked again; an answer that repeats A is drafted from the prompt",
 			func(round int) (string, error) { return ownAnswerPrompt(b, round, gen) }, true},
+		{"own text continued (greedy)",
+			"the prompt is a question Q and the model's own greedy answer A to it, and the model continues it: where A fell into a loop (random weights do) the continuation repeats text that is in the prompt",
+			func(round int) (string, error) { return ownTextPrompt(b, round, gen) }, true},
 		{"retrieved sources (greedy)",
 			"three retrieved passages, a question and the start of a quoting answer; with random weights the answer copies little of them and repeats itself instead, which lookup drafts from the answer so far",
 			func(round int) (string, error) { return groundedPrompt(round), nil }, true},
@@ -95,12 +98,27 @@ func groundedBench(b *bench, model string, c config) error {
 // copies the source is up to the model; the table reports how much of it
 // lookup drafted.
 func ownAnswerPrompt(b *bench, round, gen int) (string, error) {
-	q := fmt.Sprintf("Question %d: what does the letter on the old table by the window say about the city in winter?\nAnswer:", round)
+	q := ownQuestion(round)
 	a, err := nookRound(b.eng, q, gen, true)
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("Answer from the sources below and quote them word for word.\n\n[1]%s\n\n%s", a.text, q), nil
+}
+
+// ownTextPrompt is a question and the model's own greedy answer to it
+// (made now, untimed, with lookup off), to be continued.
+func ownTextPrompt(b *bench, round, gen int) (string, error) {
+	q := ownQuestion(round)
+	a, err := nookRound(b.eng, q, gen, true)
+	if err != nil {
+		return "", err
+	}
+	return q + a.text, nil
+}
+
+func ownQuestion(round int) string {
+	return fmt.Sprintf("Question %d: what does the letter on the old table by the window say about the city in winter?\nAnswer:", round)
 }
 
 // groundedPrompt is a retrieved-sources prompt whose answer quotes them:
