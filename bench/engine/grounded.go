@@ -53,7 +53,7 @@ func groundedBench(b *bench, model string, c config) error {
 			if err != nil {
 				return fmt.Errorf("nook: %w", err)
 			}
-			o, err := b.srv.round(p, gen, b.threads, k.greedy)
+			o, err := b.ollamaRound(p, gen, k.greedy)
 			if err != nil {
 				return fmt.Errorf("ollama: %w; the end of its log:\n%s", err, b.srv.Log(15))
 			}

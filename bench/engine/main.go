@@ -168,6 +168,9 @@ func run(c config) error {
 		}
 		loaded.print(fmt.Sprintf("%d busy background process(es), both engines' rounds", c.load), false)
 	}
+	if b.reruns > 0 {
+		fmt.Printf("\nollama dropped %d stream(s) before the end; those rounds ran again\n", b.reruns)
+	}
 	return nil
 }
 
@@ -176,6 +179,7 @@ type bench struct {
 	srv     *ollama
 	threads int
 	gen     int
+	reruns  int // ollama rounds run again after a dropped stream
 }
 
 // table is one measured section: medians of both engines.
@@ -202,7 +206,7 @@ func (b *bench) section(prompts []string, coldStart time.Time) (table, error) {
 		if i == 0 && !coldStart.IsZero() {
 			t.nookCold = time.Since(coldStart) - r.total + r.ttft
 		}
-		o, err := b.srv.round(p, b.gen, b.threads, true)
+		o, err := b.ollamaRound(p, b.gen, true)
 		if err != nil {
 			return t, fmt.Errorf("ollama: %w; the end of its log:\n%s", err, b.srv.Log(15))
 		}
@@ -459,7 +463,23 @@ func (o *ollama) round(prompt string, gen, threads int, greedy bool) (result, er
 	if err := sc.Err(); err != nil {
 		return result{}, err
 	}
-	return result{}, fmt.Errorf("stream ended without done; last line %q", last)
+	return result{}, fmt.Errorf("%w; last line %q", errDropped, last)
+}
+
+// errDropped: ollama closed a stream before its last message (it does now
+// and then on a loaded machine).
+var errDropped = errors.New("stream ended without done")
+
+// ollamaRound is one ollama round; a dropped stream runs again (at most
+// twice), and the count is printed at the end.
+func (b *bench) ollamaRound(prompt string, gen int, greedy bool) (result, error) {
+	for try := 0; ; try++ {
+		r, err := b.srv.round(prompt, gen, b.threads, greedy)
+		if err == nil || !errors.Is(err, errDropped) || try == 2 {
+			return r, err
+		}
+		b.reruns++
+	}
 }
 
 func rate(n int, d time.Duration) float64 {
