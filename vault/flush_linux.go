@@ -9,13 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// syncfsMin is the batch size from which one syncfs(2) of the file system
-// replaces an fsync per file: a batch of objects costs the file system one
-// journal commit instead of one per file (bench/sync: 10,000 objects made
-// durable in batches). A smaller batch keeps per-file fsyncs, which touch
-// nothing but its own files.
-const syncfsMin = 8
-
 // flushData makes the staged files' contents durable. For a batch it is
 // one syncfs of each file system they are on, called on the file opened
 // first there: syncfs reports a write-back error of that file system
