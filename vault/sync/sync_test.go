@@ -736,3 +736,39 @@ func TestSyncsReuseTheOpenConnectionAndRedialWhenItIsLost(t *testing.T) {
 		t.Errorf("d1 opened %d connections to d0, want 2 (one redial)", got)
 	}
 }
+
+func TestTheRunningServiceRedialsADeviceWhoseConnectionWasLost(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2, "tcp")
+	d0, d1 := c.devs[0], c.devs[1]
+	c.stopNode(d1)
+	c.startNodeWith(d1, true)
+	c.tell(d1, d0)
+	p0, p1 := peerOf(t, d0), peerOf(t, d1)
+	if _, err := d1.n.SyncNow(t.Context()); err != nil {
+		t.Fatalf("sync: %v\n%s", err, d1.log)
+	}
+	// Past the loop's first sync (2 s after start; the next is an hour
+	// away), the other side drops the connection: d1's service dials
+	// again.
+	time.Sleep(3 * time.Second)
+	d0.n.Host().Network().ClosePeer(p1)
+	waitFor(t, "d1 to redial d0", 15*time.Second, func() bool {
+		return len(d1.n.Host().Network().ConnsToPeer(p0)) > 0
+	})
+	d1.mu.Lock()
+	dials := d1.conns[p0]
+	d1.mu.Unlock()
+	if dials < 2 {
+		t.Errorf("d1 connected to d0 %d times, want a redial", dials)
+	}
+	// A revoked device is not redialled.
+	d1.n.RemoveDevice(d0.v.Device())
+	waitFor(t, "the connection to the removed device to close", 15*time.Second, func() bool {
+		return len(d1.n.Host().Network().ConnsToPeer(p0)) == 0
+	})
+	time.Sleep(redialDelay + time.Second)
+	if n := len(d1.n.Host().Network().ConnsToPeer(p0)); n != 0 {
+		t.Errorf("d1 redialled a removed device (%d connections)", n)
+	}
+}
