@@ -14,11 +14,19 @@
 // copies send the same bytes (A's entry and object files) over one TCP
 // connection: into memory, into one file (fsync once), and into as many
 // files as the vault has, made durable the way the vault makes a batch
-// durable (temp files synced in parallel, renamed, folders synced once).
-// Rounds interleave the variants. Then A changes -changes notes and a
-// second sync runs through a counting TCP proxy: the bytes it moves, in
-// both directions and with every header of libp2p's, against the changed
-// objects' own size.
+// durable (flush_linux.go: in batches of 256, temp files, one syncfs for
+// their bytes, renames, one syncfs for the names; elsewhere an fsync per
+// file and per folder). Rounds interleave the variants; the cpu column is
+// the whole process (both devices and the chain run in it). -cpuprofile
+// writes a profile of the first round's sync.
+//
+// Then A changes -changes notes and a second sync runs through a counting
+// TCP proxy: the bytes it moves, in both directions and with every header
+// of libp2p's, against the changed objects' own size. It is measured twice:
+// over the connection B already holds to A (the way a running nook syncs:
+// it keeps its connections to paired devices open), and over a new
+// connection (a one-shot `nook sync now`: Noise handshake, identify and
+// multistream negotiation included).
 package main
 
 import (
