@@ -579,10 +579,21 @@ func (e *env) delta(changes int) (warm, cold deltaResult, err error) {
 		return warm, cold, errors.New("the second sync did not reuse the open connection")
 	}
 	drop()
+	// The Hellos told B A's own addresses again: the proxy only.
+	if _, err := nb.ReplacePeerAddrs(proxy); err != nil {
+		return warm, cold, err
+	}
 	settle()
 	// A new connection, closed after the sync: its setup and teardown count.
-	cold, err = measureOne(2, drop)
-	return warm, cold, err
+	if cold, err = measureOne(2, drop); err != nil {
+		return warm, cold, err
+	}
+	for _, d := range []deltaResult{warm, cold} {
+		if d.wire < d.objBytes {
+			return warm, cold, errors.New("a second sync did not go through the counting proxy")
+		}
+	}
+	return warm, cold, nil
 }
 
 func median(s []sample) sample {
