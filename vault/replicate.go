@@ -229,6 +229,7 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 		// state that holds them is used or saved. If that fails, the
 		// state is read again from what the disk holds.
 		if err := syncStaged(v.imported.staged); err != nil {
+			v.imported = nil // what was staged is gone: read the disk only
 			if rerr := v.rebuildIndex(); rerr != nil {
 				return errors.Join(err, rerr)
 			}
