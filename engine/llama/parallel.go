@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"sort"
 	"sync"
 	"time"
 
@@ -341,9 +342,19 @@ func (p *Parallel) reap() {
 	p.waiting = kept
 }
 
+// minReuse is the shortest cached prefix worth choosing a slot for: a
+// few shared tokens (a BOS, a template's opening) save nothing.
+const minReuse = 16
+
 // admit gives waiting chats free slots, in arrival order: each goes to the
-// free slot whose cache shares the longest prefix with its prompt (the
-// least recently used one when none does).
+// free slot whose cache shares the longest prefix with its prompt, or,
+// when none shares minReuse tokens, to the free slot with the lowest id.
+//
+// Low ids keep the running chats on consecutive sequence ids. With one
+// KV stream per sequence, llama.cpp splits a batch into micro-batches of
+// consecutive sequence ids (llama_batch_allocr::split_equal), each a pass
+// over the weights: chats on slots 0, 1 and 2 decode in one pass, chats on
+// 0 and 2 in two.
 func (p *Parallel) admit() {
 	for len(p.waiting) > 0 {
 		var best *slot
@@ -353,7 +364,10 @@ func (p *Parallel) admit() {
 				continue
 			}
 			keep := commonPrefix(s.cache, p.waiting[0].toks)
-			if keep > bestKeep || keep == bestKeep && s.used < best.used {
+			if keep < minReuse {
+				keep = 0
+			}
+			if keep > bestKeep { // ties: the lowest id, the first found
 				best, bestKeep = s, keep
 			}
 		}
@@ -383,43 +397,51 @@ func (p *Parallel) assign(s *slot, j *seqJob) {
 	}
 }
 
-// step runs one decode call: a token for every generating slot, then
-// prompt chunks (up to the batch size) for the slots still reading theirs.
+// step runs one decode call: a token for every generating slot and
+// prompt chunks (up to the batch size, first come first served) for the
+// slots still reading theirs. The batch lists the slots in id order, so
+// that llama.cpp's split into micro-batches of consecutive sequences (see
+// admit) takes all of them in its first one.
 func (p *Parallel) step() {
 	b := p.e.batch
 	b.Clear()
+	// The prompt budget, in the order the slots were given their chats.
+	chunk := map[*slot]int{}
+	budget := p.e.nBatch
+	for _, s := range p.reading() {
+		if budget == 0 {
+			break
+		}
+		chunk[s] = min(len(s.pending), budget)
+		budget -= chunk[s]
+	}
 	var in []*slot
 	for _, s := range p.slots {
-		if s.job == nil || s.next < 0 {
-			continue
+		switch {
+		case s.job == nil:
+		case s.next >= 0:
+			if len(s.cache) >= p.e.nCtx {
+				p.finish(s, "length")
+				continue
+			}
+			b.Add(s.next, nil, len(s.cache), true, s.id)
+			s.fed, s.idx = []int{s.next}, b.NumTokens()-1
+			in = append(in, s)
+		case chunk[s] > 0:
+			n := chunk[s]
+			last := n == len(s.pending)
+			for i, t := range s.pending[:n] {
+				b.Add(t, nil, len(s.cache)+i, last && i == n-1, s.id)
+			}
+			if s.job.evalAt.IsZero() {
+				s.job.evalAt = time.Now()
+			}
+			s.fed, s.pending, s.idx = s.pending[:n], s.pending[n:], -1
+			if last {
+				s.idx = b.NumTokens() - 1
+			}
+			in = append(in, s)
 		}
-		if len(s.cache) >= p.e.nCtx {
-			p.finish(s, "length")
-			continue
-		}
-		b.Add(s.next, nil, len(s.cache), true, s.id)
-		s.fed, s.idx = []int{s.next}, b.NumTokens()-1
-		in = append(in, s)
-	}
-	budget := p.e.nBatch
-	for _, s := range p.slots {
-		if s.job == nil || len(s.pending) == 0 || budget == 0 {
-			continue
-		}
-		n := min(len(s.pending), budget)
-		last := n == len(s.pending)
-		for i, t := range s.pending[:n] {
-			b.Add(t, nil, len(s.cache)+i, last && i == n-1, s.id)
-		}
-		if s.job.evalAt.IsZero() {
-			s.job.evalAt = time.Now()
-		}
-		s.fed, s.pending, s.idx = s.pending[:n], s.pending[n:], -1
-		if last {
-			s.idx = b.NumTokens() - 1
-		}
-		budget -= n
-		in = append(in, s)
 	}
 	if len(in) == 0 {
 		return
@@ -439,6 +461,19 @@ func (p *Parallel) step() {
 			p.sample(s)
 		}
 	}
+}
+
+// reading lists the slots with prompt tokens left, in the order they were
+// given their chats (first come, first served for the prompt budget).
+func (p *Parallel) reading() []*slot {
+	var out []*slot
+	for _, s := range p.slots {
+		if s.job != nil && len(s.pending) > 0 {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].used < out[j].used })
+	return out
 }
 
 // sample picks the next token of s from its logits and streams its text.
