@@ -357,20 +357,7 @@ const minReuse = 16
 // 0 and 2 in two.
 func (p *Parallel) admit() {
 	for len(p.waiting) > 0 {
-		var best *slot
-		bestKeep := -1
-		for _, s := range p.slots {
-			if s.job != nil {
-				continue
-			}
-			keep := commonPrefix(s.cache, p.waiting[0].toks)
-			if keep < minReuse {
-				keep = 0
-			}
-			if keep > bestKeep { // ties: the lowest id, the first found
-				best, bestKeep = s, keep
-			}
-		}
+		best := pickSlot(p.slots, p.waiting[0].toks)
 		if best == nil {
 			return
 		}
@@ -380,6 +367,26 @@ func (p *Parallel) admit() {
 		best.used = p.tick
 		p.assign(best, j)
 	}
+}
+
+// pickSlot is the free slot for a chat whose prompt is toks (see admit);
+// nil when every slot is busy.
+func pickSlot(slots []*slot, toks []int) *slot {
+	var best *slot
+	bestKeep := -1
+	for _, s := range slots {
+		if s.job != nil {
+			continue
+		}
+		keep := commonPrefix(s.cache, toks)
+		if keep < minReuse {
+			keep = 0
+		}
+		if keep > bestKeep { // ties: the lowest id, the first found
+			best, bestKeep = s, keep
+		}
+	}
+	return best
 }
 
 func (p *Parallel) assign(s *slot, j *seqJob) {
