@@ -1,10 +1,11 @@
 package llama
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +44,7 @@ type Parallel struct {
 	// Owned by the scheduler goroutine:
 	waiting []*seqJob
 	tick    uint64
+	order   []*slot // reading's buffer
 }
 
 var _ engine.Engine = (*Parallel)(nil)
@@ -119,10 +121,11 @@ type slot struct {
 	next    int   // the sampled token to feed at the next step (-1: none)
 	idx     int   // the batch index of this slot's logits after the step (-1: none)
 	fed     []int // the tokens this step added to the batch for this slot
+	take    int   // prompt tokens this step reads
 }
 
 func (s *slot) free() {
-	s.job, s.pending, s.next, s.idx, s.fed = nil, nil, -1, -1, nil
+	s.job, s.pending, s.next, s.idx, s.fed, s.take = nil, nil, -1, -1, nil, 0
 }
 
 // seqJob is a chat: what the scheduler needs, and the chunks it produced
@@ -413,14 +416,10 @@ func (p *Parallel) step() {
 	b := p.e.batch
 	b.Clear()
 	// The prompt budget, in the order the slots were given their chats.
-	chunk := map[*slot]int{}
 	budget := p.e.nBatch
 	for _, s := range p.reading() {
-		if budget == 0 {
-			break
-		}
-		chunk[s] = min(len(s.pending), budget)
-		budget -= chunk[s]
+		s.take = min(len(s.pending), budget)
+		budget -= s.take
 	}
 	var in []*slot
 	for _, s := range p.slots {
@@ -434,8 +433,9 @@ func (p *Parallel) step() {
 			b.Add(s.next, nil, len(s.cache), true, s.id)
 			s.fed, s.idx = []int{s.next}, b.NumTokens()-1
 			in = append(in, s)
-		case chunk[s] > 0:
-			n := chunk[s]
+		case s.take > 0:
+			n := s.take
+			s.take = 0
 			last := n == len(s.pending)
 			for i, t := range s.pending[:n] {
 				b.Add(t, nil, len(s.cache)+i, last && i == n-1, s.id)
@@ -473,13 +473,14 @@ func (p *Parallel) step() {
 // reading lists the slots with prompt tokens left, in the order they were
 // given their chats (first come, first served for the prompt budget).
 func (p *Parallel) reading() []*slot {
-	var out []*slot
+	out := p.order[:0]
 	for _, s := range p.slots {
 		if s.job != nil && len(s.pending) > 0 {
 			out = append(out, s)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].used < out[j].used })
+	slices.SortFunc(out, func(a, b *slot) int { return cmp.Compare(a.used, b.used) })
+	p.order = out
 	return out
 }
 
