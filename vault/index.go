@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -28,11 +29,22 @@ func (v vec) MarshalJSON() ([]byte, error) {
 }
 
 func (v *vec) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return err
+	// A vector is a base64 string: no escapes, so the bytes between the
+	// quotes are the string (anything else goes through the decoder, and
+	// base64 refuses what is not its alphabet).
+	var s []byte
+	if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' && !bytes.ContainsAny(data[1:n-1], "\\\"") {
+		s = data[1 : n-1]
+	} else {
+		var str string
+		if err := json.Unmarshal(data, &str); err != nil {
+			return err
+		}
+		s = []byte(str)
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(b, s)
+	b = b[:n]
 	if err != nil || len(b)%4 != 0 {
 		return errors.New("bad vector")
 	}

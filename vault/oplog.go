@@ -117,7 +117,7 @@ func (v *Vault) linkOf(device string, seq uint64, last head) (head, bool) {
 	case seq > last.Seq || v.st.hole(device, seq):
 		return head{}, false
 	}
-	data, err := os.ReadFile(v.entryPath(device, seq))
+	data, err := v.readEntry(device, seq)
 	if err != nil {
 		return head{}, false
 	}

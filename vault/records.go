@@ -26,10 +26,12 @@ func (v *Vault) loadDoc(ref string) (*docObject, error) {
 	return d, nil
 }
 
-// decodeDoc parses a document object's payload.
+// decodeDoc parses a document object's payload. It calls the decoder
+// directly: json.Unmarshal would check the whole payload once more
+// before handing it to it (sync decodes every document it receives).
 func decodeDoc(b []byte) (*docObject, error) {
 	var d docObject
-	if err := json.Unmarshal(b, &d); err != nil {
+	if err := d.UnmarshalJSON(b); err != nil {
 		return nil, err
 	}
 	return &d, nil

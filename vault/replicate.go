@@ -124,7 +124,7 @@ func (v *Vault) EntryHash(device string, seq uint64) (string, error) {
 }
 
 func (v *Vault) localEntryHash(device string, seq uint64) (string, error) {
-	data, err := os.ReadFile(v.entryPath(device, seq))
+	data, err := v.readEntry(device, seq)
 	if err != nil {
 		return "", fmt.Errorf("vault: entry %d of %s: %w", seq, device, err)
 	}
@@ -199,6 +199,8 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 	v.erased = Erased{}
 	var refusals []error
 	err := v.withWriteLock(func() error {
+		v.imported = &entryBatch{data: map[string][]byte{}}
+		defer func() { v.imported = nil }()
 		var results []applyResult
 		for _, dev := range devs {
 			es := byDev[dev]
@@ -222,6 +224,16 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 				}
 				results = append(results, res)
 			}
+		}
+		// The entries stored are durable under their names before the
+		// state that holds them is used or saved. If that fails, the
+		// state is read again from what the disk holds.
+		if err := syncStaged(v.imported.staged); err != nil {
+			v.imported = nil // what was staged is gone: read the disk only
+			if rerr := v.rebuildIndex(); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			return err
 		}
 		if len(results) > 0 {
 			v.applied(results)
@@ -324,7 +336,7 @@ func (v *Vault) fillHole(e RawEntry, cur head) (applyResult, bool, bool, error) 
 		if v.st.hole(e.Device, next) {
 			continue
 		}
-		data, err := os.ReadFile(v.entryPath(e.Device, next))
+		data, err := v.readEntry(e.Device, next)
 		if err != nil {
 			return applyResult{}, false, false, fmt.Errorf("vault: read entry %d of %s: %w", next, e.Device, err)
 		}
@@ -344,9 +356,25 @@ func (v *Vault) fillHole(e RawEntry, cur head) (applyResult, bool, bool, error) 
 }
 
 // storeEntry writes a verified entry at its place; a file already there
-// failed to verify (the replay went past it) and is replaced.
+// failed to verify (the replay went past it) and is replaced. Within an
+// Import it is staged beside its place instead, and Import publishes the
+// batch at its end (syncStaged: one flush for the batch instead of two
+// per entry; renamed in order, so a crash leaves each device's log whole
+// up to some entry).
 func (v *Vault) storeEntry(e RawEntry) error {
 	path := v.entryPath(e.Device, e.Seq)
+	if b := v.imported; b != nil {
+		if _, ok := b.data[path]; ok {
+			return fmt.Errorf("vault: write %s: stored twice in one import", path)
+		}
+		o, err := stageRaw(path, e.Data)
+		if err != nil {
+			return err
+		}
+		b.staged = append(b.staged, o)
+		b.data[path] = e.Data
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("vault: write %s: %w", path, err)
 	}
@@ -354,6 +382,25 @@ func (v *Vault) storeEntry(e RawEntry) error {
 		return fmt.Errorf("vault: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// entryBatch is what one Import stores: entry files staged beside their
+// places, readable (readEntry) until Import publishes them.
+type entryBatch struct {
+	staged []*stagedObject
+	data   map[string][]byte // path → the entry as stored
+}
+
+// readEntry reads an entry file, or the entry the running Import staged
+// for that place.
+func (v *Vault) readEntry(device string, seq uint64) ([]byte, error) {
+	path := v.entryPath(device, seq)
+	if b := v.imported; b != nil {
+		if d, ok := b.data[path]; ok {
+			return d, nil
+		}
+	}
+	return os.ReadFile(path)
 }
 
 // MissingObject is an object the state points at that this device does not

@@ -78,6 +78,9 @@ type Vault struct {
 	fresh map[string]*docObject
 	// erased: what the current write erased (reported by its caller).
 	erased Erased
+	// imported: while Import runs, the entries it stores (published
+	// together at its end, see storeEntry).
+	imported *entryBatch
 }
 
 type options struct {

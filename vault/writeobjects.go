@@ -1,10 +1,6 @@
 package vault
 
-import (
-	"fmt"
-	"os"
-	"path/filepath"
-)
+import "fmt"
 
 // RawObject is an object as stored (ciphertext), by name.
 type RawObject struct {
@@ -97,22 +93,4 @@ func (v *Vault) WriteObjects(objs []RawObject) (stored int, bad map[string]error
 	}
 	clear(v.fresh)
 	return stored, bad, nil
-}
-
-// stageRaw writes ciphertext to a temp file beside path.
-func stageRaw(path string, data []byte) (*stagedObject, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("vault: write %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("vault: write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("vault: write %s: %w", path, err)
-	}
-	return &stagedObject{f: f, path: path}, nil
 }

@@ -14,11 +14,19 @@
 // copies send the same bytes (A's entry and object files) over one TCP
 // connection: into memory, into one file (fsync once), and into as many
 // files as the vault has, made durable the way the vault makes a batch
-// durable (temp files synced in parallel, renamed, folders synced once).
-// Rounds interleave the variants. Then A changes -changes notes and a
-// second sync runs through a counting TCP proxy: the bytes it moves, in
-// both directions and with every header of libp2p's, against the changed
-// objects' own size.
+// durable (flush_linux.go: in batches of 256, temp files, one syncfs for
+// their bytes, renames, one syncfs for the names; elsewhere an fsync per
+// file and per folder). Rounds interleave the variants; the cpu column is
+// the whole process (both devices and the chain run in it). -cpuprofile
+// writes a profile of the first round's sync.
+//
+// Then A changes -changes notes and a second sync runs through a counting
+// TCP proxy: the bytes it moves, in both directions and with every header
+// of libp2p's, against the changed objects' own size. It is measured twice:
+// over the connection B already holds to A (the way a running nook syncs:
+// it keeps its connections to paired devices open), and over a new
+// connection (a one-shot `nook sync now`: Noise handshake, identify and
+// multistream negotiation included).
 package main
 
 import (
@@ -35,6 +43,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -43,7 +52,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/nook-ai/nook/ledgerclient"
@@ -311,54 +319,42 @@ func readAll(r *bufio.Reader, each func([]byte) error) error {
 	}
 }
 
-// toFiles writes each received file under dir/xx/ in batches of 256: temp
-// files synced in parallel, renamed, folders synced once (the vault's way).
+// rawBatch is how many files the raw copy makes durable at once: the
+// objects vault/sync asks for in one request (objectBatch in pull.go).
+const rawBatch = 256
+
+// toFiles writes each received file under dir/xx/ in batches of
+// rawBatch, made durable the vault's way (flushData, then renames, then
+// flushNames: see flush_linux.go).
 func toFiles(dir string) func(r *bufio.Reader) error {
 	return func(r *bufio.Reader) error {
 		var batch []*os.File
 		i := 0
 		flush := func() error {
-			var wg sync.WaitGroup
-			ch := make(chan *os.File)
-			for range 16 {
-				wg.Go(func() {
-					for f := range ch {
-						f.Sync()
-						f.Close()
-					}
-				})
+			if len(batch) == 0 {
+				return nil
 			}
+			err := flushData(batch)
 			for _, f := range batch {
-				ch <- f
+				f.Close()
 			}
-			close(ch)
-			wg.Wait()
+			if err != nil {
+				return err
+			}
 			dirs := map[string]bool{}
+			var list []string
 			for _, f := range batch {
 				if err := os.Rename(f.Name(), strings.TrimSuffix(f.Name(), ".tmp")); err != nil {
 					return err
 				}
-				dirs[filepath.Dir(f.Name())] = true
+				if d := filepath.Dir(f.Name()); !dirs[d] {
+					dirs[d] = true
+					list = append(list, d)
+				}
 			}
-			var wg2 sync.WaitGroup
-			dch := make(chan string)
-			for range 16 {
-				wg2.Go(func() {
-					for d := range dch {
-						if h, err := os.Open(d); err == nil {
-							h.Sync()
-							h.Close()
-						}
-					}
-				})
-			}
-			for d := range dirs {
-				dch <- d
-			}
-			close(dch)
-			wg2.Wait()
+			n := len(batch)
 			batch = batch[:0]
-			return nil
+			return flushNames(list, n)
 		}
 		err := readAll(r, func(b []byte) error {
 			sub := filepath.Join(dir, fmt.Sprintf("%02x", i%256))
@@ -374,7 +370,7 @@ func toFiles(dir string) func(r *bufio.Reader) error {
 				return err
 			}
 			batch = append(batch, f)
-			if len(batch) == 256 {
+			if len(batch) == rawBatch {
 				return flush()
 			}
 			return nil
@@ -386,7 +382,43 @@ func toFiles(dir string) func(r *bufio.Reader) error {
 	}
 }
 
-// counter is a TCP proxy that counts bytes both ways.
+// fsyncFiles fsyncs files on 16 goroutines (the vault's portable way).
+func fsyncFiles(files []*os.File) error {
+	return each(len(files), func(i int) error { return files[i].Sync() })
+}
+
+// fsyncDirs fsyncs each folder once.
+func fsyncDirs(dirs []string) error {
+	return each(len(dirs), func(i int) error {
+		d, err := os.Open(dirs[i])
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return d.Sync()
+	})
+}
+
+func each(n int, f func(int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(n, 16) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// counter is a TCP proxy that counts bytes both ways as they pass.
 type counter struct {
 	l     net.Listener
 	bytes atomic.Int64
@@ -410,8 +442,19 @@ func newCounter(target string) (*counter, error) {
 				continue
 			}
 			cp := func(dst, src net.Conn) {
-				n, _ := io.Copy(dst, src)
-				c.bytes.Add(n)
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := src.Read(buf)
+					if n > 0 {
+						c.bytes.Add(int64(n))
+						if _, werr := dst.Write(buf[:n]); werr != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
 				dst.Close()
 				src.Close()
 			}
@@ -422,18 +465,16 @@ func newCounter(target string) (*counter, error) {
 	return c, nil
 }
 
-func (e *env) delta(changes int) (objBytes int64, wire int64, rep vsync.Report, err error) {
-	b, nb, err := e.newB(1000)
-	if err != nil {
-		return 0, 0, rep, err
-	}
-	defer func() {
-		nb.Close()
-		b.Close()
-	}()
-	if _, err := nb.SyncNow(e.ctx); err != nil {
-		return 0, 0, rep, err
-	}
+// deltaResult is one second sync: the changed objects' size as stored,
+// the bytes on the wire (both ways) and what the sync reported.
+type deltaResult struct {
+	objBytes, wire int64
+	rep            vsync.Report
+}
+
+// change rewrites changes notes on A (as version) and returns the size of
+// the objects that makes, as stored.
+func (e *env) change(changes, version int) (int64, error) {
 	before := map[string]bool{}
 	filepath.WalkDir(filepath.Join(e.a.Dir(), "objects"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -442,22 +483,42 @@ func (e *env) delta(changes int) (objBytes int64, wire int64, rep vsync.Report, 
 		return nil
 	})
 	for i := range changes {
-		if err := os.WriteFile(filepath.Join(e.notes, fmt.Sprintf("n%05d.md", i*97)), []byte(note(i*97, 1)), 0o644); err != nil {
-			return 0, 0, rep, err
+		k := i*97 + version
+		if err := os.WriteFile(filepath.Join(e.notes, fmt.Sprintf("n%05d.md", k)), []byte(note(k, version)), 0o644); err != nil {
+			return 0, err
 		}
 	}
 	if _, err := e.a.Add(e.ctx, []string{e.notes}, vault.AddOptions{}); err != nil {
-		return 0, 0, rep, err
+		return 0, err
 	}
+	var size int64
 	filepath.WalkDir(filepath.Join(e.a.Dir(), "objects"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !before[p] && !strings.HasPrefix(d.Name(), ".tmp-") {
 			if fi, err := d.Info(); err == nil {
-				objBytes += fi.Size()
+				size += fi.Size()
 			}
 		}
 		return nil
 	})
-	// A fresh connection through the counting proxy.
+	return size, nil
+}
+
+// delta measures a second sync after changes on A, twice, through a
+// counting proxy: over the connection B already holds to A (as the
+// running service syncs: its connections to paired devices stay open),
+// and over a new connection.
+func (e *env) delta(changes int) (warm, cold deltaResult, err error) {
+	b, nb, err := e.newB(1000)
+	if err != nil {
+		return warm, cold, err
+	}
+	defer func() {
+		nb.Close()
+		b.Close()
+	}()
+	if _, err := nb.SyncNow(e.ctx); err != nil {
+		return warm, cold, err
+	}
 	var target string
 	for _, a := range e.na.Host().Addrs() {
 		if na, err := manet.ToNetAddr(a); err == nil && na.Network() == "tcp" {
@@ -465,34 +526,74 @@ func (e *env) delta(changes int) (objBytes int64, wire int64, rep vsync.Report, 
 		}
 	}
 	if target == "" {
-		return 0, 0, rep, errors.New("the delta is measured over TCP: run with -net tcp")
+		return warm, cold, errors.New("the delta is measured over TCP: run with -net tcp")
 	}
 	cnt, err := newCounter(target)
 	if err != nil {
-		return 0, 0, rep, err
+		return warm, cold, err
 	}
 	defer cnt.l.Close()
 	aID := e.na.Host().ID()
-	nb.Host().Network().ClosePeer(aID)
-	nb.Host().Peerstore().ClearAddrs(aID)
-	e.na.Host().Network().ClosePeer(nb.Host().ID())
-	proxy, _ := ma.NewMultiaddr(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", cnt.l.Addr().(*net.TCPAddr).Port, aID))
-	// Forget A's real addresses on B so the dial goes through the proxy.
-	if err := forgetPeer(nb, proxy.String()); err != nil {
-		return 0, 0, rep, err
+	drop := func() {
+		nb.Host().Network().ClosePeer(aID)
+		e.na.Host().Network().ClosePeer(nb.Host().ID())
 	}
-	rep, err = nb.SyncNow(e.ctx)
-	if err != nil {
-		return 0, 0, rep, err
+	drop()
+	// Forget A's real addresses on B so that B reaches A through the proxy.
+	proxy := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", cnt.l.Addr().(*net.TCPAddr).Port, aID)
+	if _, err := nb.ReplacePeerAddrs(proxy); err != nil {
+		return warm, cold, err
 	}
-	nb.Host().Network().ClosePeer(aID)
-	time.Sleep(100 * time.Millisecond)
-	return objBytes, cnt.bytes.Load(), rep, nil
-}
-
-func forgetPeer(n *vsync.Node, addr string) error {
-	_, err := n.ReplacePeerAddrs(addr)
-	return err
+	// A sync with nothing new opens the connection the service then keeps.
+	if _, err := nb.SyncNow(e.ctx); err != nil {
+		return warm, cold, err
+	}
+	conns := nb.Host().Network().ConnsToPeer(aID)
+	if len(conns) != 1 {
+		return warm, cold, fmt.Errorf("B holds %d connections to A, not 1", len(conns))
+	}
+	held := conns[0].ID()
+	settle := func() { time.Sleep(300 * time.Millisecond) }
+	measureOne := func(version int, after func()) (deltaResult, error) {
+		var d deltaResult
+		var err error
+		if d.objBytes, err = e.change(changes, version); err != nil {
+			return d, err
+		}
+		settle()
+		before := cnt.bytes.Load()
+		if d.rep, err = nb.SyncNow(e.ctx); err != nil {
+			return d, err
+		}
+		if after != nil {
+			after()
+		}
+		settle()
+		d.wire = cnt.bytes.Load() - before
+		return d, nil
+	}
+	if warm, err = measureOne(1, nil); err != nil {
+		return warm, cold, err
+	}
+	if conns := nb.Host().Network().ConnsToPeer(aID); len(conns) != 1 || conns[0].ID() != held {
+		return warm, cold, errors.New("the second sync did not reuse the open connection")
+	}
+	drop()
+	// The Hellos told B A's own addresses again: the proxy only.
+	if _, err := nb.ReplacePeerAddrs(proxy); err != nil {
+		return warm, cold, err
+	}
+	settle()
+	// A new connection, closed after the sync: its setup and teardown count.
+	if cold, err = measureOne(2, drop); err != nil {
+		return warm, cold, err
+	}
+	for _, d := range []deltaResult{warm, cold} {
+		if d.wire < d.objBytes {
+			return warm, cold, errors.New("a second sync did not go through the counting proxy")
+		}
+	}
+	return warm, cold, nil
 }
 
 func median(s []sample) sample {
@@ -521,6 +622,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds of each variant (median and best are reported)")
 	netw := flag.String("net", "tcp", "tcp or quic")
 	dir := flag.String("dir", "", "folder for the vaults (default: the temp folder)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the first round's sync (both devices: they share this process) to this file")
 	flag.Parse()
 	root, err := os.MkdirTemp(*dir, "nook-bench-sync-")
 	if err != nil {
@@ -542,7 +644,19 @@ func main() {
 	var syncS, memS, oneS, filesS []sample
 	var lastRep vsync.Report
 	for r := range *rounds {
+		if r == 0 && *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			if err != nil {
+				lg.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				lg.Fatal(err)
+			}
+		}
 		s, rep, err := e.syncRound(r)
+		if r == 0 && *cpuprofile != "" {
+			pprof.StopCPUProfile()
+		}
 		if err != nil {
 			lg.Fatal(err)
 		}
@@ -577,7 +691,7 @@ func main() {
 		filesS = append(filesS, s)
 		os.RemoveAll(many)
 	}
-	objBytes, wire, drep, err := e.delta(*changes)
+	warm, cold, err := e.delta(*changes)
 	if err != nil {
 		lg.Fatal(err)
 	}
@@ -599,9 +713,12 @@ func main() {
 	fmt.Printf("ratio sync / raw copy into files: %.2f× (target ≥ 0.5×); sync / raw copy into memory: %.3f×\n", mf/ms, mm/ms)
 	p := lastRep.Peers[0]
 	fmt.Printf("first sync moved %d entries and %d objects (%.1f MB)\n", p.Entries, p.Objects, float64(p.Bytes)/1e6)
-	dp := drep.Peers[0]
-	fmt.Printf("second sync after %d changed notes: %d objects (%d B as stored) + %d entry; %d B on the wire both ways; overhead %d B (target < 10 kB)\n",
-		*changes, dp.Objects, objBytes, dp.Entries, wire, wire-objBytes)
-	fmt.Printf("  of the overhead: %d B of log entries as stored; %d B the new connection (TCP payload of the Noise handshake, identify, multistream, yamux) and nook's frames\n",
-		dp.Bytes-objBytes, wire-dp.Bytes)
+	second := func(d deltaResult, how, conn string) {
+		dp := d.rep.Peers[0]
+		fmt.Printf("second sync after %d changed notes, %s: %d objects (%d B as stored) + %d entry; %d B on the wire both ways; overhead %d B (target < 10 kB)\n",
+			*changes, how, dp.Objects, d.objBytes, dp.Entries, d.wire, d.wire-d.objBytes)
+		fmt.Printf("  of the overhead: %d B of log entries as stored; %d B %s\n", dp.Bytes-d.objBytes, d.wire-dp.Bytes, conn)
+	}
+	second(warm, "over the open connection (as the running service syncs)", "nook's frames and their yamux/Noise headers")
+	second(cold, "over a new connection", "the new connection (TCP payload of the Noise handshake, identify, multistream, yamux) and nook's frames")
 }

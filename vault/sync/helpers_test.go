@@ -165,18 +165,25 @@ func (c *cluster) register(d *device) {
 }
 
 // startNode starts d's node with no background loop: tests sync by hand.
-func (c *cluster) startNode(d *device) {
+func (c *cluster) startNode(d *device) { c.startNodeWith(d, false) }
+
+// startNodeWith starts d's node, as the running service does when
+// background is set (the sync loop every hour: tests still sync by hand).
+func (c *cluster) startNodeWith(d *device, background bool) {
 	c.t.Helper()
 	d.cfg = Config{
 		Listen: []string{listenAddr(c.net)},
 		Ledger: LedgerDevices{Client: c.chain.Client, Identity: c.chain.Identity},
 		Logger: slog.New(slog.NewTextHandler(d.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
+	if background {
+		d.cfg.Interval = time.Hour
+	}
 	n, err := New(d.v, d.cfg)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if err := n.start(d.cfg.Listen, false); err != nil {
+	if err := n.start(d.cfg.Listen, background); err != nil {
 		c.t.Fatal(err)
 	}
 	if err := n.RefreshDevices(c.t.Context()); err != nil {

@@ -35,9 +35,9 @@ var DefaultListen = []string{
 
 // newHost makes a libp2p host with only what nook uses: TCP and QUIC (no
 // websocket, WebTransport or WebRTC), no relay, no NAT port mapping, no
-// hole punching, no AutoNAT, no metrics; the gater before any stream and a
-// resource manager whose limits cover nook's protocols. listen may be
-// empty (no listener).
+// hole punching, no AutoNAT, no metrics, no ping; the gater before any
+// stream and a resource manager whose limits cover nook's protocols.
+// listen may be empty (no listener).
 func newHost(key crypto.PrivKey, listen []string, g connmgr.ConnectionGater) (host.Host, error) {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
@@ -75,6 +75,13 @@ func newHost(key crypto.PrivKey, listen []string, g connmgr.ConnectionGater) (ho
 		libp2p.ResourceManager(rm),
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("nook"),
+		// Identify is trimmed to what nook needs: no ping protocol to
+		// announce (nook never pings: the muxer's keep-alives hold a
+		// connection), and no address discovery from what peers observe
+		// (no NAT traversal; it would only churn the listen addresses
+		// and push identify again on every open connection).
+		libp2p.Ping(false),
+		libp2p.DisableIdentifyAddressDiscovery(),
 	}
 	if g != nil {
 		opts = append(opts, libp2p.ConnectionGater(g))

@@ -191,10 +191,15 @@ func (n *Node) start(listen []string, background bool) error {
 	if n.cfg.ServeChain != nil {
 		h.SetStreamHandler(ProtocolChain, n.handleChain)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) { n.connected(c.RemotePeer()) },
+		DisconnectedF: func(_ network.Network, c network.Conn) {
+			if background {
+				n.lost(ctx, c.RemotePeer())
+			}
+		},
 	})
-	ctx, cancel := context.WithCancel(context.Background())
 	n.mu.Lock()
 	n.host, n.cancel, n.ctx = h, cancel, ctx
 	st := n.st
@@ -414,6 +419,56 @@ func (n *Node) connected(p peer.ID) {
 	}
 }
 
+// Connections to devices stay open between syncs (a sync over an open
+// connection moves only nook's frames: no handshake, no identify): the
+// connection manager never trims them (protected once a sync succeeded),
+// the muxer's keep-alives hold them, and the running service redials a
+// device whose connection was lost (lost).
+const (
+	protectTag  = "nook-device"
+	redialDelay = 2 * time.Second
+	redialLimit = 20 * time.Second
+)
+
+// lost redials an admitted device whose last connection closed, after a
+// short delay (both sides may notice at once; one dial is enough), so
+// that the next sync finds it open. A device that is not admitted, or
+// cannot be reached, is left for the next sync.
+func (n *Node) lost(ctx context.Context, p peer.ID) {
+	if n.isGuest(p) {
+		return
+	}
+	dev, ok := n.isDevice(p)
+	if !ok || dev == n.self {
+		return
+	}
+	if ctx.Err() != nil {
+		return // closing
+	}
+	// Not in n.wg: Close cancels ctx first, and this returns at once.
+	go func() {
+		t := time.NewTimer(redialDelay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h := n.Host()
+		if h == nil || h.Network().Connectedness(p) == network.Connected {
+			return
+		}
+		if _, ok := n.isDevice(p); !ok {
+			return
+		}
+		dctx, cancel := context.WithTimeout(ctx, redialLimit)
+		defer cancel()
+		if err := h.Connect(dctx, peer.AddrInfo{ID: p}); err != nil && ctx.Err() == nil {
+			n.log.Debug("sync: redial a device whose connection was lost", "peer", p.String(), "device", dev, "err", err)
+		}
+	}()
+}
+
 // dropRefused closes connections to peers the device list no longer
 // admits (a device removed or expired since it connected).
 func (n *Node) dropRefused() {
@@ -430,6 +485,7 @@ func (n *Node) dropRefused() {
 			continue
 		}
 		if ok, why := n.devices.allowed(dev); !ok && !(dev == n.chainHost && n.devices.stale()) {
+			h.ConnManager().Unprotect(p, protectTag)
 			n.log.Warn("sync: closed the connection of a device no longer admitted", "peer", p.String(), "device", dev, "reason", why)
 			h.Network().ClosePeer(p)
 		}

@@ -52,6 +52,9 @@ func (n *Node) SyncPeer(ctx context.Context, p peer.ID) PeerReport {
 	if r != nil {
 		r.LastSync, r.InSync, r.LastErr = n.now(), rep.InSync, rep.Err
 		if h := n.host; h != nil {
+			if err == nil {
+				h.ConnManager().Protect(p, protectTag)
+			}
 			for _, c := range h.Network().ConnsToPeer(p) {
 				if s := c.RemoteMultiaddr().String(); !slices.Contains(r.Addrs, s) && c.Stat().Direction == network.DirOutbound {
 					r.Addrs = append(r.Addrs, s)

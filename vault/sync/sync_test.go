@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
@@ -702,4 +703,72 @@ func (p *tapProxy) bytes() []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.buf)
+}
+
+func TestSyncsReuseTheOpenConnectionAndRedialWhenItIsLost(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2, "tcp")
+	d0, d1 := c.devs[0], c.devs[1]
+	p0, p1 := peerOf(t, d0), peerOf(t, d1)
+	conns := func(d *device, p peer.ID) int {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.conns[p]
+	}
+	for i := range 3 {
+		addNote(t, d0.v, fmt.Sprintf("k%d", i), fmt.Sprintf("kept connection note %d", i))
+		c.syncAll(1)
+		c.requireConverged()
+	}
+	if a, b := conns(d1, p0), conns(d0, p1); a != 1 || b != 1 {
+		t.Fatalf("three syncs opened %d and %d connections between the devices, want 1 each", a, b)
+	}
+	d1.n.Host().Network().ClosePeer(p0)
+	waitFor(t, "the connection to close", 5*time.Second, func() bool {
+		return len(d0.n.Host().Network().ConnsToPeer(p1)) == 0
+	})
+	addNote(t, d0.v, "after", "written after the connection was lost")
+	if _, err := d1.n.SyncNow(t.Context()); err != nil {
+		t.Fatalf("sync after the connection was lost: %v\n%s", err, d1.log)
+	}
+	c.requireConverged()
+	if got := conns(d1, p0); got != 2 {
+		t.Errorf("d1 opened %d connections to d0, want 2 (one redial)", got)
+	}
+}
+
+func TestTheRunningServiceRedialsADeviceWhoseConnectionWasLost(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2, "tcp")
+	d0, d1 := c.devs[0], c.devs[1]
+	c.stopNode(d1)
+	c.startNodeWith(d1, true)
+	c.tell(d1, d0)
+	p0, p1 := peerOf(t, d0), peerOf(t, d1)
+	if _, err := d1.n.SyncNow(t.Context()); err != nil {
+		t.Fatalf("sync: %v\n%s", err, d1.log)
+	}
+	// Past the loop's first sync (2 s after start; the next is an hour
+	// away), the other side drops the connection: d1's service dials
+	// again.
+	time.Sleep(3 * time.Second)
+	d0.n.Host().Network().ClosePeer(p1)
+	waitFor(t, "d1 to redial d0", 15*time.Second, func() bool {
+		return len(d1.n.Host().Network().ConnsToPeer(p0)) > 0
+	})
+	d1.mu.Lock()
+	dials := d1.conns[p0]
+	d1.mu.Unlock()
+	if dials < 2 {
+		t.Errorf("d1 connected to d0 %d times, want a redial", dials)
+	}
+	// A revoked device is not redialled.
+	d1.n.RemoveDevice(d0.v.Device())
+	waitFor(t, "the connection to the removed device to close", 15*time.Second, func() bool {
+		return len(d1.n.Host().Network().ConnsToPeer(p0)) == 0
+	})
+	time.Sleep(redialDelay + time.Second)
+	if n := len(d1.n.Host().Network().ConnsToPeer(p0)); n != 0 {
+		t.Errorf("d1 redialled a removed device (%d connections)", n)
+	}
 }

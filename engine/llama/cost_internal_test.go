@@ -1,0 +1,86 @@
+package llama
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/nook-ai/nook/engine/gguf"
+	"github.com/nook-ai/nook/engine/gguf/synth"
+	"github.com/nook-ai/nook/internal/testmodels"
+)
+
+// The costs prompt lookup and the thread plan reason about, on the
+// benchmark model of bench/engine (a synthetic 0.44B Q8_0 llama, written
+// once to the temp dir):
+//
+//	go test ./engine/llama/ -run '^$' -bench 'VerifyBatch|PromptThreads' -benchtime 10x
+//
+// BenchmarkVerifyBatch/draft=k is one decode of the next token plus k
+// drafted ones, all with logits, after a 256-token prompt: divided by
+// draft=0 it is what a verifying step costs in plain steps (lookup.go
+// learns the same as perDraft). BenchmarkPromptThreads evaluates a
+// 256-token prompt with 1 and 2 threads pinned; run it beside a busy
+// process to see which wins under load.
+
+func benchEngine(b *testing.B, threads int) *Engine {
+	b.Helper()
+	path := testmodels.Synth(b, synth.Bench(testmodels.Path(b, testmodels.VocabLlama), gguf.TypeQ8_0))
+	e, err := Open(path, Options{Threads: threads, ContextLength: 2048, NoLookup: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	return e
+}
+
+func benchPrompt(n int) []int {
+	toks := make([]int, n)
+	for i := range toks {
+		toks[i] = 100 + (i*7919)%20000
+	}
+	return toks
+}
+
+func BenchmarkVerifyBatch(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		e := benchEngine(b, threads)
+		if err := e.evaluate(context.Background(), benchPrompt(256)); err != nil {
+			b.Fatal(err)
+		}
+		base := len(e.cache)
+		for _, k := range []int{0, 1, 2, 3, 4, 6, 8, 10} {
+			b.Run(fmt.Sprintf("threads=%d/draft=%d", threads, k), func(b *testing.B) {
+				for b.Loop() {
+					e.batch.Clear()
+					for i := 0; i <= k; i++ {
+						e.batch.Add(200+i, nil, base+i, true, 0)
+					}
+					if err := e.lctx.Decode(e.batch); err != nil {
+						b.Fatal(err)
+					}
+					e.lctx.KvCacheSeqRm(0, base, -1)
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkPromptThreads(b *testing.B) {
+	e := benchEngine(b, 2)
+	toks := benchPrompt(256)
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			if !setThreads(e.lctx, threads) {
+				b.Fatal("setThreads failed")
+			}
+			for b.Loop() {
+				e.dropCacheFrom(0)
+				if err := e.evaluate(context.Background(), toks); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(toks)*b.N)/b.Elapsed().Seconds(), "tok/s")
+		})
+	}
+}
