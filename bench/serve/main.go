@@ -30,7 +30,7 @@ import (
 
 func main() {
 	model := flag.String("model", "", "GGUF file (default: the synthetic bench model)")
-	threads := flag.Int("threads", runtime.NumCPU(), "CPU threads for both servers")
+	threads := flag.Int("threads", 0, "pin CPU threads for both servers (default: each server's own choice: nook adaptive, ollama its default)")
 	gen := flag.Int("gen", 64, "tokens each client streams")
 	promptWords := flag.Int("prompt", 48, "words in each client's prompt")
 	rounds := flag.Int("rounds", 3, "rounds per setting (median)")
@@ -69,8 +69,14 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 	if err != nil {
 		return err
 	}
-	fmt.Printf("model: %s (%s, %.2fB params, %s), threads %d, %d slots, %d tokens per client, %d rounds (median)\n",
-		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threads, slots, gen, rounds)
+	threadsLabel := "each server's default threads (nook adaptive)"
+	if threads > 0 {
+		threadsLabel = fmt.Sprintf("threads %d", threads)
+	}
+	fmt.Printf("model: %s (%s, %.2fB params, %s), %s, %d tokens per client, %d rounds (median), %d CPUs\n",
+		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threadsLabel, gen, rounds, runtime.NumCPU())
+	fmt.Printf("nook:   engine/llama.Parallel, %d slots (n_seq_max %d: one more for embeddings), %d tokens of context each, batch %d\n", slots, slots+1, ctxLen, 512)
+	fmt.Printf("ollama: OLLAMA_NUM_PARALLEL=%d, num_ctx %d (its KV cache: %d tokens in %d sequences), its default batch\n", slots, ctxLen, slots*ctxLen, slots)
 
 	if ollamaBin == "" {
 		if ollamaBin, err = ollamabin.Ensure(os.Stderr); err != nil {
@@ -85,22 +91,22 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 	if err := ol.Create("bench", model); err != nil {
 		return err
 	}
-	nook, stop, err := startNook(model, threads, slots, ctxLen)
+	nook, eng, stop, err := startNook(model, threads, slots, ctxLen)
 	if err != nil {
 		return err
 	}
 	defer stop()
 
-	servers := []struct {
-		name, base, model string
-		extra             map[string]any
-	}{
+	servers := []server{
 		{"nook", nook, "bench", nil},
-		{"ollama", ol.Base, "bench", map[string]any{"num_thread": threads, "num_ctx": ctxLen}},
+		{"ollama", ol.Base, "bench", map[string]any{"num_ctx": ctxLen}},
 	}
-	// Warm both: load the model, one request each.
+	if threads > 0 {
+		servers[1].extra["num_thread"] = threads
+	}
+	// Warm both alike: load the model, then one request on every slot at once.
 	for _, s := range servers {
-		if _, err := clients(s.base, s.model, s.extra, 1, 8, promptWords, 999); err != nil {
+		if _, err := clients(s.base, s.model, s.extra, slots, 8, promptWords, 999); err != nil {
 			return fmt.Errorf("%s warm-up: %w", s.name, err)
 		}
 	}
@@ -109,8 +115,12 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 	seq := 0
 	for r := range rounds {
 		for _, n := range []int{1, 4} {
-			for _, s := range servers {
-				seq++
+			order := servers
+			if r%2 == 1 { // alternate which server goes first
+				order = []server{servers[1], servers[0]}
+			}
+			seq++ // both servers get the same prompts in a setting of a round
+			for _, s := range order {
 				out, err := clients(s.base, s.model, s.extra, n, gen, promptWords, seq)
 				if err != nil && retried[s.name] < 2 {
 					// A server that drops a stream once (ollama v0.24 does,
@@ -118,8 +128,7 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 					// again; the count is printed with the table.
 					retried[s.name]++
 					fmt.Fprintf(os.Stderr, "round %d, %d client(s), %s: %v; running the round again\n", r+1, n, s.name, err)
-					seq++
-					out, err = clients(s.base, s.model, s.extra, n, gen, promptWords, seq)
+					out, err = clients(s.base, s.model, s.extra, n, gen, promptWords, seq+10000*retried[s.name])
 				}
 				if err != nil {
 					if s.name == "ollama" {
@@ -138,6 +147,8 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 		fmt.Printf("%-8d %-20s %12.1f %12.1f %11.2fx\n", n, "aggregate tok/s", a.rate(), b.rate(), a.rate()/b.rate())
 		fmt.Printf("%-8d %-20s %12s %12s %11.2fx\n", n, "time to first token", a.ttft.Round(time.Millisecond), b.ttft.Round(time.Millisecond), float64(a.ttft)/float64(b.ttft))
 	}
+	t, why := eng.Info().Threads, eng.Info().ThreadsWhy
+	fmt.Printf("nook threads at the end: %d (%s)\n", t, why)
 	fmt.Println("targets: aggregate tok/s >= 1.00x at 1 client, >= 1.30x at 4 clients (higher is better; TTFT: lower is better)")
 	if retried["nook"]+retried["ollama"] > 0 {
 		fmt.Printf("rounds run again after a dropped stream: nook %d, ollama %d\n", retried["nook"], retried["ollama"])
@@ -145,27 +156,33 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 	return nil
 }
 
+// server is one side of the comparison.
+type server struct {
+	name, base, model string
+	extra             map[string]any // options sent with every request
+}
+
 // startNook serves model through nook's server over its batching engine,
 // on a loopback port, with keyless chat open.
-func startNook(model string, threads, slots, ctxLen int) (string, func(), error) {
+func startNook(model string, threads, slots, ctxLen int) (string, *llama.Parallel, func(), error) {
 	eng, err := llama.OpenParallel(model, slots, llama.Options{Threads: threads, ContextLength: ctxLen, Name: "bench"})
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		eng.Close()
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	srv, err := serve.New(serve.Backend{Models: oneModel{eng}}, serve.Options{Addr: ln.Addr().String(), Open: []string{serve.ScopeChat}})
 	if err != nil {
 		eng.Close()
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Serve(ctx, ln); close(done) }()
-	return "http://" + ln.Addr().String(), func() { cancel(); <-done; eng.Close() }, nil
+	return "http://" + ln.Addr().String(), eng, func() { cancel(); <-done; eng.Close() }, nil
 }
 
 // oneModel serves one engine as the model "bench" (nook serve gets its
@@ -222,14 +239,26 @@ func clients(base, model string, extra map[string]any, n, gen, promptWords, seq 
 	ttfts := make([]time.Duration, n)
 	toks := make([]int, n)
 	errs := make([]error, n)
-	start := time.Now()
+	bodies := make([][]byte, n)
+	for i := range n {
+		bodies[i] = requestBody(model, extra, prompt(seq, i, promptWords), gen)
+	}
+	// The clients start together: each is ready to send before any does.
+	var ready sync.WaitGroup
+	ready.Add(n)
+	release := make(chan struct{})
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			toks[i], ttfts[i], errs[i] = stream(base, model, extra, prompt(seq, i, promptWords), gen)
+			ready.Done()
+			<-release
+			toks[i], ttfts[i], errs[i] = stream(base, bodies[i], gen)
 		}()
 	}
+	ready.Wait()
+	start := time.Now()
+	close(release)
 	wg.Wait()
 	wall := time.Since(start)
 	r := result{wall: wall}
@@ -243,12 +272,21 @@ func clients(base, model string, extra map[string]any, n, gen, promptWords, seq 
 	return r, nil
 }
 
-func stream(base, model string, extra map[string]any, prompt string, gen int) (int, time.Duration, error) {
+// requestBody is a streamed /api/generate of gen tokens at temperature 0
+// (the same options for both servers; extra adds server-specific ones).
+func requestBody(model string, extra map[string]any, prompt string, gen int) []byte {
 	opts := map[string]any{"temperature": 0, "seed": 1, "num_predict": gen, "repeat_penalty": 1}
 	for k, v := range extra {
 		opts[k] = v
 	}
 	body, _ := json.Marshal(map[string]any{"model": model, "prompt": prompt, "raw": true, "stream": true, "options": opts})
+	return body
+}
+
+// stream sends body and reads the stream to its end: the tokens the
+// server counted (they must be gen: no early stop) and the time to the
+// first text.
+func stream(base string, body []byte, gen int) (int, time.Duration, error) {
 	start := time.Now()
 	resp, err := http.Post(base+"/api/generate", "application/json", bytes.NewReader(body))
 	if err != nil {

@@ -1,9 +1,11 @@
 package llama
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,6 +44,7 @@ type Parallel struct {
 	// Owned by the scheduler goroutine:
 	waiting []*seqJob
 	tick    uint64
+	order   []*slot // reading's buffer
 }
 
 var _ engine.Engine = (*Parallel)(nil)
@@ -118,10 +121,11 @@ type slot struct {
 	next    int   // the sampled token to feed at the next step (-1: none)
 	idx     int   // the batch index of this slot's logits after the step (-1: none)
 	fed     []int // the tokens this step added to the batch for this slot
+	take    int   // prompt tokens this step reads
 }
 
 func (s *slot) free() {
-	s.job, s.pending, s.next, s.idx, s.fed = nil, nil, -1, -1, nil
+	s.job, s.pending, s.next, s.idx, s.fed, s.take = nil, nil, -1, -1, nil, 0
 }
 
 // seqJob is a chat: what the scheduler needs, and the chunks it produced
@@ -341,22 +345,22 @@ func (p *Parallel) reap() {
 	p.waiting = kept
 }
 
+// minReuse is the shortest cached prefix worth choosing a slot for: a
+// few shared tokens (a BOS, a template's opening) save nothing.
+const minReuse = 16
+
 // admit gives waiting chats free slots, in arrival order: each goes to the
-// free slot whose cache shares the longest prefix with its prompt (the
-// least recently used one when none does).
+// free slot whose cache shares the longest prefix with its prompt, or,
+// when none shares minReuse tokens, to the free slot with the lowest id.
+//
+// Low ids keep the running chats on consecutive sequence ids. With one
+// KV stream per sequence, llama.cpp splits a batch into micro-batches of
+// consecutive sequence ids (llama_batch_allocr::split_equal), each a pass
+// over the weights: chats on slots 0, 1 and 2 decode in one pass, chats on
+// 0 and 2 in two.
 func (p *Parallel) admit() {
 	for len(p.waiting) > 0 {
-		var best *slot
-		bestKeep := -1
-		for _, s := range p.slots {
-			if s.job != nil {
-				continue
-			}
-			keep := commonPrefix(s.cache, p.waiting[0].toks)
-			if keep > bestKeep || keep == bestKeep && s.used < best.used {
-				best, bestKeep = s, keep
-			}
-		}
+		best := pickSlot(p.slots, p.waiting[0].toks)
 		if best == nil {
 			return
 		}
@@ -366,6 +370,26 @@ func (p *Parallel) admit() {
 		best.used = p.tick
 		p.assign(best, j)
 	}
+}
+
+// pickSlot is the free slot for a chat whose prompt is toks (see admit);
+// nil when every slot is busy.
+func pickSlot(slots []*slot, toks []int) *slot {
+	var best *slot
+	bestKeep := -1
+	for _, s := range slots {
+		if s.job != nil {
+			continue
+		}
+		keep := commonPrefix(s.cache, toks)
+		if keep < minReuse {
+			keep = 0
+		}
+		if keep > bestKeep { // ties: the lowest id, the first found
+			best, bestKeep = s, keep
+		}
+	}
+	return best
 }
 
 func (p *Parallel) assign(s *slot, j *seqJob) {
@@ -383,43 +407,48 @@ func (p *Parallel) assign(s *slot, j *seqJob) {
 	}
 }
 
-// step runs one decode call: a token for every generating slot, then
-// prompt chunks (up to the batch size) for the slots still reading theirs.
+// step runs one decode call: a token for every generating slot and
+// prompt chunks (up to the batch size, first come first served) for the
+// slots still reading theirs. The batch lists the slots in id order, so
+// that llama.cpp's split into micro-batches of consecutive sequences (see
+// admit) takes all of them in its first one.
 func (p *Parallel) step() {
 	b := p.e.batch
 	b.Clear()
+	// The prompt budget, in the order the slots were given their chats.
+	budget := p.e.nBatch
+	for _, s := range p.reading() {
+		s.take = min(len(s.pending), budget)
+		budget -= s.take
+	}
 	var in []*slot
 	for _, s := range p.slots {
-		if s.job == nil || s.next < 0 {
-			continue
+		switch {
+		case s.job == nil:
+		case s.next >= 0:
+			if len(s.cache) >= p.e.nCtx {
+				p.finish(s, "length")
+				continue
+			}
+			b.Add(s.next, nil, len(s.cache), true, s.id)
+			s.fed, s.idx = []int{s.next}, b.NumTokens()-1
+			in = append(in, s)
+		case s.take > 0:
+			n := s.take
+			s.take = 0
+			last := n == len(s.pending)
+			for i, t := range s.pending[:n] {
+				b.Add(t, nil, len(s.cache)+i, last && i == n-1, s.id)
+			}
+			if s.job.evalAt.IsZero() {
+				s.job.evalAt = time.Now()
+			}
+			s.fed, s.pending, s.idx = s.pending[:n], s.pending[n:], -1
+			if last {
+				s.idx = b.NumTokens() - 1
+			}
+			in = append(in, s)
 		}
-		if len(s.cache) >= p.e.nCtx {
-			p.finish(s, "length")
-			continue
-		}
-		b.Add(s.next, nil, len(s.cache), true, s.id)
-		s.fed, s.idx = []int{s.next}, b.NumTokens()-1
-		in = append(in, s)
-	}
-	budget := p.e.nBatch
-	for _, s := range p.slots {
-		if s.job == nil || len(s.pending) == 0 || budget == 0 {
-			continue
-		}
-		n := min(len(s.pending), budget)
-		last := n == len(s.pending)
-		for i, t := range s.pending[:n] {
-			b.Add(t, nil, len(s.cache)+i, last && i == n-1, s.id)
-		}
-		if s.job.evalAt.IsZero() {
-			s.job.evalAt = time.Now()
-		}
-		s.fed, s.pending, s.idx = s.pending[:n], s.pending[n:], -1
-		if last {
-			s.idx = b.NumTokens() - 1
-		}
-		budget -= n
-		in = append(in, s)
 	}
 	if len(in) == 0 {
 		return
@@ -439,6 +468,20 @@ func (p *Parallel) step() {
 			p.sample(s)
 		}
 	}
+}
+
+// reading lists the slots with prompt tokens left, in the order they were
+// given their chats (first come, first served for the prompt budget).
+func (p *Parallel) reading() []*slot {
+	out := p.order[:0]
+	for _, s := range p.slots {
+		if s.job != nil && len(s.pending) > 0 {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *slot) int { return cmp.Compare(a.used, b.used) })
+	p.order = out
+	return out
 }
 
 // sample picks the next token of s from its logits and streams its text.
