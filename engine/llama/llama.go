@@ -35,8 +35,10 @@ type Options struct {
 	BatchSize int
 	// GPULayers to offload when a GPU backend is present: <0 all (default), 0 none.
 	GPULayers *int
-	// NoMmap reads the file into memory instead of mapping it.
-	NoMmap bool
+	// Mmap says whether the weights are mapped from the file or read into
+	// memory. nil: mapped when layers run on a GPU or when the file does
+	// not fit in the memory available now, read otherwise (mmap.go).
+	Mmap *bool
 	// Name to report in Info; default the file name.
 	Name string
 	// Progress, if set, is called with the loading progress (0..1).
@@ -137,13 +139,14 @@ func open(path string, opts Options, seqs int) (*Engine, error) {
 	if progress == nil {
 		progress = func(float32) {} // llama.cpp would print dots
 	}
-	params := llama.ModelParams{UseMmap: !opts.NoMmap, Progress: progress}
 	gpus := llama.EnumerateGPUs()
 	layers := -1
 	if opts.GPULayers != nil {
 		layers = *opts.GPULayers
 	}
-	if len(gpus) > 0 && layers != 0 {
+	onGPU := len(gpus) > 0 && layers != 0
+	params := llama.ModelParams{UseMmap: useMmap(opts.Mmap, onGPU, f.Size, memAvailable()), Progress: progress}
+	if onGPU {
 		backend = gpus[0].Library
 		params.NumGpuLayers = 999
 		if layers > 0 {

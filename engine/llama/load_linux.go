@@ -330,3 +330,62 @@ func threadCPU() time.Duration {
 	}
 	return time.Duration(ts.Nano())
 }
+
+// memAvailable is MemAvailable from /proc/meminfo in bytes (what can be
+// allocated without swapping), lowered by a cgroup memory limit's room
+// when there is one; 0 when unknown.
+func memAvailable() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	var avail uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			fs := strings.Fields(rest)
+			if len(fs) == 2 && fs[1] == "kB" {
+				if kb, err := strconv.ParseUint(fs[0], 10, 64); err == nil {
+					avail = kb << 10
+				}
+			}
+		}
+	}
+	if avail == 0 {
+		return 0
+	}
+	if room := cgroupMemoryRoom(); room > 0 && room < avail {
+		avail = room
+	}
+	return avail
+}
+
+// cgroupMemoryRoom is memory.max minus memory.current of this process's
+// cgroup (v2); 0 when there is no limit or it cannot be read.
+func cgroupMemoryRoom() uint64 {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || parts[0] != "0" || parts[1] != "" {
+			continue
+		}
+		dir := filepath.Join("/sys/fs/cgroup", parts[2])
+		maxB, err1 := os.ReadFile(filepath.Join(dir, "memory.max"))
+		curB, err2 := os.ReadFile(filepath.Join(dir, "memory.current"))
+		if err1 != nil || err2 != nil {
+			return 0
+		}
+		limit, err1 := strconv.ParseUint(strings.TrimSpace(string(maxB)), 10, 64)
+		cur, err2 := strconv.ParseUint(strings.TrimSpace(string(curB)), 10, 64)
+		switch {
+		case err1 != nil || err2 != nil:
+			return 0 // "max" (no limit) or unreadable
+		case cur >= limit:
+			return 1 // at the limit: no room
+		}
+		return limit - cur
+	}
+	return 0
+}

@@ -18,3 +18,6 @@ func usableCPUs() (cores, physical int) {
 func newLoadMeter() loadMeter { return nil }
 
 func threadCPU() time.Duration { return 0 }
+
+// memAvailable is unknown here: useMmap then keeps the file mapped.
+func memAvailable() uint64 { return 0 }

@@ -49,6 +49,9 @@ const (
 	growSlack = 0.2
 	// startSlack is for the first sample, which has no history to lean on.
 	startSlack = 0.35
+	// waitingBacked: in a window, runnable tasks of other programs count
+	// up to this many times the cores those programs used.
+	waitingBacked = 2
 )
 
 // threadPlan decides how many threads llama.cpp runs.
@@ -106,6 +109,16 @@ func (p *threadPlan) observe(s loadSample) int {
 		return p.cur
 	}
 	s.Others, s.Waiting, s.Own = sane(s.Others), sane(s.Waiting), sane(s.Own)
+	if p.samples > 0 {
+		// A window's run queue is read at a token boundary, just as the
+		// token wakes whoever reads the stream (a client in another
+		// process, a terminal): such a task is runnable at that instant
+		// and idle the rest of the window. A program that wants a core
+		// gets CPU time in the window even when we crowd it (a third of
+		// a core at least, with 2 threads on 2 cores), so the run queue
+		// counts only as far as other programs' use backs it.
+		s.Waiting = min(s.Waiting, waitingBacked*s.Others+0.1)
+	}
 	if p.samples == 0 {
 		p.waiting = [3]float64{s.Waiting, s.Waiting, s.Waiting}
 	} else {

@@ -56,6 +56,7 @@ func llamaOptions(cfg *config.Config, s Spec) llama.Options {
 		ContextLength: cfg.ContextLength,
 		Threads:       cfg.Threads,
 		GPULayers:     cfg.GPULayers,
+		Mmap:          cfg.Mmap,
 		Name:          s.Name,
 	}
 }

@@ -34,6 +34,9 @@ type Config struct {
 	ContextLength int `toml:"context_length,omitempty"`
 	// GPULayers offloaded; -1 = all that fit (the default), 0 = CPU only.
 	GPULayers *int `toml:"gpu_layers,omitempty"`
+	// Mmap maps the model file instead of reading it into memory; unset =
+	// read when the model runs on the CPU and fits in memory, else map.
+	Mmap *bool `toml:"mmap,omitempty"`
 	// OllamaModels is an existing Ollama store (OLLAMA_MODELS) whose models
 	// nook lists and uses in place; empty = ~/.ollama/models when present.
 	OllamaModels string `toml:"ollama_models,omitempty"`
