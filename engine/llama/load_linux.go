@@ -362,30 +362,37 @@ func memAvailable() uint64 {
 // cgroupMemoryRoom is memory.max minus memory.current of this process's
 // cgroup (v2); 0 when there is no limit or it cannot be read.
 func cgroupMemoryRoom() uint64 {
-	b, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
+	dir := cgroupV2Dir()
+	if dir == "" {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 || parts[0] != "0" || parts[1] != "" {
-			continue
-		}
-		dir := filepath.Join("/sys/fs/cgroup", parts[2])
-		maxB, err1 := os.ReadFile(filepath.Join(dir, "memory.max"))
-		curB, err2 := os.ReadFile(filepath.Join(dir, "memory.current"))
-		if err1 != nil || err2 != nil {
-			return 0
-		}
-		limit, err1 := strconv.ParseUint(strings.TrimSpace(string(maxB)), 10, 64)
-		cur, err2 := strconv.ParseUint(strings.TrimSpace(string(curB)), 10, 64)
-		switch {
-		case err1 != nil || err2 != nil:
-			return 0 // "max" (no limit) or unreadable
-		case cur >= limit:
-			return 1 // at the limit: no room
-		}
-		return limit - cur
+	maxB, err1 := os.ReadFile(filepath.Join(dir, "memory.max"))
+	curB, err2 := os.ReadFile(filepath.Join(dir, "memory.current"))
+	if err1 != nil || err2 != nil {
+		return 0
 	}
-	return 0
+	limit, err1 := strconv.ParseUint(strings.TrimSpace(string(maxB)), 10, 64)
+	cur, err2 := strconv.ParseUint(strings.TrimSpace(string(curB)), 10, 64)
+	switch {
+	case err1 != nil || err2 != nil:
+		return 0 // "max" (no limit) or unreadable
+	case cur >= limit:
+		return 1 // at the limit: no room
+	}
+	return limit - cur
+}
+
+// cgroupV2Dir is this process's cgroup v2 folder under /sys/fs/cgroup;
+// "" when it has none.
+func cgroupV2Dir() string {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return ""
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "0::"); ok {
+			return filepath.Join("/sys/fs/cgroup", rest)
+		}
+	}
+	return ""
 }
