@@ -64,8 +64,9 @@ type threadPlan struct {
 	cur     int
 	waiting [3]float64 // the last Waiting readings (an instant each, so noisy)
 	samples int
-	down    int // consecutive samples asking for fewer threads
-	up      int // consecutive samples leaving room for more
+	instant bool // restarted: the first sample is an instant, not a window
+	down    int  // consecutive samples asking for fewer threads
+	up      int  // consecutive samples leaving room for more
 	reason  string
 }
 
@@ -119,7 +120,13 @@ func (p *threadPlan) observe(s loadSample) int {
 		// counts only as far as other programs' use backs it.
 		s.Waiting = min(s.Waiting, waitingBacked*s.Others+0.1)
 	}
-	if p.samples == 0 {
+	// The first window after an instant decision (a restart: the run
+	// queue read once, which a burst of another program's work can fill)
+	// decides alone, as the first sample does: it has measured what
+	// other programs used for a quarter of a second.
+	alone := p.samples == 0 || (p.samples == 1 && p.instant)
+	if alone {
+		p.instant = p.samples == 0 && p.instant
 		p.waiting = [3]float64{s.Waiting, s.Waiting, s.Waiting}
 	} else {
 		p.waiting = [3]float64{p.waiting[1], p.waiting[2], s.Waiting}
@@ -136,7 +143,7 @@ func (p *threadPlan) observe(s loadSample) int {
 	free := float64(p.cores) - demand - s.Own
 	fit := func(slack float64) int { return clampInt(int(math.Floor(free+slack)), 1, p.max) }
 
-	if p.samples == 1 {
+	if alone {
 		p.cur = fit(startSlack)
 		p.down, p.up = 0, 0
 	} else {
@@ -324,9 +331,10 @@ func (c *threadCtl) current() (int, string) {
 	return ch.n, ch.why
 }
 
-// restart forgets the history: the next sample decides alone.
+// restart forgets the history: the next sample (an instant reading of
+// the run queue) decides alone, and so does the first window after it.
 func (p *threadPlan) restart() {
-	p.samples, p.up, p.down = 0, 0, 0
+	p.samples, p.up, p.down, p.instant = 0, 0, 0, true
 }
 
 // ChooseThreads is the thread count an engine opened now would start with,
