@@ -30,16 +30,7 @@ func TestAFiveWordQuestionWithAPluginGrantedOnA2kModelInTmux(t *testing.T) {
 			home = h
 		}
 	}
-	nook := func(args ...string) string {
-		t.Helper()
-		c := exec.Command(bin, args...)
-		c.Env = append(os.Environ(), env...)
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("nook %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	run := func(args ...string) string { t.Helper(); return nook(t, bin, env, args...) }
 
 	// Notes enough to fill retrieval's share of the context.
 	notes := filepath.Join(home, "more")
@@ -50,7 +41,7 @@ func TestAFiveWordQuestionWithAPluginGrantedOnA2kModelInTmux(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	nook("add", notes)
+	run("add", notes)
 
 	// A 2,048-token context.
 	cfg := filepath.Join(home, "config.toml")
@@ -74,23 +65,16 @@ func TestAFiveWordQuestionWithAPluginGrantedOnA2kModelInTmux(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(src, "plugin.toml"), tmpl, 0o644)
 	key := filepath.Join(t.TempDir(), "publisher.key")
-	nook("plug", "keygen", key)
-	nook("plug", "sign", src, "--key", key)
-	nook("plug", "add", src)
-	nook("id", "create")
-	nook("plug", "grant", "units", "tool", "--for", "30d")
-	if out := nook("plug", "tools"); !strings.Contains(out, "units__convert") {
+	run("plug", "keygen", key)
+	run("plug", "sign", src, "--key", key)
+	run("plug", "add", src)
+	run("id", "create")
+	run("plug", "grant", "units", "tool", "--for", "30d")
+	if out := run("plug", "tools"); !strings.Contains(out, "units__convert") {
 		t.Fatalf("the granted plugin offers no tool:\n%s", out)
 	}
 
-	x := tmux{t: t, socket: fmt.Sprintf("nook-tools-%d", os.Getpid())}
-	args := []string{"new-session", "-d", "-s", "nook", "-x", "100", "-y", "30"}
-	for _, e := range env {
-		args = append(args, "-e", e)
-	}
-	x.run(append(args, bin)...)
-	t.Cleanup(func() { exec.Command("tmux", "-L", x.socket, "kill-server").Run() })
-	x.run("set-option", "-t", "nook", "remain-on-exit", "on")
+	x := startTmux(t, bin, env)
 
 	x.waitFor(30*time.Second, "stories260K", "vault unlocked", "Ask anything")
 	x.run("send-keys", "-t", "nook", "where is the spare key?", "Enter")
