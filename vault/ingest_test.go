@@ -113,6 +113,12 @@ func minimalPDF(text string) []byte {
 		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
 	}
+	return pdfFile(objs)
+}
+
+// pdfFile lays out objs (object 1 the catalog) as a PDF file with its
+// cross-reference table.
+func pdfFile(objs []string) []byte {
 	var b strings.Builder
 	b.WriteString("%PDF-1.4\n")
 	offs := make([]int, len(objs))
