@@ -8,3 +8,15 @@ func DraftAlways(e *Engine, k int) {
 	defer e.mu.Unlock()
 	e.lookupFixed = k
 }
+
+// VerifyExact says, for each verifying batch size e has checked, whether
+// it gave one-token decoding's logits bit for bit.
+func VerifyExact(e *Engine) map[int]bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := map[int]bool{}
+	for n, ok := range e.verifyExact {
+		out[n] = ok
+	}
+	return out
+}

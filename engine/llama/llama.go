@@ -70,6 +70,10 @@ type Engine struct {
 	// of the model and machine) from one request to the next; acceptance
 	// depends on the text and starts afresh.
 	lookupCost [2]float64
+	// verifyExact: for a verifying batch of n tokens, whether it gives
+	// the logits one-token decoding gives, bit for bit (lookup.go's
+	// exactness check; absent until a draft of that size is first made).
+	verifyExact map[int]bool
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -580,7 +584,10 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 				limit = min(limit, req.Options.NumPredict-stats.DecodeTokens-1)
 			}
 			draft = look.draft(hist, limit)
+			draft = draft[:e.exactDraftLen(len(draft))]
 		}
+		// The first draft of each size checks that verifying it is exact.
+		check := len(draft) > 0 && !e.verifyKnown(1+len(draft))
 		e.batch.Clear()
 		e.batch.Add(tok, nil, len(e.cache), true, 0)
 		for i, d := range draft {
@@ -592,6 +599,14 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 			return fmt.Errorf("llama: decode: %w", err)
 		}
 		stepTime, stepDrafted, stepAccepted = time.Since(t0), len(draft), 0
+		if check {
+			if err := e.checkVerify(tok, 1+len(draft)); err != nil {
+				return err
+			}
+			// The step is now a plain one (the draft's keys and values
+			// are gone); it is timed as neither.
+			draft, stepTime, stepDrafted = nil, 0, 0
+		}
 		e.cache = append(e.cache, tok)
 		spec, idx = draft, 0
 	}

@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -23,6 +24,19 @@ import (
 // standard speculative acceptance: a draft token d is accepted with
 // probability p(d), and otherwise the token comes from p without d), and at
 // temperature 0 or with a fixed seed it is the same text.
+//
+// Exactness rests on the batch giving, at each position, the logits that
+// decoding the tokens one at a time gives. In llama.cpp's CPU backend that
+// holds for most weight types (every batch size takes the same dot
+// products) but not for all: a batch of 2 or more F32/F16 rows (4 or more
+// for Q8_0 and Q4_0 on some CPUs) goes to llamafile's tinyBLAS, whose sums
+// run in another order than the one-token kernels', so the last bits of a
+// logit differ and where two tokens tie that closely greedy decoding can
+// pick the other. So the first draft of each size is checked: the batch is
+// decoded, then the token alone (as plain decoding would), and the two
+// logit vectors are compared bit for bit. A size that differs is never
+// drafted again by this engine (a shorter one still may be); the step
+// itself goes on as a plain step, so the text stays exact either way.
 //
 // Verifying costs more than decoding one token, so the engine learns both
 // the acceptance rate and what a drafted token costs, drafts only as many
@@ -211,4 +225,55 @@ func blend(old, v float64) float64 {
 		return v
 	}
 	return old + ewma*(v-old)
+}
+
+// verifyKnown reports whether a verifying batch of n tokens was checked.
+func (e *Engine) verifyKnown(n int) bool {
+	_, ok := e.verifyExact[n]
+	return ok
+}
+
+// exactDraftLen is the longest draft of at most k tokens whose verifying
+// batch is exact or not yet checked.
+func (e *Engine) exactDraftLen(k int) int {
+	for ; k > 0; k-- {
+		if exact, known := e.verifyExact[1+k]; exact || !known {
+			return k
+		}
+	}
+	return 0
+}
+
+// checkVerify runs after a verifying batch of n tokens that starts with
+// tok at the cache's end: it keeps the batch's logits for tok, drops the
+// batch's keys and values, decodes tok alone and records whether the two
+// logit vectors are the same bits. The cache then holds tok as a plain
+// step left it (e.cache is not yet extended).
+func (e *Engine) checkVerify(tok, n int) error {
+	batched := e.lctx.GetLogitsIth(0)
+	e.lctx.KvCacheSeqRm(0, len(e.cache), -1)
+	e.batch.Clear()
+	e.batch.Add(tok, nil, len(e.cache), true, 0)
+	if err := e.decode(); err != nil {
+		e.dropCacheFrom(len(e.cache))
+		return fmt.Errorf("llama: decode: %w", err)
+	}
+	single := e.lctx.GetLogitsIth(0)
+	if e.verifyExact == nil {
+		e.verifyExact = map[int]bool{}
+	}
+	e.verifyExact[n] = sameBits(batched, single)
+	return nil
+}
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) || len(a) == 0 {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -141,3 +141,28 @@ func TestLookupLearnsPerMatchLength(t *testing.T) {
 		t.Fatalf("after successes, a 4-token match drafts only %d", k)
 	}
 }
+
+// A verifying batch size found inexact is not drafted again; a shorter
+// exact or unchecked one still is.
+func TestDraftsKeepToVerifyingBatchSizesThatAreExact(t *testing.T) {
+	e := &Engine{}
+	if got := e.exactDraftLen(6); got != 6 {
+		t.Fatalf("nothing checked yet: %d, want 6", got)
+	}
+	e.verifyExact = map[int]bool{7: false, 6: false, 5: true, 3: false}
+	for _, c := range []struct{ k, want int }{{6, 4}, {5, 4}, {4, 4}, {3, 3}, {2, 1}, {1, 1}, {0, 0}} {
+		if got := e.exactDraftLen(c.k); got != c.want {
+			t.Errorf("exactDraftLen(%d) = %d, want %d", c.k, got, c.want)
+		}
+	}
+	e.verifyExact = map[int]bool{2: false, 3: false}
+	if got := e.exactDraftLen(2); got != 0 {
+		t.Errorf("every size up to 3 inexact: exactDraftLen(2) = %d, want 0", got)
+	}
+	if !e.verifyKnown(3) || e.verifyKnown(4) {
+		t.Error("verifyKnown")
+	}
+	if sameBits([]float32{1, 2}, []float32{1, 2.0000002}) || !sameBits([]float32{1, 2}, []float32{1, 2}) || sameBits(nil, nil) {
+		t.Error("sameBits")
+	}
+}
