@@ -9,6 +9,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -266,7 +267,21 @@ func (x *index) putDoc(key, ref string, d *docObject) {
 // live vector: after a change of embedding model).
 func (x *index) setDim(dim int) {
 	x.dim = dim
-	x.vecs = make([]float32, len(x.chunks)*dim, max(len(x.chunks)*dim, 1024))
+	x.vecs = make([]float32, len(x.chunks)*dim, max(cap(x.chunks)*dim, 1024))
+}
+
+// reserve makes room for units more units (their rows, flags and, once
+// the width is known, vectors), so that a sync adding thousands of
+// documents grows the matrix once instead of doubling it over and over.
+func (x *index) reserve(units int) {
+	if units <= 0 {
+		return
+	}
+	x.chunks = slices.Grow(x.chunks, units)
+	x.hasVec = slices.Grow(x.hasVec, units)
+	if x.dim > 0 {
+		x.vecs = slices.Grow(x.vecs, units*x.dim)
+	}
 }
 
 // addVec appends the row of the slot just added. A vector whose width

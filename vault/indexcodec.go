@@ -66,6 +66,12 @@ func encodeIndex(x *index) []byte {
 	for _, ps := range x.post {
 		size += 3 * len(ps)
 	}
+	for _, s := range table {
+		size += len(s) + binary.MaxVarintLen32
+	}
+	for k, d := range x.docs {
+		size += len(k) + len(d.Ref) + 2*binary.MaxVarintLen32 + len(d.Slots)*binary.MaxVarintLen32
+	}
 	b := make([]byte, 0, max(size-4*len(x.vecs), 0))
 	str := func(s string) []byte {
 		b = binary.AppendUvarint(b, uint64(len(s)))
@@ -149,7 +155,8 @@ func encodeIndex(x *index) []byte {
 			prev = p.slot
 		}
 	}
-	out := append([]byte(nil), indexHeader...)
+	out := make([]byte, 0, len(indexHeader)+6*binary.MaxVarintLen64+len(main)+len(vecPart)+len(b))
+	out = append(out, indexHeader...)
 	out = binary.AppendUvarint(out, indexFormat)
 	out = binary.AppendUvarint(out, analyzerVersion)
 	out = binary.AppendUvarint(out, uint64(len(x.chunks)))

@@ -5,10 +5,12 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/nook-ai/nook/internal/atomicfile"
 	"github.com/nook-ai/nook/vault/internal/format"
 )
 
@@ -41,16 +43,19 @@ func (v *Vault) saveSnapshotLocked() error {
 		return fmt.Errorf("vault: encode index: %w", err)
 	}
 	ib := encodeIndex(v.idx)
-	var plain bytes.Buffer
-	plain.Grow(mb.Len() + len(ib) + 64)
-	if err := format.WriteSnapshot(&plain, v.devKeys.MAC, mb.Bytes(), ib); err != nil {
-		return fmt.Errorf("vault: encode index: %w", err)
-	}
-	ct, err := format.Seal(plain.Bytes(), v.devID.Recipient())
+	// Streamed: framing, encryption and the temp file in one pass, so the
+	// index (tens of MB on a large vault) is not copied twice in memory.
+	err := atomicfile.Write(v.snapshotPath(), 0o700, func(w io.Writer) error {
+		sw, err := format.SealTo(w, v.devID.Recipient())
+		if err != nil {
+			return fmt.Errorf("encrypt index: %w", err)
+		}
+		if err := format.WriteSnapshot(sw, v.devKeys.MAC, mb.Bytes(), ib); err != nil {
+			return err
+		}
+		return sw.Close()
+	})
 	if err != nil {
-		return fmt.Errorf("vault: encrypt index: %w", err)
-	}
-	if err := writeFileAtomic(v.snapshotPath(), ct); err != nil {
 		return fmt.Errorf("vault: write %s: %w", v.snapshotPath(), err)
 	}
 	v.dirty = false

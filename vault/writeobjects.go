@@ -88,9 +88,34 @@ func (v *Vault) WriteObjects(objs []RawObject) (stored int, bad map[string]error
 		}
 	}
 	if len(keys) > 0 {
+		v.reserveIndex(len(keys))
 		v.syncIndex(keys)
 		v.dirty = true
 	}
 	clear(v.fresh)
 	return stored, bad, nil
+}
+
+// reserveIndex makes room in the index for this batch's documents (in
+// v.fresh) and, at the mean size of the documents indexed so far, for the
+// documents still missing, with a quarter more for documents larger than
+// the mean: a first sync then grows the vector matrix once or twice
+// instead of doubling it over and over. The caller holds v.mu.
+func (v *Vault) reserveIndex(docs int) {
+	units := 0
+	for _, d := range v.fresh {
+		units += len(d.Chunks)
+	}
+	more := 0
+	for _, k := range v.missing {
+		if k.NS == nsDoc {
+			more++
+		}
+	}
+	x := v.idx
+	mean := float64(len(x.chunks)+units) / float64(max(len(x.docs)+docs, 1))
+	need := len(x.chunks) + units + int(float64(more)*mean)
+	if need > cap(x.chunks) {
+		x.reserve(need + need/4 - len(x.chunks))
+	}
 }

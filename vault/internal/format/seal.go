@@ -13,7 +13,7 @@ import (
 // standard age file: `age -d -i KEY` opens it.
 func Seal(plain []byte, to ...age.Recipient) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.Grow(len(plain) + 256)
+	buf.Grow(SealedSize(len(plain), len(to)))
 	w, err := age.Encrypt(&buf, to...)
 	if err != nil {
 		return nil, err
@@ -25,6 +25,20 @@ func Seal(plain []byte, to ...age.Recipient) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// SealTo is Seal streaming into w (a large file is encrypted as it is
+// written, never held whole twice): Close the writer it returns to finish
+// the last chunk.
+func SealTo(w io.Writer, to ...age.Recipient) (io.WriteCloser, error) {
+	return age.Encrypt(w, to...)
+}
+
+// SealedSize is a bound on the size of Seal's output for plaintext of n
+// bytes to r recipients: the header (about 200 bytes for one X25519
+// stanza) plus a 16-byte tag for each 64 KiB chunk of payload.
+func SealedSize(n, r int) int {
+	return 128 + 192*max(r, 1) + n + (n/(64<<10)+1)*16
 }
 
 // Open decrypts an age file with any of ids, refusing plaintext longer
