@@ -202,11 +202,17 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 		v.imported = &entryBatch{data: map[string][]byte{}}
 		defer func() { v.imported = nil }()
 		var results []applyResult
+		for _, es := range byDev {
+			// Stable: of two entries at one sequence number, the first
+			// given is applied and the other refused as a fork.
+			sort.SliceStable(es, func(i, j int) bool { return es[i].Seq < es[j].Seq })
+		}
+		pre := v.preopen(byDev)
 		for _, dev := range devs {
 			es := byDev[dev]
-			sort.Slice(es, func(i, j int) bool { return es[i].Seq < es[j].Seq })
-			for _, e := range es {
-				res, dup, restored, err := v.importOne(e)
+			for i := range es {
+				e := es[i]
+				res, dup, restored, err := v.importOne(e, pre[&es[i]])
 				if err != nil {
 					refusals = append(refusals, err)
 					break
@@ -252,7 +258,46 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 	return rep, errors.Join(refusals...)
 }
 
-func (v *Vault) importOne(e RawEntry) (res applyResult, dup, restored bool, err error) {
+// openedEntry is openEntry's result for an entry.
+type openedEntry struct {
+	b   *format.Body
+	h   head
+	err error
+}
+
+// preopen decrypts and verifies, on several goroutines, the entries that
+// extend their device's log past its head (the signature check and the
+// decryption are most of an import's work; applying them stays in order).
+// Its result is keyed by the entry's place in byDev's lists (two entries
+// may claim one sequence number). The caller holds v.mu.
+func (v *Vault) preopen(byDev map[string][]RawEntry) map[*RawEntry]*openedEntry {
+	var todo []*RawEntry
+	for dev, es := range byDev {
+		cur := v.heads[dev]
+		for i := range es {
+			if e := &es[i]; e.Seq > cur.Seq && len(e.Data) <= format.MaxEntry+4096 {
+				todo = append(todo, e)
+			}
+		}
+	}
+	if len(todo) < 2 {
+		return nil
+	}
+	res := make([]openedEntry, len(todo))
+	parallel(len(todo), func(i int) {
+		e := todo[i]
+		res[i].b, res[i].h, res[i].err = v.openEntry(e.Data, e.Device, e.Seq)
+	})
+	out := make(map[*RawEntry]*openedEntry, len(todo))
+	for i, e := range todo {
+		out[e] = &res[i]
+	}
+	return out
+}
+
+// importOne verifies and applies one entry; pre, when not nil, is the
+// entry already opened by preopen.
+func (v *Vault) importOne(e RawEntry, pre *openedEntry) (res applyResult, dup, restored bool, err error) {
 	refuse := func(sentinel error, format string, args ...any) (applyResult, bool, bool, error) {
 		return applyResult{}, false, false, &RefusedError{Device: e.Device, Seq: e.Seq, Err: sentinel, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -284,7 +329,13 @@ func (v *Vault) importOne(e RawEntry) (res applyResult, dup, restored bool, err 
 		}
 		return applyResult{}, true, false, nil
 	}
-	b, h, err := v.openEntry(e.Data, e.Device, e.Seq)
+	var b *format.Body
+	var h head
+	if pre != nil {
+		b, h, err = pre.b, pre.h, pre.err
+	} else {
+		b, h, err = v.openEntry(e.Data, e.Device, e.Seq)
+	}
 	if err != nil {
 		if e.Seq > cur.Seq+1 {
 			return refuse(ErrGap, "this vault holds up to entry %d", cur.Seq)

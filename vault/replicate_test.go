@@ -276,6 +276,45 @@ func TestImportRefusesBadEntries(t *testing.T) {
 	if got, _ := b.Secret("three"); string(got) != "" && !bytes.Equal(got, []byte("3")) {
 		t.Errorf("secret three = %q", got)
 	}
+	// Both in one batch (entries are opened on several goroutines before
+	// they are applied in order): the first is applied and stored, the
+	// second is a fork, whichever of the two comes first.
+	for _, order := range [][]RawEntry{{e, {a.Device(), e.Seq, forged}}, {{a.Device(), e.Seq, forged}, e}} {
+		c := joinDeviceNoSync(t, a)
+		var upTo []RawEntry
+		for dev, h := range a.Heads() {
+			last := h.Seq
+			if dev == a.Device() {
+				last = e.Seq - 1
+			}
+			got, err := a.Entries(dev, 1, 1<<30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range got {
+				if g.Seq <= last {
+					upTo = append(upTo, g)
+				}
+			}
+		}
+		if _, err := c.Import(upTo); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := c.Import(order)
+		if !errors.Is(err, ErrFork) || rep.Applied != 1 {
+			t.Errorf("two entries at one sequence number in one batch: %+v, %v", rep, err)
+		}
+		stored, err := c.Entries(a.Device(), e.Seq, 1<<20)
+		if err != nil || len(stored) != 1 || !bytes.Equal(stored[0].Data, order[0].Data) {
+			t.Fatalf("the entry stored is not the one applied first: %v", err)
+		}
+		c.mu.Lock()
+		_, hasOne := c.st.get(nsSecret, "one")
+		c.mu.Unlock()
+		if forgedFirst := bytes.Equal(order[0].Data, forged); forgedFirst == hasOne {
+			t.Errorf("forged entry (which deletes secret one) applied first: %v; secret one in the state: %v", forgedFirst, hasOne)
+		}
+	}
 }
 
 func TestWriteObjectRefusesWhatDoesNotMatchItsName(t *testing.T) {
