@@ -10,7 +10,8 @@
 // as many llama.cpp threads as there are free cores, measured between
 // decode steps; [ChooseThreads] tells `nook doctor` what it would pick) and
 // prompt-lookup speculative decoding (lookup.go: drafts copied from the
-// prompt, verified in one batch, the same text as plain decoding).
+// prompt, verified in one batch, the same text as plain decoding; a batch
+// size whose logits are not one token's bit for bit is never drafted).
 //
 // All cgo of nook stays in this package, behind an explicit Close. It must
 // not know the vault, the TUI or plugins.
