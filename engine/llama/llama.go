@@ -586,8 +586,15 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 			draft = look.draft(hist, limit)
 			draft = draft[:e.exactDraftLen(len(draft))]
 		}
-		// The first draft of each size checks that verifying it is exact.
-		check := len(draft) > 0 && !e.verifyKnown(1+len(draft))
+		// The first draft of each size checks that verifying it is exact:
+		// tok alone first (the logits plain decoding gets), then the batch.
+		var single []float32
+		if len(draft) > 0 && !e.verifyKnown(1+len(draft)) {
+			var err error
+			if single, err = e.decodeAlone(tok); err != nil {
+				return err
+			}
+		}
 		e.batch.Clear()
 		e.batch.Add(tok, nil, len(e.cache), true, 0)
 		for i, d := range draft {
@@ -599,12 +606,17 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 			return fmt.Errorf("llama: decode: %w", err)
 		}
 		stepTime, stepDrafted, stepAccepted = time.Since(t0), len(draft), 0
-		if check {
-			if err := e.checkVerify(tok, 1+len(draft)); err != nil {
-				return err
+		if single != nil && !e.checkVerify(single, 1+len(draft)) {
+			// Not exact: the step becomes a plain one (the batch's keys
+			// and values are dropped, tok decoded alone again), timed as
+			// neither.
+			e.lctx.KvCacheSeqRm(0, len(e.cache), -1)
+			e.batch.Clear()
+			e.batch.Add(tok, nil, len(e.cache), true, 0)
+			if err := e.decode(); err != nil {
+				e.dropCacheFrom(len(e.cache))
+				return fmt.Errorf("llama: decode: %w", err)
 			}
-			// The step is now a plain one (the draft's keys and values
-			// are gone); it is timed as neither.
 			draft, stepTime, stepDrafted = nil, 0, 0
 		}
 		e.cache = append(e.cache, tok)

@@ -32,11 +32,13 @@ import (
 // for Q8_0 and Q4_0 on some CPUs) goes to llamafile's tinyBLAS, whose sums
 // run in another order than the one-token kernels', so the last bits of a
 // logit differ and where two tokens tie that closely greedy decoding can
-// pick the other. So the first draft of each size is checked: the batch is
-// decoded, then the token alone (as plain decoding would), and the two
-// logit vectors are compared bit for bit. A size that differs is never
-// drafted again by this engine (a shorter one still may be); the step
-// itself goes on as a plain step, so the text stays exact either way.
+// pick the other. So the first draft of each size is checked: the token is
+// decoded alone (as plain decoding would), then the batch, and the two
+// logit vectors for the token are compared bit for bit. Where they are the
+// same the batch is used as any other (the check cost one extra one-token
+// step); a size that differs is never drafted again by this engine (a
+// shorter one still may be), and its step is redone as a plain step, so
+// the text stays exact either way.
 //
 // Verifying costs more than decoding one token, so the engine learns both
 // the acceptance rate and what a drafted token costs, drafts only as many
@@ -244,26 +246,32 @@ func (e *Engine) exactDraftLen(k int) int {
 	return 0
 }
 
-// checkVerify runs after a verifying batch of n tokens that starts with
-// tok at the cache's end: it keeps the batch's logits for tok, drops the
-// batch's keys and values, decodes tok alone and records whether the two
-// logit vectors are the same bits. The cache then holds tok as a plain
-// step left it (e.cache is not yet extended).
-func (e *Engine) checkVerify(tok, n int) error {
-	batched := e.lctx.GetLogitsIth(0)
+// decodeAlone decodes tok alone at the end of the cache and returns a
+// copy of its logits, then forgets its keys and values again (e.cache is
+// not extended): the first half of a verifying batch's check.
+func (e *Engine) decodeAlone(tok int) ([]float32, error) {
 	e.lctx.KvCacheSeqRm(0, len(e.cache), -1)
 	e.batch.Clear()
 	e.batch.Add(tok, nil, len(e.cache), true, 0)
 	if err := e.decode(); err != nil {
 		e.dropCacheFrom(len(e.cache))
-		return fmt.Errorf("llama: decode: %w", err)
+		return nil, fmt.Errorf("llama: decode: %w", err)
 	}
-	single := e.lctx.GetLogitsIth(0)
+	logits := e.lctx.GetLogitsIth(0)
+	e.lctx.KvCacheSeqRm(0, len(e.cache), -1)
+	return logits, nil
+}
+
+// checkVerify runs after a verifying batch of n tokens whose first token
+// was decoded alone before (single: its logits then): it records and
+// returns whether the batch gave the same logits for it, bit for bit.
+func (e *Engine) checkVerify(single []float32, n int) bool {
+	exact := sameBits(e.lctx.GetLogitsIth(0), single)
 	if e.verifyExact == nil {
 		e.verifyExact = map[int]bool{}
 	}
-	e.verifyExact[n] = sameBits(batched, single)
-	return nil
+	e.verifyExact[n] = exact
+	return exact
 }
 
 func sameBits(a, b []float32) bool {
