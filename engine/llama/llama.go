@@ -610,12 +610,8 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 			// Not exact: the step becomes a plain one (the batch's keys
 			// and values are dropped, tok decoded alone again), timed as
 			// neither.
-			e.lctx.KvCacheSeqRm(0, len(e.cache), -1)
-			e.batch.Clear()
-			e.batch.Add(tok, nil, len(e.cache), true, 0)
-			if err := e.decode(); err != nil {
-				e.dropCacheFrom(len(e.cache))
-				return fmt.Errorf("llama: decode: %w", err)
+			if err := e.decodeOne(tok); err != nil {
+				return err
 			}
 			draft, stepTime, stepDrafted = nil, 0, 0
 		}

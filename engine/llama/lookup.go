@@ -250,16 +250,25 @@ func (e *Engine) exactDraftLen(k int) int {
 // copy of its logits, then forgets its keys and values again (e.cache is
 // not extended): the first half of a verifying batch's check.
 func (e *Engine) decodeAlone(tok int) ([]float32, error) {
+	if err := e.decodeOne(tok); err != nil {
+		return nil, err
+	}
+	logits := e.lctx.GetLogitsIth(0)
+	e.lctx.KvCacheSeqRm(0, len(e.cache), -1)
+	return logits, nil
+}
+
+// decodeOne decodes tok alone at the end of the cache, in place of
+// whatever keys and values sit past e.cache (a verifying batch's).
+func (e *Engine) decodeOne(tok int) error {
 	e.lctx.KvCacheSeqRm(0, len(e.cache), -1)
 	e.batch.Clear()
 	e.batch.Add(tok, nil, len(e.cache), true, 0)
 	if err := e.decode(); err != nil {
 		e.dropCacheFrom(len(e.cache))
-		return nil, fmt.Errorf("llama: decode: %w", err)
+		return fmt.Errorf("llama: decode: %w", err)
 	}
-	logits := e.lctx.GetLogitsIth(0)
-	e.lctx.KvCacheSeqRm(0, len(e.cache), -1)
-	return logits, nil
+	return nil
 }
 
 // checkVerify runs after a verifying batch of n tokens whose first token
