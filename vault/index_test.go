@@ -3,10 +3,12 @@ package vault
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -234,5 +236,21 @@ func TestAddOfAMissingPath(t *testing.T) {
 	rep, err := v.Add(context.Background(), []string{notes}, AddOptions{})
 	if err != nil || rep.Removed != corpusNotes {
 		t.Errorf("a deleted folder: %+v, %v; want its %d documents removed", rep, err, corpusNotes)
+	}
+}
+
+// The snapshot's vectors are little-endian float32s whichever way they are
+// copied: appendFloats gives the bytes a float-by-float encoding gives.
+func TestVectorsAreWrittenLittleEndianBitForBit(t *testing.T) {
+	fs := []float32{0, 1, -1, 0.1, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(-1)), math.MaxFloat32, math.SmallestNonzeroFloat32}
+	var want []byte
+	for _, f := range fs {
+		want = binary.LittleEndian.AppendUint32(want, math.Float32bits(f))
+	}
+	if got := appendFloats([]byte{7}, fs); !bytes.Equal(got, append([]byte{7}, want...)) {
+		t.Fatalf("appendFloats = % x, want 07 % x", got, want)
+	}
+	if got := appendFloats(nil, nil); len(got) != 0 {
+		t.Fatalf("appendFloats of nothing = % x", got)
 	}
 }
