@@ -258,6 +258,10 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 	return rep, errors.Join(refusals...)
 }
 
+// maxSealedEntry bounds an entry as stored: the largest body plus room for
+// its age header and tags. A larger one is refused unopened.
+const maxSealedEntry = format.MaxEntry + 4096
+
 // openedEntry is openEntry's result for an entry.
 type openedEntry struct {
 	b   *format.Body
@@ -275,7 +279,7 @@ func (v *Vault) preopen(byDev map[string][]RawEntry) map[*RawEntry]*openedEntry 
 	for dev, es := range byDev {
 		cur := v.heads[dev]
 		for i := range es {
-			if e := &es[i]; e.Seq > cur.Seq && len(e.Data) <= format.MaxEntry+4096 {
+			if e := &es[i]; e.Seq > cur.Seq && len(e.Data) <= maxSealedEntry {
 				todo = append(todo, e)
 			}
 		}
@@ -304,7 +308,7 @@ func (v *Vault) importOne(e RawEntry, pre *openedEntry) (res applyResult, dup, r
 	if !format.ValidAddress(e.Device) || e.Seq == 0 {
 		return refuse(ErrCorrupt, "not a device address or sequence number")
 	}
-	if len(e.Data) > format.MaxEntry+4096 {
+	if len(e.Data) > maxSealedEntry {
 		return refuse(ErrCorrupt, "entry of %d bytes", len(e.Data))
 	}
 	cur := v.heads[e.Device]
