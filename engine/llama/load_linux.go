@@ -174,6 +174,26 @@ func (m *procMeter) waitingNow() (float64, bool) {
 	return w[2], true
 }
 
+// othersOver measures how many cores other programs use over the next d,
+// from /proc/stat's busy ticks less this process's own.
+func (m *procMeter) othersOver(d time.Duration) (float64, bool) {
+	busy0, _, ok := m.readStat()
+	self0, ok2 := m.readSelf()
+	t0 := time.Now()
+	if !ok || !ok2 {
+		return 0, false
+	}
+	time.Sleep(d)
+	busy1, _, ok := m.readStat()
+	self1, ok2 := m.readSelf()
+	secs := time.Since(t0).Seconds()
+	if !ok || !ok2 || secs <= 0 || busy1 < busy0 || self1 < self0 {
+		return 0, false
+	}
+	others := (float64(busy1-busy0) - float64(self1-self0)) / clockTicks / secs
+	return max(0, others), true
+}
+
 // countThreads counts this process's threads that are running now.
 func (m *procMeter) countThreads() (threads, running int) {
 	d, err := os.Open("/proc/self/task")

@@ -212,7 +212,24 @@ type loadMeter interface {
 	sample(decodeCPU time.Duration) (loadSample, bool)
 	// waitingNow is Waiting measured now, robust to passing processes.
 	waitingNow() (float64, bool)
+	// othersOver is how many cores other programs use, measured over the
+	// next d (the caller waits that long).
+	othersOver(d time.Duration) (float64, bool)
 }
+
+// confirmWindow: after a pause, a run queue that says another program
+// wants a core is checked against what other programs actually use over
+// this long before the engine gives up a thread. A process passing through
+// the run queue (a client woken by the last answer's end, a peer finishing
+// its own request) otherwise cost a whole prompt its second thread: the
+// prompt is one decode, and the plan is revised only between decodes.
+// /proc/stat counts in 10 ms ticks, so a 60 ms window tells a program that
+// used a core (about 6 ticks per core) from one that passed (0–1 tick).
+const confirmWindow = 60 * time.Millisecond
+
+// passing: a program that used less than this many cores over the confirm
+// window was passing through, not running.
+const passing = 0.5
 
 // pauseAfter: a gap between samples longer than this is idle time, not a
 // window to average over; the plan starts afresh.
@@ -308,10 +325,27 @@ func (c *threadCtl) beforeDecode() {
 	c.publish()
 }
 
-// fresh restarts the plan from the run queue now.
+// fresh restarts the plan from the run queue now. When that reading
+// would cost a thread, other programs' use over confirmWindow decides
+// whether they run or were passing through.
 func (c *threadCtl) fresh(s loadSample) int {
 	if w, ok := c.meter.waitingNow(); ok {
 		s.Waiting = w
+	}
+	c.plan.restart()
+	n := c.plan.observe(s)
+	if n >= c.plan.max || s.Waiting <= 0 || c.plan.pinned > 0 {
+		return n
+	}
+	others, ok := c.meter.othersOver(confirmWindow)
+	if !ok {
+		return n
+	}
+	s.Others = others
+	if others < passing {
+		s.Waiting = others
+	} else {
+		s.Waiting = min(s.Waiting, waitingBacked*others+0.1)
 	}
 	c.plan.restart()
 	return c.plan.observe(s)

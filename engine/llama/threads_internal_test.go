@@ -136,9 +136,13 @@ type fakeMeter struct {
 	samples []loadSample
 	cpu     []time.Duration // decodeCPU passed in
 	now     float64         // waitingNow
+	over    float64         // othersOver
+	asked   int             // othersOver calls
 }
 
 func (f *fakeMeter) waitingNow() (float64, bool) { return f.now, true }
+
+func (f *fakeMeter) othersOver(time.Duration) (float64, bool) { f.asked++; return f.over, true }
 
 func (f *fakeMeter) sample(cpu time.Duration) (loadSample, bool) {
 	f.cpu = append(f.cpu, cpu)
@@ -185,23 +189,34 @@ func TestThreadCtlAfterAPauseDecidesFromTheRunQueueNow(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		waitingNow float64
+		over       float64 // other programs' use over the confirm window
 		want       int
+		confirmed  bool // the run queue's reading was checked over a window
 	}{
 		// While we were idle a peer (say, ollama in a benchmark) used both
 		// cores: that was then, nothing waits now.
-		{"a peer's past work does not cost threads", 0, 2},
-		{"a program waiting now does", 1, 1},
+		{"a peer's past work does not cost threads", 0, 0, 2, false},
+		{"a program waiting now that runs on costs a thread", 1, 1, 1, true},
+		{"two programs that run on cost a thread, not more", 2, 2, 1, true},
+		// A client woken by the end of the last answer sits in the run
+		// queue for a moment: the prompt keeps both threads.
+		{"a program passing through the run queue does not", 1, 0.1, 2, true},
+		{"one of two waiting programs passing does", 2, 0.9, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var applied []int
 			c := &threadCtl{plan: newThreadPlan(2, 2, "", 0), set: func(n int) bool { applied = append(applied, n); return true }}
 			c.applied = 2
-			c.meter = &fakeMeter{samples: []loadSample{{Others: 1.9, Waiting: 0}}, now: tc.waitingNow}
+			m := &fakeMeter{samples: []loadSample{{Others: 1.9, Waiting: 0}}, now: tc.waitingNow, over: tc.over}
+			c.meter = m
 			c.last = time.Now().Add(-10 * time.Second)
 			c.beforeDecode()
 			if n, why := c.current(); n != tc.want {
 				t.Fatalf("threads %d (%s), want %d", n, why, tc.want)
+			}
+			if confirmed := m.asked > 0; confirmed != tc.confirmed {
+				t.Fatalf("confirmed over a window: %v, want %v", confirmed, tc.confirmed)
 			}
 		})
 	}
