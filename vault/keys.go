@@ -112,6 +112,7 @@ func openKeyFile(dir, device string, passphrase []byte, restore bool) (*format.K
 type epochKey struct {
 	epoch     int
 	id        *age.X25519Identity
+	open      age.Identity // id prepared for unwrapping (format.Unwrapper)
 	recipient string
 	keys      format.Keys
 	trusted   bool // a signed entry records it
@@ -133,7 +134,10 @@ func (r *keyring) add(epoch int, id *age.X25519Identity) (*epochKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &epochKey{epoch: epoch, id: id, recipient: rec, keys: k}
+	e := &epochKey{epoch: epoch, id: id, open: id, recipient: rec, keys: k}
+	if u, err := format.NewUnwrapper(id); err == nil {
+		e.open = u
+	}
 	r.all = append(r.all, e)
 	sort.Slice(r.all, func(i, j int) bool {
 		a, b := r.all[i], r.all[j]
@@ -147,7 +151,7 @@ func (r *keyring) add(epoch int, id *age.X25519Identity) (*epochKey, error) {
 func (r *keyring) identities() []age.Identity {
 	out := make([]age.Identity, len(r.all))
 	for i, e := range r.all {
-		out[i] = e.id
+		out[i] = e.open
 	}
 	return out
 }
