@@ -97,3 +97,24 @@ func FuzzReadSnapshot(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParsePackIndex(f *testing.F) {
+	good, _ := EncodePack([]PackObject{{Name: strings.Repeat("ab", 32), Data: []byte("x")}, {Name: strings.Repeat("0c", 32), Data: []byte("yz")}})
+	f.Add(good)
+	f.Add([]byte(packMagic + "\x00\x00\x00\x01"))
+	f.Add([]byte(packMagic + "\xff\xff\xff\xff"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ents, err := ParsePackIndex(b, int64(len(b)))
+		if err != nil {
+			return
+		}
+		objs := make([]PackObject, len(ents))
+		for i, e := range ents {
+			objs[i] = PackObject{Name: e.Name, Data: b[e.Off : e.Off+e.Size]}
+		}
+		again, err := EncodePack(objs)
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("an accepted pack does not pack back to the same bytes: %v", err)
+		}
+	})
+}

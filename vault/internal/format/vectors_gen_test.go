@@ -214,4 +214,31 @@ func writeVectors(t *testing.T, dir string) {
 	tv.add("device_identity", deviceIdentity)
 	tv.add("plaintext", hex.EncodeToString(tampered))
 	tv.write(dir)
+	// Packs: three sealed objects packed (the index sorts them by name),
+	// and the same pack with one size field cut short by a byte.
+	var packed []PackObject
+	var listing string
+	for _, payload := range []string{"first", "second", "third"} {
+		plain := EncodeObject("memory", 1, []byte(payload))
+		packed = append(packed, PackObject{Name: ObjectName(keys.Name, plain), Data: must(Seal(plain, id.Recipient()))})
+	}
+	pk := must(EncodePack(packed))
+	ents := must(ParsePackIndex(pk, int64(len(pk))))
+	for i, e := range ents {
+		if i > 0 {
+			listing += " "
+		}
+		listing += fmt.Sprintf("%s@%d+%d", e.Name, e.Off, e.Size)
+	}
+	pv := &vector{name: "pack", expect: "ok"}
+	pv.add("identity", epochIdentity)
+	pv.add("file_name", PackName(pk))
+	pv.add("objects", listing)
+	pv.add("pack", hex.EncodeToString(pk))
+	pv.write(dir)
+	cut := bytes.Clone(pk)
+	cut[len(packMagic)+4+32+3]-- // the first object's size, one byte less
+	pb := &vector{name: "pack-size-altered", expect: "malformed"}
+	pb.add("pack", hex.EncodeToString(cut))
+	pb.write(dir)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,7 +68,7 @@ func identity(t *testing.T, s string) *age.X25519Identity {
 func expectErr(t *testing.T, expect string, err error) {
 	t.Helper()
 	want := map[string]error{"bad signature": ErrBadSignature, "authentication failed": ErrAuth,
-		"damaged key file": ErrDamaged, "wrong passphrase": ErrWrongPassphrase}[expect]
+		"damaged key file": ErrDamaged, "wrong passphrase": ErrWrongPassphrase, "malformed": ErrMalformed}[expect]
 	switch {
 	case expect == "ok" && err != nil:
 		t.Fatalf("want ok, got %v", err)
@@ -87,6 +88,8 @@ func TestVectors(t *testing.T) {
 			t.Parallel()
 			v := readVector(t, path)
 			switch {
+			case strings.HasPrefix(name, "pack"):
+				checkPack(t, v)
 			case strings.HasPrefix(name, "object"):
 				checkObject(t, v)
 			case strings.HasPrefix(name, "entry"):
@@ -127,6 +130,13 @@ func checkObject(t *testing.T, v map[string]string) {
 	plain, err := Open(unb64(t, v["ciphertext"]), 1<<20, id)
 	if err != nil {
 		t.Fatal(err)
+	}
+	u, err := NewUnwrapper(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := Open(unb64(t, v["ciphertext"]), 1<<20, u); err != nil || !bytes.Equal(again, plain) {
+		t.Fatalf("the unwrapper does not open what age opens: %v", err)
 	}
 	if !bytes.Equal(plain, unhex(t, v["plaintext"])) {
 		t.Fatal("ciphertext does not open to the plaintext")
@@ -170,5 +180,40 @@ func checkEntry(t *testing.T, v map[string]string) {
 	}
 	if b.Ops[4].Key != "/notes/caf\xe9.md" {
 		t.Errorf("a non-UTF-8 key came back as %q", b.Ops[4].Key)
+	}
+}
+
+// checkPack parses a pack vector's index, opens every object in it with
+// the vector's identity and checks it against its name, and packs the
+// objects again: the same bytes and file name.
+func checkPack(t *testing.T, v map[string]string) {
+	pk := unhex(t, v["pack"])
+	ents, err := ParsePackIndex(pk, int64(len(pk)))
+	expectErr(t, v["expect"], err)
+	if err != nil {
+		return
+	}
+	id := identity(t, v["identity"])
+	keys, _ := DeriveKeys(id)
+	var listing []string
+	var objs []PackObject
+	for _, e := range ents {
+		data := pk[e.Off : e.Off+e.Size]
+		plain, err := Open(data, 1<<20, id)
+		if err != nil {
+			t.Fatalf("object %s: %v", e.Name, err)
+		}
+		if _, _, _, err := VerifyObject(e.Name, plain, func(int) []Keys { return []Keys{keys} }); err != nil {
+			t.Fatalf("object %s: %v", e.Name, err)
+		}
+		listing = append(listing, fmt.Sprintf("%s@%d+%d", e.Name, e.Off, e.Size))
+		objs = append(objs, PackObject{Name: e.Name, Data: data})
+	}
+	if got := strings.Join(listing, " "); got != v["objects"] {
+		t.Errorf("index %s, the vector lists %s", got, v["objects"])
+	}
+	again, err := EncodePack(objs)
+	if err != nil || !bytes.Equal(again, pk) || PackName(pk) != v["file_name"] || !ValidPackName(v["file_name"]) {
+		t.Errorf("packing again gives other bytes or another name: %v", err)
 	}
 }
