@@ -67,7 +67,8 @@ type scan struct {
 	bodies  map[string]map[uint64]*format.Body // verified entries by device, seq
 	badLog  []string                           // damaged entry files (present)
 	tails   map[string]uint64                  // device → damaged last entry past its head
-	badObj  []string                           // damaged object files
+	badObj  []string                           // damaged object files (and packs whose index is damaged)
+	badPack []string                           // names of damaged objects in packs
 	unused  []string                           // unused object names
 	badKey  []int                              // key file copies (0, 1) damaged or missing
 	goodKey []byte                             // a sound key file copy
@@ -268,25 +269,27 @@ func (v *Vault) scanObjects(sc *scan) {
 			}
 		}
 	}
-	root := filepath.Join(v.dir, "objects")
-	type file struct{ name, path string }
-	var files []file
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
-			return nil
-		}
-		files = append(files, file{filepath.Base(filepath.Dir(p)) + d.Name(), p})
-		return nil
-	})
+	files, badPacks := v.listObjects()
+	for name, err := range badPacks {
+		p := filepath.Join(v.packs.dir, name)
+		sc.badObj = append(sc.badObj, p)
+		sc.damage("pack", p, err.Error(), "the objects in it are missing here: sync fetches them again; repair moves the pack to quarantine")
+	}
 	errs := make([]error, len(files))
 	cutoff := time.Now().Add(-gcGrace)
 	parallel(len(files), func(i int) {
 		f := files[i]
-		if !validObjectName(f.name) || v.objectPath(f.name) != f.path {
+		if !validObjectName(f.name) || (f.pack == "" && v.objectPath(f.name) != f.path) {
 			errs[i] = errors.New("not an object name")
 			return
 		}
-		data, err := os.ReadFile(f.path)
+		var data []byte
+		var err error
+		if f.pack == "" {
+			data, err = os.ReadFile(f.path)
+		} else {
+			data, err = v.packs.read(f.name)
+		}
 		if err != nil {
 			errs[i] = err
 			return
@@ -312,15 +315,18 @@ func (v *Vault) scanObjects(sc *scan) {
 		seen[f.name] = true
 		k, used := refs[f.name]
 		if errs[i] != nil {
+			if f.pack != "" {
+				sc.badPack = append(sc.badPack, f.name)
+				sc.damage("object", f.path+"#"+f.name, errs[i].Error(), objectEffect(k, used))
+				continue
+			}
 			sc.badObj = append(sc.badObj, f.path)
 			sc.damage("object", f.path, errs[i].Error(), objectEffect(k, used))
 			continue
 		}
 		sc.rep.Objects++
-		if !used {
-			if fi, err := os.Stat(f.path); err == nil && fi.ModTime().Before(cutoff) {
-				sc.unused = append(sc.unused, f.name)
-			}
+		if !used && f.mod.Before(cutoff) {
+			sc.unused = append(sc.unused, f.name)
 		}
 	}
 	sc.rep.Unused = len(sc.unused)

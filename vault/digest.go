@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"sort"
 )
 
@@ -42,7 +41,7 @@ func (v *Vault) StateDigest() (string, error) {
 	}
 	sort.Strings(refs)
 	for _, r := range refs {
-		data, err := os.ReadFile(v.objectPath(r))
+		data, err := v.readObjectFile(r)
 		if err != nil {
 			fmt.Fprintf(h, "object %s missing\n", r)
 			continue

@@ -1,12 +1,8 @@
 package vault
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -26,11 +22,18 @@ type Erased struct {
 
 func (e *Erased) add(o Erased) { e.Objects += o.Objects; e.Bytes += o.Bytes }
 
-// eraseObject deletes an object's file. The caller holds v.mu; the object
-// is no longer live.
+// eraseObject deletes an object's file; an object in a pack is noted for
+// flushPackErase, which rewrites its pack without it. The caller holds
+// v.mu; the object is no longer live.
 func (v *Vault) eraseObject(ref string) {
 	if !validObjectName(ref) {
 		return
+	}
+	if _, packed := v.packs.lookup(ref); packed {
+		if v.packErase == nil {
+			v.packErase = map[string]bool{}
+		}
+		v.packErase[ref] = true
 	}
 	p := v.objectPath(ref)
 	fi, err := os.Stat(p)
@@ -43,6 +46,32 @@ func (v *Vault) eraseObject(ref string) {
 	}
 	v.erased.Objects++
 	v.erased.Bytes += fi.Size()
+}
+
+// flushPackErase drops the packed objects eraseObject noted from their
+// packs, each pack rewritten once. The caller holds v.mu.
+func (v *Vault) flushPackErase() {
+	if len(v.packErase) == 0 {
+		return
+	}
+	names := v.packErase
+	v.packErase = nil
+	if v.opts.readOnly {
+		return // the writer that released them erases them
+	}
+	for n := range names {
+		if v.st.live(n) {
+			delete(names, n) // live again (a later entry points at it)
+		}
+	}
+	dropped, err := v.dropFromPacks(names, nil)
+	if err != nil {
+		v.addProblemLocked(fmt.Errorf("vault: erase from packs: %w", err))
+	}
+	for _, size := range dropped {
+		v.erased.Objects++
+		v.erased.Bytes += size
+	}
 }
 
 // gcGrace keeps unreferenced objects younger than this: another process
@@ -66,28 +95,22 @@ func (v *Vault) GC() (Erased, error) {
 // gcLocked erases unreferenced objects modified before cutoff. The caller
 // holds v.mu and the write lock.
 func (v *Vault) gcLocked(cutoff time.Time) error {
-	root := filepath.Join(v.dir, "objects")
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == root && errors.Is(err, fs.ErrNotExist) {
-				return nil
+	objs, _ := v.listObjects()
+	for _, o := range objs {
+		if !validObjectName(o.name) || v.st.live(o.name) || !o.mod.Before(cutoff) {
+			continue
+		}
+		if o.pack == "" {
+			if o.path == v.objectPath(o.name) {
+				v.eraseObject(o.name)
 			}
-			return err
+			continue
 		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".tmp-") {
-			return nil
+		if v.packErase == nil {
+			v.packErase = map[string]bool{}
 		}
-		name := filepath.Base(filepath.Dir(p)) + d.Name()
-		if !validObjectName(name) || v.st.live(name) {
-			return nil
-		}
-		if fi, err := d.Info(); err == nil && fi.ModTime().Before(cutoff) {
-			v.eraseObject(name)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("vault: gc %s: %w", root, err)
+		v.packErase[o.name] = true
 	}
+	v.flushPackErase()
 	return nil
 }

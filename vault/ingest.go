@@ -525,7 +525,11 @@ func (v *Vault) setAsideDamaged(key string) {
 	}
 	if _, err := v.getObject(prev.Ref, kindDoc); errors.Is(err, ErrCorrupt) {
 		q := &quarantine{dir: v.dir}
-		if err := q.move(v.objectPath(prev.Ref)); err != nil {
+		if _, err := os.Stat(v.objectPath(prev.Ref)); err == nil {
+			if err := q.move(v.objectPath(prev.Ref)); err != nil {
+				v.addProblem(err)
+			}
+		} else if err := v.setAsidePacked(q, []string{prev.Ref}); err != nil {
 			v.addProblem(err)
 		}
 	}

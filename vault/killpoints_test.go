@@ -33,7 +33,7 @@ import (
 // four operations; 12 with -short or -race unless set); NOOK_KILLPOINTS_SEED
 // the seed.
 
-var killOps = []string{"add", "remember", "session", "repair", "import"}
+var killOps = []string{"add", "remember", "session", "repair", "import", "import-pack"}
 
 // killChild runs op on the vault in dir, dying at crash point at (0: count
 // them, print the count and finish). It returns the exit code.
@@ -108,6 +108,11 @@ func runKillOp(v *Vault, op, notes string) error {
 		_, err := v.Repair()
 		return err
 	case "import":
+		return importFrom(v, notes)
+	case "import-pack":
+		// The test's imports are small: store this one as a pack, as a
+		// first sync stores its batches.
+		v.packMin = 1
 		return importFrom(v, notes)
 	}
 	return fmt.Errorf("unknown op %q", op)
@@ -216,7 +221,7 @@ func makeKillFixture(t *testing.T, op string) killFixture {
 			}
 		}
 	}
-	if op == "import" {
+	if op == "import" || op == "import-pack" {
 		// A new device of the same vault, before its first sync: the
 		// run imports everything from the vault above (passed as notes).
 		b := joinDeviceNoSync(t, v)
@@ -374,12 +379,12 @@ func checkAfterKill(t *testing.T, op string, fx killFixture, dir string, at int6
 	if err != nil {
 		fail("open: %v", err)
 	}
-	before := op != "repair" && op != "import" // what was there before the run is intact
+	before := op != "repair" && op != "import" && op != "import-pack" // what was there before the run is intact
 	if op != "repair" {
 		if p := v.Problems(); len(p) != 0 {
 			fail("problems %v", p)
 		}
-		if c, err := v.Check(); err != nil || !c.OK() && !(op == "import" && onlyMissing(&c, v)) {
+		if c, err := v.Check(); err != nil || !c.OK() && !((op == "import" || op == "import-pack") && onlyMissing(&c, v)) {
 			fail("check: %+v, %v", c.Damaged, err)
 		}
 	}
@@ -436,7 +441,7 @@ func checkAfterKill(t *testing.T, op string, fx killFixture, dir string, at int6
 		if s, err := w.LoadSession("killpoint"); err != nil || len(s.Messages) != 6 {
 			fail("session after the rerun: %+v, %v", s, err)
 		}
-	case "import":
+	case "import", "import-pack":
 		src, err := Open(fx.notes, testPass, ReadOnly())
 		if err != nil {
 			fail("open the source: %v", err)

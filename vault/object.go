@@ -68,7 +68,7 @@ func (v *Vault) putObject(kind string, payload []byte) (string, error) {
 		return "", err
 	}
 	path := v.objectPath(name)
-	if _, err := os.Stat(path); err == nil {
+	if v.objectExists(name) {
 		return name, nil
 	}
 	ct, err := v.encrypt(plain)
@@ -126,7 +126,7 @@ func (v *Vault) stageObject(kind string, payload []byte, enc *time.Duration) (st
 		return "", nil, err
 	}
 	path := v.objectPath(name)
-	if _, err := os.Stat(path); err == nil {
+	if v.objectExists(name) {
 		return name, nil, nil
 	}
 	t0 := time.Now()
@@ -246,7 +246,7 @@ func (v *Vault) getObject(name, want string) ([]byte, error) {
 		return nil, fmt.Errorf("vault: object %q: %w", name, ErrCorrupt)
 	}
 	path := v.objectPath(name)
-	data, err := os.ReadFile(path)
+	data, err := v.readObjectFile(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("vault: object %s: missing: %w", path, ErrCorrupt)

@@ -210,7 +210,7 @@ func (v *Vault) applied(results []applyResult) {
 			}
 		}
 		for _, a := range r.added {
-			if _, err := os.Stat(v.objectPath(a.Ref)); errors.Is(err, fs.ErrNotExist) && v.st.live(a.Ref) {
+			if v.st.live(a.Ref) && !v.objectExists(a.Ref) {
 				v.missing[a.Ref] = nsKey{a.NS, a.Key}
 			}
 		}
@@ -225,6 +225,7 @@ func (v *Vault) applied(results []applyResult) {
 			v.eraseObject(ref)
 		}
 	}
+	v.flushPackErase()
 	if len(docs) > 0 {
 		v.syncIndex(docs)
 		v.dirty = true
@@ -339,7 +340,7 @@ func (v *Vault) reportHoles() {
 func (v *Vault) recheckMissing() {
 	docs := map[string]bool{}
 	for ref, k := range v.missing {
-		if _, err := os.Stat(v.objectPath(ref)); err == nil {
+		if v.objectExists(ref) {
 			delete(v.missing, ref)
 			v.dirty = true
 			if k.NS == nsDoc {

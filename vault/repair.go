@@ -78,6 +78,12 @@ func (v *Vault) Repair() (RepairReport, error) {
 			}
 			crashPoint("repair-moved")
 		}
+		if len(sc.badPack) > 0 {
+			if err := v.setAsidePacked(q, sc.badPack); err != nil {
+				return err
+			}
+			crashPoint("repair-moved")
+		}
 		for _, i := range sc.badKey {
 			p := keyFilePaths(v.dir, v.device)[i]
 			if _, err := os.Stat(p); err == nil {
@@ -179,6 +185,32 @@ func (q *quarantine) target(p string) (string, error) {
 	}
 	q.made = true
 	return dst, nil
+}
+
+// setAsidePacked moves damaged objects out of their packs: each is saved
+// to quarantine under the path its own file would have, then its pack is
+// rewritten without it.
+func (v *Vault) setAsidePacked(q *quarantine, names []string) error {
+	drop := map[string]bool{}
+	for _, n := range names {
+		drop[n] = true
+	}
+	_, err := v.dropFromPacks(drop, func(name string, data []byte) error { return q.save(v.objectPath(name), data) })
+	return err
+}
+
+// save writes data into the quarantine folder as the file at p would be
+// moved there (for an object taken out of a pack), durably.
+func (q *quarantine) save(p string, data []byte) error {
+	dst, err := q.target(p)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(dst, data); err != nil {
+		return fmt.Errorf("vault: quarantine %s: %w", p, err)
+	}
+	q.moved = append(q.moved, q.rel(p))
+	return nil
 }
 
 // move moves a file into the quarantine folder (a rename: the same file

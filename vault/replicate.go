@@ -482,8 +482,7 @@ func (v *Vault) HasObject(name string) bool {
 	if !validObjectName(name) {
 		return false
 	}
-	_, err := os.Stat(v.objectPath(name))
-	return err == nil
+	return v.objectExists(name)
 }
 
 // ReadObject returns an object's file as stored (ciphertext). Only objects
@@ -498,7 +497,7 @@ func (v *Vault) ReadObject(name string) ([]byte, error) {
 	if !live {
 		return nil, fmt.Errorf("vault: object %s: %w", name, ErrNotFound)
 	}
-	data, err := os.ReadFile(v.objectPath(name))
+	data, err := v.readObjectFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("vault: object %s: %w", name, ErrNotFound)
 	}

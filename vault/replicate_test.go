@@ -416,6 +416,14 @@ func canaryFound(t *testing.T, dir, canary string, ids ...age.Identity) []string
 		if plain, err := format.Open(data, 1<<30, ids...); err == nil && bytes.Contains(plain, []byte(canary)) {
 			found = append(found, p)
 		}
+		// A pack: each object in it.
+		if ents, err := format.ParsePackIndex(data, int64(len(data))); err == nil {
+			for _, e := range ents {
+				if plain, err := format.Open(data[e.Off:e.Off+e.Size], 1<<30, ids...); err == nil && bytes.Contains(plain, []byte(canary)) {
+					found = append(found, p+"#"+e.Name)
+				}
+			}
+		}
 		return nil
 	})
 	return found

@@ -78,6 +78,12 @@ type Vault struct {
 	fresh map[string]*docObject
 	// erased: what the current write erased (reported by its caller).
 	erased Erased
+	// packs: the received batches stored as packs (pack.go); packErase:
+	// packed objects erased by the current write, dropped from their
+	// packs by flushPackErase.
+	packs     *packSet
+	packErase map[string]bool
+	packMin   int // packMin when opened (tests lower it per handle)
 	// imported: while Import runs, the entries it stores (published
 	// together at its end, see storeEntry).
 	imported *entryBatch
@@ -237,6 +243,7 @@ func newVault(dir, id, dev string, dk *secp256k1.PrivateKey, devID *age.X25519Id
 		dir: dir, id: id, device: dev, devKey: dk, devID: devID, devKeys: dks, opts: o,
 		heads: map[string]head{}, st: newState(), idx: newIndex(),
 		missing: map[string]nsKey{}, fresh: map[string]*docObject{}, tail: map[string]uint64{},
+		packs: newPackSet(filepath.Join(dir, "objects")), packMin: packMin,
 	}
 	v.keys.Store(&keyring{})
 	return v, nil
@@ -592,15 +599,11 @@ func (v *Vault) Status() (Status, error) {
 	for _, rs := range v.st.holes {
 		s.Holes += rs.count()
 	}
-	filepath.WalkDir(filepath.Join(v.dir, "objects"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".tmp-") {
-			s.Objects++
-			if fi, err := d.Info(); err == nil {
-				s.Bytes += fi.Size()
-			}
-		}
-		return nil
-	})
+	objs, _ := v.listObjects()
+	for _, o := range objs {
+		s.Objects++
+		s.Bytes += o.size
+	}
 	for _, p := range v.problems {
 		s.Problems = append(s.Problems, p.Error())
 	}

@@ -1,6 +1,11 @@
 package vault
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nook-ai/nook/vault/internal/format"
+)
 
 // RawObject is an object as stored (ciphertext), by name.
 type RawObject struct {
@@ -10,9 +15,10 @@ type RawObject struct {
 
 // WriteObjects is WriteObject for a batch (sync receives objects by the
 // hundred): each object is checked as WriteObject checks it, on several
-// goroutines; those that pass are made durable together (temp files
-// synced in parallel, renamed, each folder synced once, as ingestion
-// does) and indexed. bad maps each object that failed to its error
+// goroutines; those that pass are made durable together and indexed. A
+// batch of packMin or more is stored as one pack (pack.go); a smaller one
+// as files (temp files synced in parallel, renamed, each folder synced
+// once, as ingestion does). bad maps each object that failed to its error
 // (ErrCorrupt, or ErrNotFound for one this vault does not point at); none
 // of those is stored. err is the batch's own failure (disk, a locked
 // vault): then nothing of the batch is published.
@@ -22,7 +28,7 @@ func (v *Vault) WriteObjects(objs []RawObject) (stored int, bad map[string]error
 		doc     *docObject
 		err     error
 		skip    bool // already held
-		staged  *stagedObject
+		ok      bool // checked: to store
 		wanting bool
 	}
 	res := make([]checked, len(objs))
@@ -56,28 +62,65 @@ func (v *Vault) WriteObjects(objs []RawObject) (stored int, bad map[string]error
 				return
 			}
 		}
-		r.staged, r.err = stageRaw(v.objectPath(o.Name), o.Data)
+		r.ok = true
 	})
-	var staged []*stagedObject
+	var keep []int
+	seen := map[string]bool{}
 	for i := range res {
 		if res[i].err != nil {
 			if bad == nil {
 				bad = map[string]error{}
 			}
 			bad[objs[i].Name] = res[i].err
-		} else if res[i].staged != nil {
-			staged = append(staged, res[i].staged)
+		} else if res[i].ok {
+			if seen[objs[i].Name] {
+				res[i].ok = false // given twice in the batch: stored once
+				continue
+			}
+			seen[objs[i].Name] = true
+			keep = append(keep, i)
+		}
+	}
+	var pack *packFile
+	staged := make([]*stagedObject, len(keep))
+	if len(keep) >= v.packMin {
+		po := make([]format.PackObject, len(keep))
+		for j, i := range keep {
+			po[j] = format.PackObject{Name: objs[i].Name, Data: objs[i].Data}
+		}
+		var st *stagedObject
+		var err error
+		if st, pack, err = v.stagePack(po); err != nil {
+			return 0, bad, err
+		}
+		staged = []*stagedObject{st}
+	} else {
+		errs := make([]error, len(keep))
+		parallel(len(keep), func(j int) {
+			o := objs[keep[j]]
+			staged[j], errs[j] = stageRaw(v.objectPath(o.Name), o.Data)
+		})
+		if err := errors.Join(errs...); err != nil {
+			for _, s := range staged {
+				if s != nil {
+					discardStaged([]*stagedObject{s})
+				}
+			}
+			return 0, bad, err
 		}
 	}
 	if err := syncStaged(staged); err != nil {
 		return 0, bad, err
+	}
+	if pack != nil {
+		v.packs.add(pack)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	keys := map[string]bool{}
 	for i, o := range objs {
 		r := &res[i]
-		if r.err != nil || r.staged == nil {
+		if r.err != nil || !r.ok {
 			continue
 		}
 		stored++
