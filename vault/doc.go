@@ -32,7 +32,10 @@
 // (age scrypt), behind a checksum. keys/epochs/<n>-<fp>/<device>.age wrap
 // key epoch n's vault identity to a device. objects/ab/cdef… are immutable
 // objects sealed to an epoch and named HMAC-SHA256(epoch's name key,
-// plaintext), which also authenticates them. log/<device>/<seq> is each
+// plaintext), which also authenticates them; objects/pack/<hash>.pack
+// holds a batch of them received from another device in one file (the
+// same bytes; pack.go: an erased object's pack is rewritten without it).
+// log/<device>/<seq> is each
 // device's append-only op log, hash-chained, stamped with a hybrid logical
 // clock and signed with a recoverable signature; the logs are the source of
 // truth and merge into the same state in any order (merge.go).

@@ -324,8 +324,10 @@ func readAll(r *bufio.Reader, each func([]byte) error) error {
 const rawBatch = 256
 
 // toFiles writes each received file under dir/xx/ in batches of
-// rawBatch, made durable the vault's way (flushData, then renames, then
-// flushNames: see flush_linux.go).
+// rawBatch, made durable the way the vault makes a batch of files durable
+// (flushData, then renames, then flushNames: see flush_linux.go): the
+// copy a file-syncing tool makes of A's files. (The vault itself now
+// stores a received batch as one pack: fewer files than this.)
 func toFiles(dir string) func(r *bufio.Reader) error {
 	return func(r *bufio.Reader) error {
 		var batch []*os.File
@@ -714,7 +716,7 @@ func main() {
 	row("nook sync (first sync of a new device, converged)", syncS)
 	row("raw TCP copy into memory", memS)
 	row("raw TCP copy into one file (fsync)", oneS)
-	row(fmt.Sprintf("raw TCP copy into %d files (vault's batched fsync)", len(files)), filesS)
+	row(fmt.Sprintf("raw TCP copy into %d files (a file per object and entry)", len(files)), filesS)
 	ms, mf, mm := median(syncS).wall.Seconds(), median(filesS).wall.Seconds(), median(memS).wall.Seconds()
 	fmt.Printf("converge: %.2f s for %d objects (target < 5 s on 2 cores)\n", ms, *objects)
 	fmt.Printf("ratio sync / raw copy into files: %.2f× (target ≥ 0.5×); sync / raw copy into memory: %.3f×\n", mf/ms, mm/ms)
