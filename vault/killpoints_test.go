@@ -33,7 +33,7 @@ import (
 // four operations; 12 with -short or -race unless set); NOOK_KILLPOINTS_SEED
 // the seed.
 
-var killOps = []string{"add", "remember", "session", "repair", "import", "import-pack"}
+var killOps = []string{"add", "remember", "session", "repair", "import", "import-pack", "forget-packed"}
 
 // killChild runs op on the vault in dir, dying at crash point at (0: count
 // them, print the count and finish). It returns the exit code.
@@ -114,6 +114,15 @@ func runKillOp(v *Vault, op, notes string) error {
 		// first sync stores its batches.
 		v.packMin = 1
 		return importFrom(v, notes)
+	case "forget-packed":
+		// The fact's object arrived in a pack: forgetting it rewrites
+		// the pack without it.
+		have, err := v.Facts()
+		if err != nil || !hasFact(have, "kp an old fact") {
+			return err
+		}
+		_, _, err = v.Forget("kp an old fact")
+		return err
 	}
 	return fmt.Errorf("unknown op %q", op)
 }
@@ -228,6 +237,22 @@ func makeKillFixture(t *testing.T, op string) killFixture {
 		b.Close()
 		v.Close()
 		fx := killFixture{dir: b.Dir(), notes: dir}
+		fx.entries = verifiedEntries(t, fx.dir)
+		return fx
+	}
+	if op == "forget-packed" {
+		// A second device whose first sync stored everything in a pack.
+		b := joinDeviceNoSync(t, v)
+		b.packMin = 1
+		if err := importFrom(b, dir); err != nil {
+			t.Fatal(err)
+		}
+		if _, packs := storedFiles(t, b); len(packs) != 1 {
+			t.Fatalf("the fixture holds %d packs", len(packs))
+		}
+		b.Close()
+		v.Close()
+		fx := killFixture{dir: b.Dir(), notes: notes}
 		fx.entries = verifiedEntries(t, fx.dir)
 		return fx
 	}
@@ -397,7 +422,7 @@ func checkAfterKill(t *testing.T, op string, fx killFixture, dir string, at int6
 			fail("a damaged fact %+v", f)
 		}
 	}
-	if !hasFact(facts, "kp an old fact") && before {
+	if !hasFact(facts, "kp an old fact") && before && op != "forget-packed" {
 		fail("the old fact is gone: %+v", facts)
 	}
 	s, err := v.LoadSession("killpoint")
@@ -436,6 +461,13 @@ func checkAfterKill(t *testing.T, op string, fx killFixture, dir string, at int6
 			if !hasFact(fs, f) {
 				fail("fact %q missing after the rerun", f)
 			}
+		}
+	case "forget-packed":
+		if fs, _ := w.Facts(); hasFact(fs, "kp an old fact") {
+			fail("the forgotten fact is back after the rerun")
+		}
+		if m := w.MissingObjects(); len(m) != 0 {
+			fail("%d objects missing after the rerun", len(m))
 		}
 	case "session":
 		if s, err := w.LoadSession("killpoint"); err != nil || len(s.Messages) != 6 {

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -770,5 +771,53 @@ func TestTheRunningServiceRedialsADeviceWhoseConnectionWasLost(t *testing.T) {
 	time.Sleep(redialDelay + time.Second)
 	if n := len(d1.n.Host().Network().ConnsToPeer(p0)); n != 0 {
 		t.Errorf("d1 redialled a removed device (%d connections)", n)
+	}
+}
+
+// A first sync's batches are stored as packs, and an object removed on
+// the other device later is erased from its pack here.
+func TestAFirstSyncStoresItsBatchesAsPacksAndErasesFromThem(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2, "tcp")
+	d0, d1 := c.devs[0], c.devs[1]
+	for i := range 300 {
+		addNote(t, d0.v, fmt.Sprintf("bulk%03d", i), fmt.Sprintf("bulk note %d: %s", i, strings.Repeat("filler words ", 20)))
+	}
+	addNote(t, d0.v, "canary", "the harbour gate code is quokka-lantern")
+	c.syncAll(1)
+	c.requireConverged(d0, d1)
+	packs := func() []string {
+		got, _ := filepath.Glob(filepath.Join(d1.dir, "objects", "pack", "*.pack"))
+		return got
+	}
+	before := packs()
+	loose, _ := filepath.Glob(filepath.Join(d1.dir, "objects", "[0-9a-f][0-9a-f]", "*"))
+	if len(before) == 0 || len(loose) != 0 {
+		t.Fatalf("after the first sync d1 holds %d packs and %d object files; want its batches in packs", len(before), len(loose))
+	}
+	if !finds(t, d1.v, "harbour gate code", "canary") {
+		t.Fatal("d1 does not find the note it received in a pack")
+	}
+	st0, _ := d1.v.Status()
+	if _, _, err := d0.v.RemoveDocuments([]string{"note://canary"}); err != nil {
+		t.Fatal(err)
+	}
+	c.syncAll(1)
+	c.requireConverged(d0, d1)
+	st1, _ := d1.v.Status()
+	if st1.Objects != st0.Objects-1 {
+		t.Fatalf("d1 holds %d objects, held %d: the removed note's object was not erased", st1.Objects, st0.Objects)
+	}
+	if finds(t, d1.v, "harbour gate code", "canary") {
+		t.Fatal("d1 still finds the removed note")
+	}
+	for _, p := range packs() {
+		data, _ := os.ReadFile(p)
+		if bytes.Contains(data, []byte("quokka")) {
+			t.Fatalf("plaintext in %s", p)
+		}
+	}
+	if rep, err := d1.v.Check(); err != nil || len(rep.Damaged) > 0 {
+		t.Fatalf("check on d1: %+v %v", rep.Damaged, err)
 	}
 }
