@@ -43,6 +43,34 @@ var indexHeader = []byte{0x00, 0xFF}
 
 func encodeIndex(x *index) []byte {
 	x.compact()
+	// The three parts are independent: the units (with the string table
+	// and docs), the vectors and the postings are built at once (a first
+	// sync's snapshot is tens of MB, written before the sync reports).
+	var vecPart, post []byte
+	var wg sync.WaitGroup
+	wg.Go(func() { vecPart = encodeVectors(x) })
+	wg.Go(func() { post = encodePostings(x) })
+	main := encodeUnits(x)
+	wg.Wait()
+	out := make([]byte, 0, len(indexHeader)+6*binary.MaxVarintLen64+len(main)+len(vecPart)+len(post))
+	out = append(out, indexHeader...)
+	out = binary.AppendUvarint(out, indexFormat)
+	out = binary.AppendUvarint(out, analyzerVersion)
+	out = binary.AppendUvarint(out, uint64(len(x.chunks)))
+	out = binary.AppendUvarint(out, uint64(len(vecPart)))
+	out = binary.AppendUvarint(out, uint64(len(post)))
+	out = append(out, main...)
+	out = append(out, vecPart...)
+	return append(out, post...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// encodeUnits is the strings, docs and units parts.
+func encodeUnits(x *index) []byte {
 	ids := map[string]uint64{}
 	var table []string
 	intern := func(s string) {
@@ -51,7 +79,7 @@ func encodeIndex(x *index) []byte {
 			table = append(table, s)
 		}
 	}
-	size := 64 + 4*len(x.vecs)
+	size := 64
 	for i := range x.chunks {
 		c := &x.chunks[i]
 		intern(c.Source)
@@ -64,23 +92,16 @@ func encodeIndex(x *index) []byte {
 		}
 		size += len(c.Text) + 20
 	}
-	for _, ps := range x.post {
-		size += 3 * len(ps)
-	}
 	for _, s := range table {
 		size += len(s) + binary.MaxVarintLen32
 	}
 	for k, d := range x.docs {
 		size += len(k) + len(d.Ref) + 2*binary.MaxVarintLen32 + len(d.Slots)*binary.MaxVarintLen32
 	}
-	b := make([]byte, 0, max(size-4*len(x.vecs), 0))
-	str := func(s string) []byte {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		return append(b, s...)
-	}
+	b := make([]byte, 0, size)
 	b = binary.AppendUvarint(b, uint64(len(table)))
 	for _, s := range table {
-		b = str(s)
+		b = appendString(b, s)
 	}
 	keys := make([]string, 0, len(x.docs))
 	for k := range x.docs {
@@ -90,8 +111,8 @@ func encodeIndex(x *index) []byte {
 	b = binary.AppendUvarint(b, uint64(len(keys)))
 	for _, k := range keys {
 		d := x.docs[k]
-		b = str(k)
-		b = str(d.Ref)
+		b = appendString(b, k)
+		b = appendString(b, d.Ref)
 		b = binary.AppendUvarint(b, uint64(len(d.Slots)))
 		for _, s := range d.Slots {
 			b = binary.AppendUvarint(b, uint64(s))
@@ -109,7 +130,7 @@ func encodeIndex(x *index) []byte {
 		b = binary.AppendUvarint(b, ids[c.Lead])
 		b = binary.AppendUvarint(b, ids[c.Speaker])
 		b = binary.AppendUvarint(b, ids[c.Date])
-		b = str(c.Text)
+		b = appendString(b, c.Text)
 		b = binary.AppendUvarint(b, uint64(len(c.Tags)))
 		for _, t := range c.Tags {
 			b = binary.AppendUvarint(b, ids[t])
@@ -117,8 +138,12 @@ func encodeIndex(x *index) []byte {
 		b = binary.AppendUvarint(b, uint64(c.Len))
 		b = binary.AppendUvarint(b, uint64(c.Tokens))
 	}
-	main := b
-	b = make([]byte, 0, 4*len(x.vecs)+len(x.chunks)/8+16)
+	return b
+}
+
+// encodeVectors is the vectors part.
+func encodeVectors(x *index) []byte {
+	b := make([]byte, 0, 4*len(x.vecs)+len(x.chunks)/8+16)
 	b = binary.AppendUvarint(b, uint64(x.dim))
 	bits := make([]byte, (len(x.chunks)+7)/8)
 	for s, ok := range x.hasVec {
@@ -139,17 +164,23 @@ func encodeIndex(x *index) []byte {
 		b = appendFloats(b, x.vecs[s*x.dim:e*x.dim])
 		s = e
 	}
-	vecPart := b
+	return b
+}
+
+// encodePostings is the postings part.
+func encodePostings(x *index) []byte {
 	terms := make([]string, 0, len(x.terms))
-	for t := range x.terms {
+	size := 64
+	for t, id := range x.terms {
 		terms = append(terms, t)
+		size += len(t) + 3*binary.MaxVarintLen32 + 3*len(x.post[id])
 	}
 	slices.Sort(terms)
-	b = make([]byte, 0, max(size-len(main)-len(vecPart), 0)+64)
+	b := make([]byte, 0, size)
 	b = binary.AppendUvarint(b, uint64(len(terms)))
 	for _, t := range terms {
 		id := x.terms[t]
-		b = str(t)
+		b = appendString(b, t)
 		b = binary.AppendUvarint(b, uint64(x.df[id]))
 		b = binary.AppendUvarint(b, uint64(x.dfb[id]))
 		ps := x.post[id]
@@ -161,16 +192,7 @@ func encodeIndex(x *index) []byte {
 			prev = p.slot
 		}
 	}
-	out := make([]byte, 0, len(indexHeader)+6*binary.MaxVarintLen64+len(main)+len(vecPart)+len(b))
-	out = append(out, indexHeader...)
-	out = binary.AppendUvarint(out, indexFormat)
-	out = binary.AppendUvarint(out, analyzerVersion)
-	out = binary.AppendUvarint(out, uint64(len(x.chunks)))
-	out = binary.AppendUvarint(out, uint64(len(vecPart)))
-	out = binary.AppendUvarint(out, uint64(len(b)))
-	out = append(out, main...)
-	out = append(out, vecPart...)
-	return append(out, b...)
+	return b
 }
 
 // decoder reads the format above; the first problem sticks.
