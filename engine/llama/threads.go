@@ -68,6 +68,9 @@ type threadPlan struct {
 	down    int  // consecutive samples asking for fewer threads
 	up      int  // consecutive samples leaving room for more
 	reason  string
+	// others is what other programs used in the last window measured
+	// while decoding (not across a pause).
+	others float64
 }
 
 // newThreadPlan starts a plan for a machine with cores usable CPUs, of
@@ -110,7 +113,8 @@ func (p *threadPlan) observe(s loadSample) int {
 		return p.cur
 	}
 	s.Others, s.Waiting, s.Own = sane(s.Others), sane(s.Waiting), sane(s.Own)
-	if p.samples > 0 {
+	windowed := p.samples > 0 // a window measured while decoding, not an instant
+	if windowed {
 		// A window's run queue is read at a token boundary, just as the
 		// token wakes whoever reads the stream (a client in another
 		// process, a terminal): such a task is runnable at that instant
@@ -162,6 +166,9 @@ func (p *threadPlan) observe(s loadSample) int {
 		default:
 			p.down, p.up = 0, 0
 		}
+	}
+	if windowed {
+		p.others = s.Others
 	}
 	p.reason = describeLoad(p.cur, free, s.Others, waiting, s.Own, p.cores, p.ceiling())
 	return p.cur
@@ -327,14 +334,18 @@ func (c *threadCtl) beforeDecode() {
 
 // fresh restarts the plan from the run queue now. When that reading
 // would cost a thread, other programs' use over confirmWindow decides
-// whether they run or were passing through.
+// whether they run or were passing through — unless they were seen
+// running in the last window before the pause: then the program waiting
+// now is most likely the one that ran then, and the check would only
+// delay the prompt.
 func (c *threadCtl) fresh(s loadSample) int {
 	if w, ok := c.meter.waitingNow(); ok {
 		s.Waiting = w
 	}
+	ranBefore := c.plan.others >= passing
 	c.plan.restart()
 	n := c.plan.observe(s)
-	if n >= c.plan.max || s.Waiting <= 0 || c.plan.pinned > 0 {
+	if n >= c.plan.max || s.Waiting <= 0 || c.plan.pinned > 0 || ranBefore {
 		return n
 	}
 	others, ok := c.meter.othersOver(confirmWindow)

@@ -221,3 +221,26 @@ func TestThreadCtlAfterAPauseDecidesFromTheRunQueueNow(t *testing.T) {
 		})
 	}
 }
+
+// A program seen running in the last window before a pause, and waiting
+// now, is taken at its word: the check over a window would only delay the
+// prompt (a busy machine pays it on every request otherwise).
+func TestThreadCtlDoesNotRecheckAProgramSeenRunningBeforeThePause(t *testing.T) {
+	t.Parallel()
+	c := &threadCtl{plan: newThreadPlan(2, 2, "", 0), set: func(int) bool { return true }}
+	c.applied = 2
+	m := &fakeMeter{samples: []loadSample{oneBusy, oneBusy, {Others: 0, Waiting: 0}}, now: 1, over: 0}
+	c.meter = m
+	for range 2 { // decoding beside a busy program
+		c.last = time.Now().Add(-sampleEvery)
+		c.beforeDecode()
+	}
+	if n, why := c.current(); n != 1 {
+		t.Fatalf("beside a busy program: %d threads (%s)", n, why)
+	}
+	c.last = time.Now().Add(-10 * time.Second) // a pause, then a request
+	c.beforeDecode()
+	if n, why := c.current(); n != 1 || m.asked != 0 {
+		t.Fatalf("after the pause: %d threads (%s), %d checks over a window; want 1 thread and none", n, why, m.asked)
+	}
+}
