@@ -431,10 +431,18 @@ func (n *Node) pullBatch(ctx context.Context, p peer.ID, dev string, names []str
 		x.s.SetDeadline(time.Now().Add(idleTimeout))
 		if ctx.Err() != nil {
 			x.s.Reset()
+			if serr := store(); serr != nil {
+				n.log.Warn("sync: storing the objects that arrived before the transfer was stopped", "peer", p.String(), "device", dev, "err", serr)
+			}
 			return ctx.Err()
 		}
 		m, err := x.recv()
 		if err != nil {
+			// A cut transfer keeps what arrived whole (each object is
+			// checked as always): the next sync asks only for the rest.
+			if serr := store(); serr != nil {
+				n.log.Warn("sync: storing the objects that arrived before the transfer was cut", "peer", p.String(), "device", dev, "err", serr)
+			}
 			return fmt.Errorf("sync: objects from %s: %w", dev, err)
 		}
 		switch m := m.(type) {
