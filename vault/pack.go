@@ -219,14 +219,20 @@ func readAt(path string, off, size int64) ([]byte, error) {
 }
 
 // add records a pack this process just wrote.
+// Its size and time are the file's, so that the rescan its folder's change
+// calls for finds it parsed already.
 func (ps *packSet) add(pf *packFile) {
+	if fi, err := os.Stat(filepath.Join(ps.dir, pf.name)); err == nil {
+		pf.size, pf.mod = fi.Size(), fi.ModTime()
+	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	ps.refresh(false)
 	if ps.files == nil {
 		ps.files, ps.where = map[string]*packFile{}, map[string]packLoc{}
 	}
 	ps.files[pf.name] = pf
+	ps.refresh(false)
+	ps.files[pf.name] = pf // kept even where the folder's time did not move
 	for i, e := range pf.entries {
 		if _, dup := ps.where[e.Name]; !dup {
 			ps.where[e.Name] = packLoc{pf, i}
