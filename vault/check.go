@@ -288,7 +288,7 @@ func (v *Vault) scanObjects(sc *scan) {
 		if f.pack == "" {
 			data, err = os.ReadFile(f.path)
 		} else {
-			data, err = v.packs.read(f.name)
+			data, err = readAt(f.path, f.off, f.size)
 		}
 		if err != nil {
 			errs[i] = err

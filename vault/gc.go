@@ -30,10 +30,7 @@ func (v *Vault) eraseObject(ref string) {
 		return
 	}
 	if _, packed := v.packs.lookup(ref); packed {
-		if v.packErase == nil {
-			v.packErase = map[string]bool{}
-		}
-		v.packErase[ref] = true
+		v.notePackErase(ref)
 	}
 	p := v.objectPath(ref)
 	fi, err := os.Stat(p)
@@ -46,6 +43,14 @@ func (v *Vault) eraseObject(ref string) {
 	}
 	v.erased.Objects++
 	v.erased.Bytes += fi.Size()
+}
+
+// notePackErase notes a packed object for flushPackErase.
+func (v *Vault) notePackErase(ref string) {
+	if v.packErase == nil {
+		v.packErase = map[string]bool{}
+	}
+	v.packErase[ref] = true
 }
 
 // flushPackErase drops the packed objects eraseObject noted from their
@@ -106,10 +111,7 @@ func (v *Vault) gcLocked(cutoff time.Time) error {
 			}
 			continue
 		}
-		if v.packErase == nil {
-			v.packErase = map[string]bool{}
-		}
-		v.packErase[o.name] = true
+		v.notePackErase(o.name)
 	}
 	v.flushPackErase()
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -240,30 +241,20 @@ func (ps *packSet) add(pf *packFile) {
 	}
 }
 
-// packedObject is an object in a pack, for listings.
-type packedObject struct {
-	name, pack string
-	size       int64
-	mod        time.Time
-}
-
 // snapshot lists every packed object (in every pack that holds it) and
 // the packs that do not parse.
-func (ps *packSet) snapshot() ([]packedObject, map[string]error) {
+func (ps *packSet) snapshot() ([]objectFile, map[string]error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	ps.refresh(true)
-	var out []packedObject
+	var out []objectFile
 	for _, pf := range ps.files {
+		path := filepath.Join(ps.dir, pf.name)
 		for _, e := range pf.entries {
-			out = append(out, packedObject{e.Name, pf.name, e.Size, pf.mod})
+			out = append(out, objectFile{name: e.Name, path: path, pack: pf.name, off: e.Off, size: e.Size, mod: pf.mod})
 		}
 	}
-	bad := map[string]error{}
-	for n, err := range ps.bad {
-		bad[n] = err
-	}
-	return out, bad
+	return out, maps.Clone(ps.bad)
 }
 
 // objectExists reports whether the object is on this device, loose or
@@ -299,6 +290,7 @@ type objectFile struct {
 	name string
 	path string // the loose file, or the pack's
 	pack string // the pack's file name
+	off  int64  // in the pack
 	size int64
 	mod  time.Time
 }
@@ -329,10 +321,7 @@ func (v *Vault) listObjects() ([]objectFile, map[string]error) {
 		return nil
 	})
 	packed, bad := v.packs.snapshot()
-	for _, o := range packed {
-		out = append(out, objectFile{name: o.name, path: filepath.Join(v.packs.dir, o.pack), pack: o.pack, size: o.size, mod: o.mod})
-	}
-	return out, bad
+	return append(out, packed...), bad
 }
 
 // stagePack writes objs as a pack to a temp file beside its final name,

@@ -3,6 +3,7 @@ package vault
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nook-ai/nook/vault/internal/format"
 )
@@ -101,11 +102,7 @@ func (v *Vault) WriteObjects(objs []RawObject) (stored int, bad map[string]error
 			staged[j], errs[j] = stageRaw(v.objectPath(o.Name), o.Data)
 		})
 		if err := errors.Join(errs...); err != nil {
-			for _, s := range staged {
-				if s != nil {
-					discardStaged([]*stagedObject{s})
-				}
-			}
+			discardStaged(slices.DeleteFunc(staged, func(s *stagedObject) bool { return s == nil }))
 			return 0, bad, err
 		}
 	}
