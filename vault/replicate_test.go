@@ -522,3 +522,43 @@ func TestInitNeverOverwritesAVault(t *testing.T) {
 		t.Errorf("Open without the header: %v", err)
 	}
 }
+
+// Objects a device has not received yet (a sync cut short, secrets that
+// sync.secrets leaves on the other device) are not damage: check counts
+// them apart, and damage stays damage.
+func TestCheckCountsObjectsNotReceivedYetApartFromDamage(t *testing.T) {
+	t.Parallel()
+	a, _ := newTestVault(t)
+	if _, err := a.Remember("the spare key is under the blue pot"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PutSecret("pin", []byte("1234")); err != nil {
+		t.Fatal(err)
+	}
+	b := joinDeviceNoSync(t, a)
+	importLog(t, b, a)
+	want := len(b.MissingObjects())
+	if want == 0 {
+		t.Fatal("b misses nothing: the test needs objects not received yet")
+	}
+	rep, err := b.Check()
+	if err != nil || !rep.OK() || rep.NotHereYet != want {
+		t.Fatalf("check on a device that has not received %d objects: ok %v, not here yet %d, damaged %+v, %v", want, rep.OK(), rep.NotHereYet, rep.Damaged, err)
+	}
+	// An object file that was here and is gone is damage.
+	ref := b.MissingObjects()[0].Name
+	data, err := a.ReadObject(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WriteObject(ref, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(b.objectPath(ref)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = b.Check()
+	if err != nil || rep.OK() || rep.NotHereYet != want-1 {
+		t.Fatalf("check after a received object's file was deleted: ok %v, not here yet %d, damaged %+v, %v", rep.OK(), rep.NotHereYet, rep.Damaged, err)
+	}
+}

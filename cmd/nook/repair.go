@@ -117,6 +117,9 @@ func printCheck(w io.Writer, r vault.CheckReport) {
 		}
 		fmt.Fprintf(w, "  not held here: %s of device %s (their changes are missing; a device that holds them restores them with `nook sync now`)\n", what, h.Device)
 	}
+	if r.NotHereYet > 0 {
+		fmt.Fprintf(w, "  %s not on this device yet (`nook sync now` brings them; secrets only with sync.secrets = true)\n", plural(r.NotHereYet, "object", "objects"))
+	}
 	if r.Unused > 0 {
 		fmt.Fprintf(w, "  %s no entry points at (left by interrupted writes; repair erases them)\n", plural(r.Unused, "object", "objects"))
 	}
