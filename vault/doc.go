@@ -41,7 +41,8 @@
 // truth and merge into the same state in any order (merge.go).
 // cache/index.age is this device's snapshot of state and index, sealed to
 // and MACed by the device's own keys, rebuilt from the logs and objects
-// when missing or bad. Writes are atomic (temp file, fsync, rename, fsync
+// when missing or bad; after sync it is written within seconds (at once
+// when a document was removed) and at Close. Writes are atomic (temp file, fsync, rename, fsync
 // folder); writers take a flock on vault/lock.
 //
 // The vault must not call a model (it takes an [Embedder]), use cgo, open

@@ -251,7 +251,7 @@ func (v *Vault) Import(entries []RawEntry) (ImportReport, error) {
 		return rep, err
 	}
 	if rep.Applied > 0 {
-		if err := v.saveSnapshotLocked(); err != nil {
+		if err := v.saveSnapshotSoon(); err != nil {
 			return rep, err
 		}
 	}
@@ -548,14 +548,16 @@ func (v *Vault) WriteObject(name string, data []byte) error {
 	return nil
 }
 
-// Arrived saves the index snapshot after a batch of WriteObject calls.
+// Arrived ends a transfer of objects (WriteObject, WriteObjects): the
+// index snapshot is saved soon after (see saveSnapshotSoon), at once if a
+// document was removed.
 func (v *Vault) Arrived() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := v.check(); err != nil {
 		return err
 	}
-	return v.saveSnapshotLocked()
+	return v.saveSnapshotSoon()
 }
 
 // RawWrap is a key-epoch wrap as stored, named by its path under

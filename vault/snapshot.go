@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/nook-ai/nook/internal/atomicfile"
 	"github.com/nook-ai/nook/vault/internal/format"
@@ -30,6 +31,13 @@ type snapshotMeta struct {
 	// Missing: objects the state pointed at that were not on disk.
 	Missing map[string]nsKey
 }
+
+// snapshotDelay is how long the snapshot may stay behind after sync stored
+// entries or objects (saveSnapshotSoon). Rewriting it is rewriting all of
+// it (tens of MB on a large vault: 0.2–0.4 s for 10k notes), which
+// cost more than the batch itself when sync did it after every Import and
+// every transfer: a sync of one change rewrote the whole index twice.
+const snapshotDelay = 3 * time.Second
 
 func (v *Vault) snapshotPath() string { return filepath.Join(v.dir, "cache", "index.age") }
 
@@ -58,8 +66,42 @@ func (v *Vault) saveSnapshotLocked() error {
 	if err != nil {
 		return fmt.Errorf("vault: write %s: %w", v.snapshotPath(), err)
 	}
-	v.dirty = false
+	v.dirty, v.shed = false, false
 	return nil
+}
+
+// saveSnapshotSoon saves the snapshot within snapshotDelay (or at Close,
+// whichever is first) instead of at once: it is a cache of what the logs
+// and objects on disk hold, and Open replays the entries written after it,
+// so a snapshot that is behind loses nothing. It saves at once when the
+// index dropped a document the state removed (v.shed): a forgotten
+// document's text must not stay in the snapshot on disk. The caller holds
+// v.mu.
+func (v *Vault) saveSnapshotSoon() error {
+	if !v.dirty || v.opts.readOnly {
+		return nil
+	}
+	if v.shed || v.snapDelay <= 0 {
+		return v.saveSnapshotLocked()
+	}
+	if v.saveTimer == nil {
+		v.saveTimer = time.AfterFunc(v.snapDelay, v.saveDue)
+	}
+	return nil
+}
+
+// saveDue is saveSnapshotSoon's timer: a failed save is a problem the
+// vault reports (status, check), and Close tries again.
+func (v *Vault) saveDue() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.saveTimer = nil
+	if v.closed {
+		return
+	}
+	if err := v.saveSnapshotLocked(); err != nil {
+		v.addProblemLocked(err)
+	}
 }
 
 // loadSnapshot restores heads, state and index from the snapshot when it

@@ -60,13 +60,18 @@ type Vault struct {
 	keys    atomic.Pointer[keyring]
 	opts    options
 
-	mu       sync.Mutex
-	closed   bool
-	heads    map[string]head
-	st       *mstate
-	idx      *index
-	dirty    bool // the index snapshot is behind
-	problems []error
+	mu     sync.Mutex
+	closed bool
+	heads  map[string]head
+	st     *mstate
+	idx    *index
+	dirty  bool // the index snapshot is behind
+	// shed: the index dropped a document the state removed since the
+	// snapshot was saved (saveSnapshotSoon saves at once).
+	shed      bool
+	saveTimer *time.Timer   // saveSnapshotSoon's pending save
+	snapDelay time.Duration // snapshotDelay when opened (tests change it per handle)
+	problems  []error
 	// tail: devices whose last log file here is damaged, → its seq (the
 	// entries after the head failed to verify and none after them did).
 	tail map[string]uint64
@@ -243,7 +248,7 @@ func newVault(dir, id, dev string, dk *secp256k1.PrivateKey, devID *age.X25519Id
 		dir: dir, id: id, device: dev, devKey: dk, devID: devID, devKeys: dks, opts: o,
 		heads: map[string]head{}, st: newState(), idx: newIndex(),
 		missing: map[string]nsKey{}, fresh: map[string]*docObject{}, tail: map[string]uint64{},
-		packs: newPackSet(filepath.Join(dir, "objects")), packMin: packMin,
+		packs: newPackSet(filepath.Join(dir, "objects")), packMin: packMin, snapDelay: snapshotDelay,
 	}
 	v.keys.Store(&keyring{})
 	return v, nil
@@ -385,6 +390,9 @@ func (v *Vault) syncIndex(keys map[string]bool) {
 	for k := range keys {
 		ver, ok := v.st.get(nsDoc, k)
 		if !ok {
+			if v.idx.docRef(k) != "" {
+				v.shed = true
+			}
 			v.idx.removeDoc(k)
 			continue
 		}
@@ -445,6 +453,10 @@ func (v *Vault) Close() error {
 	defer v.mu.Unlock()
 	if v.closed {
 		return nil
+	}
+	if v.saveTimer != nil {
+		v.saveTimer.Stop()
+		v.saveTimer = nil
 	}
 	err := v.saveSnapshotLocked()
 	v.closed = true
