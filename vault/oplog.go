@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -200,6 +201,7 @@ func (v *Vault) applied(results []applyResult) {
 	docs := map[string]bool{}
 	epochs := false
 	var released []string
+	added := map[string]nsKey{}
 	for _, r := range results {
 		for _, k := range r.changed {
 			switch k.NS {
@@ -210,11 +212,17 @@ func (v *Vault) applied(results []applyResult) {
 			}
 		}
 		for _, a := range r.added {
-			if v.st.live(a.Ref) && !v.objectExists(a.Ref) {
-				v.missing[a.Ref] = nsKey{a.NS, a.Key}
-			}
+			added[a.Ref] = nsKey{a.NS, a.Key}
 		}
 		released = append(released, r.released...)
+	}
+	if len(added) > 0 {
+		packed := v.packs.holding(maps.Keys(added))
+		for ref, k := range added {
+			if v.st.live(ref) && !packed[ref] && !v.looseExists(ref) {
+				v.missing[ref] = k
+			}
+		}
 	}
 	if epochs {
 		v.trustKeys()
@@ -338,9 +346,15 @@ func (v *Vault) reportHoles() {
 // recheckMissing indexes the missing objects that arrived since (written by
 // sync in another process). The caller holds v.mu.
 func (v *Vault) recheckMissing() {
+	if len(v.missing) == 0 {
+		return
+	}
+	// The packs are looked at once for all of them (a lookup per object
+	// re-read the folder each time while a sync was writing packs).
+	packed := v.packs.holding(maps.Keys(v.missing))
 	docs := map[string]bool{}
 	for ref, k := range v.missing {
-		if v.objectExists(ref) {
+		if packed[ref] || v.looseExists(ref) {
 			delete(v.missing, ref)
 			v.dirty = true
 			if k.NS == nsDoc {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"maps"
 	"os"
 	"path/filepath"
@@ -186,6 +187,21 @@ func (ps *packSet) lookup(name string) (packLoc, bool) {
 	return loc, ok
 }
 
+// holding returns which of names a pack holds, re-reading the folder at
+// most once.
+func (ps *packSet) holding(names iter.Seq[string]) map[string]bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.refresh(false)
+	out := map[string]bool{}
+	for n := range names {
+		if _, ok := ps.where[n]; ok {
+			out[n] = true
+		}
+	}
+	return out
+}
+
 // read returns a packed object's bytes; fs.ErrNotExist when no pack holds
 // it. A pack that another process replaced meanwhile is looked up again.
 func (ps *packSet) read(name string) ([]byte, error) {
@@ -260,14 +276,20 @@ func (ps *packSet) snapshot() ([]objectFile, map[string]error) {
 // objectExists reports whether the object is on this device, loose or
 // packed.
 func (v *Vault) objectExists(name string) bool {
-	if !validObjectName(name) {
-		return false
-	}
-	if _, err := os.Stat(v.objectPath(name)); err == nil {
+	if v.looseExists(name) {
 		return true
 	}
 	_, ok := v.packs.lookup(name)
-	return ok
+	return ok && validObjectName(name)
+}
+
+// looseExists: the object is stored as its own file.
+func (v *Vault) looseExists(name string) bool {
+	if !validObjectName(name) {
+		return false
+	}
+	_, err := os.Stat(v.objectPath(name))
+	return err == nil
 }
 
 // readObjectFile returns an object's stored bytes, loose or packed; an
