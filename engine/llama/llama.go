@@ -69,7 +69,7 @@ type Engine struct {
 	// lookupCost keeps what lookup learned about decode costs (a property
 	// of the model and machine) from one request to the next; acceptance
 	// depends on the text and starts afresh.
-	lookupCost [2]float64
+	lookupCost costs
 	// verifyExact: for a verifying batch of n tokens, whether it gives
 	// the logits one-token decoding gives, bit for bit (lookup.go's
 	// exactness check; absent until a draft of that size is first made).
@@ -482,7 +482,7 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 	if e.lookup {
 		look = newLookup()
 		look.fixed = e.lookupFixed
-		look.step, look.perDraft = e.lookupCost[0], e.lookupCost[1]
+		look.costs = e.lookupCost
 		hist = append(make([]int, 0, len(toks)+256), toks...)
 	}
 	var spec []int
@@ -491,7 +491,7 @@ func (e *Engine) chat(ctx context.Context, req engine.ChatRequest, yield func(en
 			e.dropCacheFrom(len(e.cache))
 		}
 		if look != nil {
-			e.lookupCost = [2]float64{look.step, look.perDraft}
+			e.lookupCost = look.costs
 		}
 	}()
 	idx := e.batch.NumTokens() - 1 // the logits to sample the next token from

@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ func TestLookupDraftsWhatFollowedTheLongestRecentMatch(t *testing.T) {
 			[]int{1, 2, 3, 7, 1, 2, 3, 8, 1, 2, 3}, 3, []int{8, 1, 2}},
 		{"a longer match beats a more recent shorter one",
 			[]int{5, 1, 2, 3, 9, 9, 2, 3, 4, 1, 2, 3}, 1, []int{9}},
+		{"a match longer than four tokens pins the place a shorter one would miss",
+			[]int{1, 2, 3, 4, 5, 6, 50, 9, 3, 4, 5, 6, 60, 1, 2, 3, 4, 5, 6}, 1, []int{50}},
 		{"a loop continues itself",
 			[]int{5, 6, 7, 5, 6, 7, 5, 6}, 5, []int{7, 5, 6, 7, 5}},
 		{"a two-token loop drafts as far as allowed",
@@ -36,7 +39,7 @@ func TestLookupDraftsWhatFollowedTheLongestRecentMatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			l := newLookup()
-			l.step, l.perDraft = 0.010, 0.0005 // cheap drafts: draft all that is found
+			l.setLinear(0.010, 0.0005) // cheap drafts: draft all that is found
 			for i := range l.by {
 				l.by[i].hits, l.by[i].tests = 100, 100
 			}
@@ -64,11 +67,93 @@ func TestLookupDraftsAsManyTokensAsPay(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			l := newLookup()
-			l.by[4].hits, l.by[4].tests, l.step, l.perDraft = tc.hits, tc.tests, tc.step, tc.perDraft
+			l.by[4].hits, l.by[4].tests = tc.hits, tc.tests
+			if tc.step > 0 {
+				l.setLinear(tc.step, tc.perDraft)
+			}
 			if k := l.draftLen(4, 100, 100); k < tc.lo || k > tc.hi {
 				t.Fatalf("draftLen = %d, want %d..%d (rate %.2f)", k, tc.lo, tc.hi, l.by[4].rate())
 			}
 		})
+	}
+}
+
+// setLinear sets every verifying step's cost to step + per·k.
+func (l *lookup) setLinear(step, per float64) {
+	l.step = step
+	for k := 1; k <= lookupMaxDraft; k++ {
+		l.verify[k] = step + per*float64(k)
+	}
+}
+
+func TestVerifyCostsAreMeasuredInterpolatedOrExtrapolated(t *testing.T) {
+	t.Parallel()
+	ms := func(f float64) float64 { return f / 1000 }
+	c := costs{step: ms(18)}
+	c.verify[1], c.verify[2], c.verify[6] = ms(38), ms(40), ms(60)
+	for _, tc := range []struct {
+		name string
+		k    int
+		want float64
+	}{
+		{"a measured size is its measure", 2, ms(40)},
+		{"between two measured sizes, on the line through them", 4, ms(50)},
+		{"past the largest, the slope of the two largest", 9, ms(75)},
+	} {
+		if got := c.verifyCost(tc.k); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("%s: verifyCost(%d) = %.4f, want %.4f", tc.name, tc.k, got, tc.want)
+		}
+	}
+	one := costs{step: ms(20)}
+	one.verify[3] = ms(50)
+	if got, want := one.verifyCost(1), ms(30); math.Abs(got-want) > 1e-9 {
+		t.Errorf("below the smallest measured size, on the line from the one-token step: %.4f, want %.4f", got, want)
+	}
+	if got, want := one.verifyCost(5), ms(50)+2*priorPerDraft*ms(20); math.Abs(got-want) > 1e-9 {
+		t.Errorf("past the only measured size, the prior per drafted token: %.4f, want %.4f", got, want)
+	}
+	down := costs{step: ms(20)}
+	down.verify[1], down.verify[2] = ms(45), ms(40) // noise: the longer one measured cheaper
+	if got, want := down.verifyCost(4), ms(40)+2*minPerDraft*ms(20); math.Abs(got-want) > 1e-9 {
+		t.Errorf("a slope below the floor is raised to it: %.4f, want %.4f", got, want)
+	}
+	if got, want := (&costs{}).verifyCost(4), 1+4*priorPerDraft; math.Abs(got-want) > 1e-9 {
+		t.Errorf("nothing measured: %.4f, want %.4f", got, want)
+	}
+}
+
+// Verifying is not linear in the draft: the first drafted token moves the
+// batch to another kernel and costs a whole step, the next ones little.
+// Measured so (here: 2-core AVX-512, Q8_0), a well-accepted match drafts
+// long, not the one or two tokens a per-token cost learned from the first
+// drafts allowed.
+func TestLookupDraftsLongWhenOnlyTheFirstDraftedTokenIsDear(t *testing.T) {
+	t.Parallel()
+	l := newLookup()
+	l.by[4].hits, l.by[4].tests = 49, 50
+	l.observePlain(18 * time.Millisecond)
+	for range 5 {
+		l.last = 4
+		l.observeDraft(1, 1, 37*time.Millisecond)
+		l.observeDraft(2, 2, 40*time.Millisecond)
+	}
+	l.by[4].hits, l.by[4].tests = 49, 50
+	if k := l.draftLen(4, 100, 100); k < 8 {
+		t.Fatalf("with 1 and 2 drafted tokens measured at 37 and 40 ms, a 98%% match drafts %d", k)
+	}
+	// Measured long drafts that cost what they should: still long.
+	l.last = 4
+	l.observeDraft(10, 10, 86*time.Millisecond)
+	l.by[4].hits, l.by[4].tests = 49, 50
+	if k := l.draftLen(4, 100, 100); k < 8 {
+		t.Fatalf("with 10 drafted tokens measured at 86 ms, a 98%% match drafts %d", k)
+	}
+	// Where long drafts are dear, shorter ones win.
+	d := newLookup()
+	d.by[4].hits, d.by[4].tests = 45, 50
+	d.setLinear(0.018, 0.009)
+	if k := d.draftLen(4, 100, 100); k < 1 || k > 6 {
+		t.Fatalf("with every drafted token at half a step, a 90%% match drafts %d", k)
 	}
 }
 
