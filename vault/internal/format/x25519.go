@@ -7,9 +7,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 
 	"filippo.io/age"
+	"github.com/btcsuite/btcd/btcutil/bech32"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -97,70 +97,17 @@ func (u *Unwrapper) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	return nil, age.ErrIncorrectIdentity
 }
 
-// bech32Decode decodes a bech32 string (BIP 173, any length: age's keys
-// are longer than BIP 173's 90 characters) into its lowercase human part
-// and its data converted from 5-bit groups to bytes.
+// bech32Decode decodes a bech32 string of any length (age's keys are
+// longer than BIP 173's 90 characters) into its lowercase human part and
+// its bytes (5-bit groups regrouped, with zero padding of at most 4 bits).
 func bech32Decode(s string) (string, []byte, error) {
-	const charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-	if strings.ToLower(s) != s && strings.ToUpper(s) != s {
-		return "", nil, errors.New("bech32: mixed case")
+	hrp, groups, err := bech32.DecodeNoLimit(s)
+	if err != nil {
+		return "", nil, err
 	}
-	s = strings.ToLower(s)
-	pos := strings.LastIndexByte(s, '1')
-	if pos < 1 || pos+7 > len(s) {
-		return "", nil, errors.New("bech32: no separator")
+	data, err := bech32.ConvertBits(groups, 5, 8, false)
+	if err != nil {
+		return "", nil, err
 	}
-	hrp := s[:pos]
-	var values []byte
-	for _, c := range []byte(s[pos+1:]) {
-		i := strings.IndexByte(charset, c)
-		if i < 0 {
-			return "", nil, errors.New("bech32: invalid character")
-		}
-		values = append(values, byte(i))
-	}
-	// Checksum: the polymod of the expanded human part and the data is 1.
-	chk := uint32(1)
-	poly := func(v byte) {
-		gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-		b := chk >> 25
-		chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-		for i := range 5 {
-			if (b>>i)&1 == 1 {
-				chk ^= gen[i]
-			}
-		}
-	}
-	for _, c := range []byte(hrp) {
-		if c < 33 || c > 126 {
-			return "", nil, errors.New("bech32: invalid human part")
-		}
-		poly(c >> 5)
-	}
-	poly(0)
-	for _, c := range []byte(hrp) {
-		poly(c & 31)
-	}
-	for _, v := range values {
-		poly(v)
-	}
-	if chk != 1 {
-		return "", nil, errors.New("bech32: bad checksum")
-	}
-	values = values[:len(values)-6]
-	// 5-bit groups to bytes; the padding must be zero and short.
-	var out []byte
-	acc, bits := uint32(0), 0
-	for _, v := range values {
-		acc = acc<<5 | uint32(v)
-		bits += 5
-		for bits >= 8 {
-			bits -= 8
-			out = append(out, byte(acc>>bits))
-		}
-	}
-	if bits >= 5 || acc&(1<<bits-1) != 0 {
-		return "", nil, errors.New("bech32: bad padding")
-	}
-	return hrp, out, nil
+	return hrp, data, nil
 }
