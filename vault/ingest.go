@@ -525,7 +525,7 @@ func (v *Vault) setAsideDamaged(key string) {
 	}
 	if _, err := v.getObject(prev.Ref, kindDoc); errors.Is(err, ErrCorrupt) {
 		q := &quarantine{dir: v.dir}
-		if _, err := os.Stat(v.objectPath(prev.Ref)); err == nil {
+		if v.looseExists(prev.Ref) {
 			if err := q.move(v.objectPath(prev.Ref)); err != nil {
 				v.addProblem(err)
 			}

@@ -51,13 +51,19 @@ func crashPoint(step string) {
 
 // withDirLock runs f holding the vault folder's write lock.
 func withDirLock(dir string, f func() error) error {
-	lf, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	return withFlock(filepath.Join(dir, "lock"), f)
+}
+
+// withFlock runs f holding an exclusive flock on the file at path (made
+// if missing); errors name the file's folder.
+func withFlock(path string, f func() error) error {
+	lf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return fmt.Errorf("vault: lock %s: %w", dir, err)
+		return fmt.Errorf("vault: lock %s: %w", filepath.Dir(path), err)
 	}
 	defer lf.Close()
 	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("vault: lock %s: %w", dir, err)
+		return fmt.Errorf("vault: lock %s: %w", filepath.Dir(path), err)
 	}
 	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
 	return f()

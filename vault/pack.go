@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/nook-ai/nook/internal/crashpoint"
@@ -373,16 +372,7 @@ func (v *Vault) withPackLock(f func() error) error {
 	if err := os.MkdirAll(v.packs.dir, 0o700); err != nil {
 		return fmt.Errorf("vault: %w", err)
 	}
-	lf, err := os.OpenFile(filepath.Join(v.packs.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return fmt.Errorf("vault: lock %s: %w", v.packs.dir, err)
-	}
-	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("vault: lock %s: %w", v.packs.dir, err)
-	}
-	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
-	return f()
+	return withFlock(filepath.Join(v.packs.dir, ".lock"), f)
 }
 
 // dropFromPacks rewrites every pack holding one of names without it (a

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"filippo.io/age"
@@ -477,19 +476,12 @@ func (v *Vault) withWriteLock(f func() error) error {
 	if v.opts.readOnly {
 		return errReadOnly(v.dir)
 	}
-	lf, err := os.OpenFile(filepath.Join(v.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return fmt.Errorf("vault: lock %s: %w", v.dir, err)
-	}
-	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("vault: lock %s: %w", v.dir, err)
-	}
-	defer syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
-	if err := v.catchUp(false); err != nil {
-		return err
-	}
-	return f()
+	return withDirLock(v.dir, func() error {
+		if err := v.catchUp(false); err != nil {
+			return err
+		}
+		return f()
+	})
 }
 
 // commit appends ops to this device's log under the write lock and

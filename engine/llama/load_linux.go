@@ -143,13 +143,10 @@ func (m *procMeter) sample(decodeCPU time.Duration) (loadSample, bool) {
 	if secs <= 0 {
 		return loadSample{}, false
 	}
-	cores := func(ticks int64) float64 { return float64(ticks) / clockTicks / secs }
-	dBusy := int64(busy - prevBusy)
-	dSelf := int64(self - prevSelf)
 	s := loadSample{
-		Others:  max(0, cores(dBusy-dSelf)),
+		Others:  othersCores(busy-prevBusy, self-prevSelf, secs),
 		Waiting: waiting,
-		Own:     max(0, cores(living)-decodeCPU.Seconds()/secs),
+		Own:     max(0, float64(living)/clockTicks/secs-decodeCPU.Seconds()/secs),
 	}
 	return s, true
 }
@@ -190,8 +187,13 @@ func (m *procMeter) othersOver(d time.Duration) (float64, bool) {
 	if !ok || !ok2 || secs <= 0 || busy1 < busy0 || self1 < self0 {
 		return 0, false
 	}
-	others := (float64(busy1-busy0) - float64(self1-self0)) / clockTicks / secs
-	return max(0, others), true
+	return othersCores(busy1-busy0, self1-self0, secs), true
+}
+
+// othersCores is how many cores other programs used over secs: the
+// machine's busy ticks less this process's own.
+func othersCores(dBusy, dSelf uint64, secs float64) float64 {
+	return max(0, (float64(int64(dBusy))-float64(int64(dSelf)))/clockTicks/secs)
 }
 
 // countThreads counts this process's threads that are running now.

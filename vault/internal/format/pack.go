@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Pack files. A batch of objects received from another device is stored as
@@ -54,7 +55,7 @@ func EncodePack(objs []PackObject) ([]byte, error) {
 		return nil, fmt.Errorf("pack: %d objects (1 to %d)", len(objs), MaxPackObjects)
 	}
 	sorted := slices.Clone(objs)
-	slices.SortFunc(sorted, func(a, b PackObject) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(sorted, func(a, b PackObject) int { return strings.Compare(a.Name, b.Name) })
 	total := PackHeaderSize(len(sorted))
 	for i, o := range sorted {
 		if !ValidObjectName(o.Name) {
@@ -140,14 +141,4 @@ func ParsePackIndex(header []byte, size int64) ([]PackEntry, error) {
 		return nil, fmt.Errorf("pack: %w: %d bytes after the last object", ErrMalformed, size-off)
 	}
 	return out, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
