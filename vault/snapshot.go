@@ -81,7 +81,7 @@ func (v *Vault) saveSnapshotSoon() error {
 	if !v.dirty || v.opts.readOnly {
 		return nil
 	}
-	if v.shed || v.snapDelay <= 0 {
+	if v.shed {
 		return v.saveSnapshotLocked()
 	}
 	if v.saveTimer == nil {
