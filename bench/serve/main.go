@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,9 +38,12 @@ func main() {
 	slots := flag.Int("slots", 4, "parallel sequences: nook's slots, OLLAMA_NUM_PARALLEL")
 	ctxLen := flag.Int("ctx", 1024, "context per sequence")
 	ollamaBin := flag.String("ollama", "", "ollama binary (default: build/tools, built if missing)")
+	plain := flag.Bool("plain", true, "also run nook without prompt lookup (a third column)")
+	temp := flag.Float64("temp", 0, "sampling temperature of every request (0: greedy)")
 	flag.Parse()
 	slog.SetLogLoggerLevel(slog.LevelError)
-	if err := run(*model, *threads, *gen, *promptWords, *rounds, *slots, *ctxLen, *ollamaBin); err != nil {
+	temperature = *temp
+	if err := run(*model, *threads, *gen, *promptWords, *rounds, *slots, *ctxLen, *ollamaBin, *plain); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/serve:", err)
 		os.Exit(1)
 	}
@@ -54,7 +58,7 @@ type result struct {
 
 func (r result) rate() float64 { return float64(r.tokens) / r.wall.Seconds() }
 
-func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, ollamaBin string) error {
+func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, ollamaBin string, plain bool) error {
 	if model == "" {
 		dir, err := testmodels.Dir()
 		if err != nil {
@@ -73,9 +77,9 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 	if threads > 0 {
 		threadsLabel = fmt.Sprintf("threads %d", threads)
 	}
-	fmt.Printf("model: %s (%s, %.2fB params, %s), %s, %d tokens per client, %d rounds (median), %d CPUs\n",
-		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threadsLabel, gen, rounds, runtime.NumCPU())
-	fmt.Printf("nook:   engine/llama.Parallel, %d slots (n_seq_max %d: one more for embeddings), %d tokens of context each, batch %d\n", slots, slots+1, ctxLen, 512)
+	fmt.Printf("model: %s (%s, %.2fB params, %s), %s, %d tokens per client, temperature %g, %d rounds (median), %d CPUs\n",
+		filepath.Base(model), f.Architecture(), float64(f.Parameters())/1e9, f.Quantization(), threadsLabel, gen, temperature, rounds, runtime.NumCPU())
+	fmt.Printf("nook:   engine/llama.Parallel, %d slots (n_seq_max %d: one more for embeddings), %d tokens of context each, batch %d, prompt lookup on (nook plain: off)\n", slots, slots+1, ctxLen, 512)
 	fmt.Printf("ollama: OLLAMA_NUM_PARALLEL=%d, num_ctx %d (its KV cache: %d tokens in %d sequences), its default batch\n", slots, ctxLen, slots*ctxLen, slots)
 
 	if ollamaBin == "" {
@@ -91,12 +95,11 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 	if err := ol.Create("bench", model); err != nil {
 		return err
 	}
-	nook, eng, stop, err := startNook(model, threads, slots, ctxLen)
+	nook, eng, stop, err := startNook(model, threads, slots, ctxLen, false)
 	if err != nil {
 		return err
 	}
 	defer stop()
-
 	servers := []server{
 		{"nook", nook, "bench", nil},
 		{"ollama", ol.Base, "bench", map[string]any{"num_ctx": ctxLen}},
@@ -104,21 +107,31 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 	if threads > 0 {
 		servers[1].extra["num_thread"] = threads
 	}
+	if plain {
+		// The same engine without prompt lookup: what drafting adds.
+		base, _, stop, err := startNook(model, threads, slots, ctxLen, true)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		servers = append(servers, server{"plain", base, "bench", nil})
+	}
 	// Warm both alike: load the model, then one request on every slot at once.
 	for _, s := range servers {
 		if _, err := clients(s.base, s.model, s.extra, slots, 8, promptWords, 999); err != nil {
 			return fmt.Errorf("%s warm-up: %w", s.name, err)
 		}
 	}
-	res := map[string]map[int][]result{"nook": {}, "ollama": {}}
+	res := map[string]map[int][]result{}
+	for _, s := range servers {
+		res[s.name] = map[int][]result{}
+	}
 	retried := map[string]int{}
 	seq := 0
 	for r := range rounds {
 		for _, n := range []int{1, 4} {
-			order := servers
-			if r%2 == 1 { // alternate which server goes first
-				order = []server{servers[1], servers[0]}
-			}
+			// Each round another server goes first.
+			order := append(slices.Clone(servers[r%len(servers):]), servers[:r%len(servers)]...)
 			seq++ // both servers get the same prompts in a setting of a round
 			for _, s := range order {
 				out, err := clients(s.base, s.model, s.extra, n, gen, promptWords, seq)
@@ -141,11 +154,27 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 			}
 		}
 	}
-	fmt.Printf("\n%-8s %-20s %12s %12s %12s\n", "clients", "metric", "nook", "ollama", "nook/ollama")
+	if plain {
+		fmt.Printf("\n%-8s %-20s %12s %12s %12s %12s %12s\n", "clients", "metric", "nook", "nook plain", "ollama", "nook/ollama", "plain/ollama")
+	} else {
+		fmt.Printf("\n%-8s %-20s %12s %12s %12s\n", "clients", "metric", "nook", "ollama", "nook/ollama")
+	}
 	for _, n := range []int{1, 4} {
 		a, b := median(res["nook"][n]), median(res["ollama"][n])
+		if plain {
+			c := median(res["plain"][n])
+			fmt.Printf("%-8d %-20s %12.1f %12.1f %12.1f %11.2fx %11.2fx\n", n, "aggregate tok/s", a.rate(), c.rate(), b.rate(), a.rate()/b.rate(), c.rate()/b.rate())
+			fmt.Printf("%-8d %-20s %12s %12s %12s %11.2fx %11.2fx\n", n, "time to first token", a.ttft.Round(time.Millisecond), c.ttft.Round(time.Millisecond),
+				b.ttft.Round(time.Millisecond), float64(a.ttft)/float64(b.ttft), float64(c.ttft)/float64(b.ttft))
+			continue
+		}
 		fmt.Printf("%-8d %-20s %12.1f %12.1f %11.2fx\n", n, "aggregate tok/s", a.rate(), b.rate(), a.rate()/b.rate())
 		fmt.Printf("%-8d %-20s %12s %12s %11.2fx\n", n, "time to first token", a.ttft.Round(time.Millisecond), b.ttft.Round(time.Millisecond), float64(a.ttft)/float64(b.ttft))
+	}
+	if d, k := eng.Drafts(); d > 0 {
+		fmt.Printf("nook prompt lookup: %d tokens drafted, %d kept (%.0f%%), warm-up included\n", d, k, 100*float64(k)/float64(d))
+	} else {
+		fmt.Println("nook prompt lookup: nothing drafted")
 	}
 	t, why := eng.Info().Threads, eng.Info().ThreadsWhy
 	fmt.Printf("nook threads at the end: %d (%s)\n", t, why)
@@ -164,8 +193,8 @@ type server struct {
 
 // startNook serves model through nook's server over its batching engine,
 // on a loopback port, with keyless chat open.
-func startNook(model string, threads, slots, ctxLen int) (string, *llama.Parallel, func(), error) {
-	eng, err := llama.OpenParallel(model, slots, llama.Options{Threads: threads, ContextLength: ctxLen, Name: "bench"})
+func startNook(model string, threads, slots, ctxLen int, noLookup bool) (string, *llama.Parallel, func(), error) {
+	eng, err := llama.OpenParallel(model, slots, llama.Options{Threads: threads, ContextLength: ctxLen, Name: "bench", NoLookup: noLookup})
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -214,6 +243,9 @@ func (m oneModel) DefaultChat() string         { return "bench" }
 type keep struct{ engine.Engine }
 
 func (keep) Close() error { return nil }
+
+// temperature is every request's (-temp).
+var temperature float64
 
 var words = strings.Fields("the a small house river green light morning quiet garden stone bird read write open window letter road city winter summer friend music table story old new bright cold warm long short")
 
@@ -275,7 +307,7 @@ func clients(base, model string, extra map[string]any, n, gen, promptWords, seq 
 // requestBody is a streamed /api/generate of gen tokens at temperature 0
 // (the same options for both servers; extra adds server-specific ones).
 func requestBody(model string, extra map[string]any, prompt string, gen int) []byte {
-	opts := map[string]any{"temperature": 0, "seed": 1, "num_predict": gen, "repeat_penalty": 1}
+	opts := map[string]any{"temperature": temperature, "seed": 1, "num_predict": gen, "repeat_penalty": 1}
 	for k, v := range extra {
 		opts[k] = v
 	}

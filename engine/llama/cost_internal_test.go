@@ -84,3 +84,47 @@ func BenchmarkPromptThreads(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSharedVerifyBatch/seqs=m/draft=k is one decode of Parallel's
+// shape: m sequences (each after a 64-token prompt of its own), each with
+// its next token and k drafted ones, all with logits. Divided by draft=0
+// it is what drafting k tokens per chat costs a step of m chats.
+func BenchmarkSharedVerifyBatch(b *testing.B) {
+	path := testmodels.Synth(b, synth.Bench(testmodels.Path(b, testmodels.VocabLlama), gguf.TypeQ8_0))
+	const seqs = 4
+	e, err := open(path, Options{Threads: 2, ContextLength: 1024, NoLookup: true}, seqs+1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	const base = 64
+	for s := range seqs {
+		e.batch.Clear()
+		for i, t := range benchPrompt(base + s)[s:] {
+			e.batch.Add(t, nil, i, false, s)
+		}
+		if err := e.lctx.Decode(e.batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, m := range []int{1, 4} {
+		for _, k := range []int{0, 1, 2, 3, 4, 6, 8, 10} {
+			b.Run(fmt.Sprintf("seqs=%d/draft=%d", m, k), func(b *testing.B) {
+				for b.Loop() {
+					e.batch.Clear()
+					for s := range m {
+						for i := 0; i <= k; i++ {
+							e.batch.Add(200+i, nil, base+i, true, s)
+						}
+					}
+					if err := e.lctx.Decode(e.batch); err != nil {
+						b.Fatal(err)
+					}
+					for s := range m {
+						e.lctx.KvCacheSeqRm(s, base, -1)
+					}
+				}
+			})
+		}
+	}
+}

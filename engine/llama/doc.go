@@ -12,6 +12,11 @@
 // prompt-lookup speculative decoding (lookup.go: drafts copied from the
 // prompt, verified in one batch, the same text as plain decoding; a batch
 // size whose logits are not one token's bit for bit is never drafted).
+// [Parallel] (parallel.go) answers several chats at once in one context,
+// each decode call a batch of every generating chat's next token, and
+// drafts for them too: the same number of tokens per chat, since
+// llama.cpp takes a batch of several sequences in one pass only when each
+// has as many tokens in it.
 //
 // All cgo of nook stays in this package, behind an explicit Close. It must
 // not know the vault, the TUI or plugins.

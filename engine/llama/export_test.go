@@ -20,3 +20,7 @@ func VerifyExact(e *Engine) map[int]bool {
 	}
 	return out
 }
+
+// DraftAlwaysParallel makes p draft k tokens per chat at every step where
+// a chat has a match (see DraftAlways). Call it before the first chat.
+func DraftAlwaysParallel(p *Parallel, k int) { p.e.lookupFixed = k }

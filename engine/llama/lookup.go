@@ -230,6 +230,22 @@ func (l *lookup) draft(hist []int, limit int) []int {
 	if limit <= 0 {
 		return nil
 	}
+	size, from := findMatch(hist)
+	if size == 0 {
+		return nil
+	}
+	k := l.draftLen(size, lookupMaxDraft, limit)
+	if k == 0 {
+		return nil // a shorter match would predict worse
+	}
+	l.last = size
+	return continuation(hist, from, k)
+}
+
+// findMatch finds the most recent earlier occurrence of the longest
+// n-gram (lookupMinN to lookupMaxN tokens) that ends hist: its size
+// (0: none) and where the tokens that followed it start.
+func findMatch(hist []int) (size, from int) {
 	n := len(hist)
 	for size := min(lookupMaxN, n-1); size >= lookupMinN; size-- {
 		pat := hist[n-size:]
@@ -237,30 +253,27 @@ func (l *lookup) draft(hist []int, limit int) []int {
 		// The most recent earlier occurrence (it may overlap the suffix:
 		// a loop continues itself).
 		for i := n - size - 1; i >= 0; i-- {
-			if hist[i+size-1] != last || !equalInts(hist[i:i+size-1], pat[:size-1]) {
-				continue
+			if hist[i+size-1] == last && equalInts(hist[i:i+size-1], pat[:size-1]) {
+				return size, i + size
 			}
-			// What followed the match is a draft; where the match is
-			// recent (a loop), what follows it reaches the end of hist and
-			// repeats with the loop's period.
-			from := i + size
-			period := n - from
-			k := l.draftLen(size, lookupMaxDraft, limit)
-			if k == 0 {
-				return nil // a shorter match would predict worse
-			}
-			l.last = size
-			if k <= period {
-				return hist[from : from+k : from+k]
-			}
-			out := make([]int, k)
-			for j := range out {
-				out[j] = hist[from+j%period]
-			}
-			return out
 		}
 	}
-	return nil
+	return 0, 0
+}
+
+// continuation is the draft of k tokens that follow a match ending at
+// from: what followed it, and where the match is recent (a loop), what
+// follows reaches the end of hist and repeats with the loop's period.
+func continuation(hist []int, from, k int) []int {
+	period := len(hist) - from
+	if k <= period {
+		return hist[from : from+k : from+k]
+	}
+	out := make([]int, k)
+	for j := range out {
+		out[j] = hist[from+j%period]
+	}
+	return out
 }
 
 func equalInts(a, b []int) bool {
@@ -282,12 +295,18 @@ func (l *lookup) observePlain(d time.Duration) {
 // observeDraft records a verifying step for the last draft, which drafted
 // k tokens, of which accepted were kept, and took d.
 func (l *lookup) observeDraft(k, accepted int, d time.Duration) {
-	l.Drafted += k
-	l.Accepted += accepted
 	if k <= lookupMaxDraft {
 		l.verify[k] = blend(l.verify[k], d.Seconds())
 	}
-	v := &l.by[l.last]
+	l.observeMatch(l.last, k, accepted)
+}
+
+// observeMatch records what became of a draft of k tokens from a match of
+// size tokens: accepted of them were kept.
+func (l *lookup) observeMatch(size, k, accepted int) {
+	l.Drafted += k
+	l.Accepted += accepted
+	v := &l.by[size]
 	v.hits = v.hits*evidenceDecay + float64(accepted)
 	v.tests = v.tests*evidenceDecay + float64(min(accepted+1, k))
 	if v.off {

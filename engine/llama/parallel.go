@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ollama/ollama/llama"
@@ -25,6 +27,19 @@ import (
 // listening leaves its slot at the next step. A slot keeps its cache after
 // its chat ends, and a new chat goes to the free slot whose cache shares
 // the longest prefix with its prompt.
+//
+// Each generating chat drafts tokens by prompt lookup (lookup.go) in the
+// shared batch: every generating sequence gets the same number of drafted
+// tokens after its next one (see plan: llama.cpp takes a batch in one pass
+// over the weights only when each sequence has as many tokens in it as
+// the others), the sampler keeps those it would have picked one at a
+// time, and the keys and values of the rest are dropped. How many to
+// draft is learned per number of generating chats: what a step costs
+// with k drafted tokens each, and how often each chat's drafts are kept.
+// The first step with a given set of chats and draft size is checked
+// against the same step without drafts, bit for bit, as the one-chat
+// engine checks its verifying batches; a combination that differs is
+// never drafted again.
 //
 // Embeddings run between steps on a sequence of their own, without
 // touching the chats' caches. [Engine] (one chat at a time) stays what
@@ -45,6 +60,23 @@ type Parallel struct {
 	waiting []*seqJob
 	tick    uint64
 	order   []*slot // reading's buffer
+	// Prompt lookup (see plan): costs[m] is what a step of m generating
+	// chats costs with k drafted tokens each; exact records, per set of
+	// chats and draft size, whether drafting gave the plain step's logits;
+	// sinceProbe and probeEvery space the drafts tried while drafting does
+	// not pay.
+	costs                  []costs
+	exact                  map[draftKey]bool
+	sinceProbe, probeEvery int
+	// Totals of every chat's drafts (Drafts).
+	drafted, kept atomic.Int64
+}
+
+// draftKey is a set of generating slots (a bit per slot id) and how many
+// tokens each drafted.
+type draftKey struct {
+	slots uint64
+	k     int
 }
 
 var _ engine.Engine = (*Parallel)(nil)
@@ -60,13 +92,22 @@ func OpenParallel(path string, slots int, opts Options) (*Parallel, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Parallel{e: e, embedSeq: slots, submit: make(chan any), quit: make(chan struct{}), stopped: make(chan struct{})}
+	if slots > 64 {
+		e.Close()
+		return nil, fmt.Errorf("llama: %d slots: at most 64", slots)
+	}
+	p := &Parallel{e: e, embedSeq: slots, submit: make(chan any), quit: make(chan struct{}), stopped: make(chan struct{}),
+		costs: make([]costs, slots+1), exact: map[draftKey]bool{}, probeEvery: probeFirst}
 	for i := range slots {
 		p.slots = append(p.slots, &slot{id: i, next: -1, idx: -1})
 	}
 	go p.run()
 	return p, nil
 }
+
+// Drafts returns how many tokens prompt lookup has drafted since the
+// engine opened, and how many of them the sampler kept.
+func (p *Parallel) Drafts() (drafted, kept int64) { return p.drafted.Load(), p.kept.Load() }
 
 // Slots is how many chats run at once.
 func (p *Parallel) Slots() int { return len(p.slots) }
@@ -122,10 +163,22 @@ type slot struct {
 	idx     int   // the batch index of this slot's logits after the step (-1: none)
 	fed     []int // the tokens this step added to the batch for this slot
 	take    int   // prompt tokens this step reads
+
+	// Prompt lookup: look learns how often this chat's drafts are kept
+	// (nil: no drafting), hist is its prompt and answer so far, where
+	// drafts come from. This step's draft: draft, whose keys and values
+	// sit after cache until the sampler confirms them (spec: those not
+	// confirmed yet), drawn from a match of match tokens (0: padding).
+	look  *lookup
+	hist  []int
+	draft []int
+	spec  []int
+	match int
 }
 
 func (s *slot) free() {
 	s.job, s.pending, s.next, s.idx, s.fed, s.take = nil, nil, -1, -1, nil, 0
+	s.look, s.hist, s.draft, s.spec, s.match = nil, nil, nil, nil, 0
 }
 
 // seqJob is a chat: what the scheduler needs, and the chunks it produced
@@ -401,27 +454,30 @@ func (p *Parallel) assign(s *slot, j *seqJob) {
 	}
 	s.cache = s.cache[:keep]
 	s.job, s.pending, s.next, s.idx = j, j.toks[keep:], -1, -1
+	if p.e.lookup {
+		s.look = newLookup()
+		s.hist = append(make([]int, 0, len(j.toks)+256), j.toks...)
+	}
 	j.stats.PromptEvaluated = len(s.pending)
 	for _, t := range j.toks[max(0, len(j.toks)-64):] { // repetition penalties see the prompt's end
 		j.sampler.Accept(t, false)
 	}
 }
 
-// step runs one decode call: a token for every generating slot and
-// prompt chunks (up to the batch size, first come first served) for the
-// slots still reading theirs. The batch lists the slots in id order, so
-// that llama.cpp's split into micro-batches of consecutive sequences (see
-// admit) takes all of them in its first one.
+// step runs one decode call: a token for every generating slot (and its
+// draft, see plan) and prompt chunks (up to the batch size, first come
+// first served) for the slots still reading theirs. The batch lists the
+// slots in id order, so that llama.cpp's split into micro-batches of
+// consecutive sequences (see admit) takes all of them in its first one.
 func (p *Parallel) step() {
-	b := p.e.batch
-	b.Clear()
 	// The prompt budget, in the order the slots were given their chats.
 	budget := p.e.nBatch
 	for _, s := range p.reading() {
 		s.take = min(len(s.pending), budget)
 		budget -= s.take
 	}
-	var in []*slot
+	var gen []*slot
+	reading := false
 	for _, s := range p.slots {
 		switch {
 		case s.job == nil:
@@ -430,8 +486,100 @@ func (p *Parallel) step() {
 				p.finish(s, "length")
 				continue
 			}
+			gen = append(gen, s)
+		case s.take > 0:
+			reading = true
+		}
+	}
+	k := 0
+	if !reading && len(gen) > 0 {
+		k = p.plan(gen)
+	}
+	key := draftKey{k: k}
+	for _, s := range gen {
+		key.slots |= 1 << s.id
+	}
+	// The first draft for a set of chats and a size is checked: the step
+	// without drafts first (the logits plain decoding gets), then with.
+	var plain [][]float32
+	if _, known := p.exact[key]; k > 0 && !known {
+		in := p.fill(0)
+		if err := p.e.decodeBatch(p.e.batch); err != nil {
+			p.fail(in, err)
+			return
+		}
+		for _, s := range gen {
+			plain = append(plain, p.e.lctx.GetLogitsIth(s.idx)) // a copy
+			p.e.lctx.KvCacheSeqRm(s.id, len(s.cache), -1)
+		}
+	}
+	in := p.fill(k)
+	if len(in) == 0 {
+		return
+	}
+	t0 := time.Now()
+	if err := p.e.decodeBatch(p.e.batch); err != nil {
+		p.fail(in, err)
+		return
+	}
+	took := time.Since(t0)
+	if plain != nil {
+		exact := true
+		for i, s := range gen {
+			exact = exact && sameBits(p.e.lctx.GetLogitsIth(s.idx), plain[i])
+		}
+		p.exact[key] = exact
+		if !exact {
+			// Not exact: the step is done again without drafts, and
+			// timed as neither.
+			for _, s := range gen {
+				p.e.lctx.KvCacheSeqRm(s.id, len(s.cache), -1)
+			}
+			k, took = 0, 0
+			in = p.fill(0)
+			if err := p.e.decodeBatch(p.e.batch); err != nil {
+				p.fail(in, err)
+				return
+			}
+		}
+	}
+	if took > 0 && !reading {
+		c := &p.costs[len(gen)]
+		if k == 0 {
+			c.step = blend(c.step, took.Seconds())
+		} else {
+			c.verify[k] = blend(c.verify[k], took.Seconds())
+		}
+	}
+	for _, s := range in {
+		s.cache = append(s.cache, s.fed...)
+		s.fed = nil
+		if k == 0 {
+			s.draft, s.match = nil, 0
+		}
+		s.spec = s.draft
+		if s.idx >= 0 {
+			p.sample(s)
+		}
+	}
+}
+
+// fill builds the step's batch: each generating slot's next token with k
+// drafted tokens after it (s.draft), and the prompt chunks the slots
+// reading theirs take. It returns the slots in the batch.
+func (p *Parallel) fill(k int) []*slot {
+	b := p.e.batch
+	b.Clear()
+	var in []*slot
+	for _, s := range p.slots {
+		switch {
+		case s.job == nil:
+		case s.next >= 0:
 			b.Add(s.next, nil, len(s.cache), true, s.id)
 			s.fed, s.idx = []int{s.next}, b.NumTokens()-1
+			for i, d := range s.draft[:k] {
+				b.Add(d, nil, len(s.cache)+1+i, true, s.id)
+			}
 			in = append(in, s)
 		case s.take > 0:
 			n := s.take
@@ -450,24 +598,140 @@ func (p *Parallel) step() {
 			in = append(in, s)
 		}
 	}
-	if len(in) == 0 {
-		return
-	}
-	if err := p.e.decodeBatch(b); err != nil {
-		for _, s := range in {
-			p.e.lctx.KvCacheSeqRm(s.id, len(s.cache), -1)
-			s.job.push(engine.Chunk{}, fmt.Errorf("llama: decode: %w", err))
-			s.free()
-		}
-		return
-	}
+	return in
+}
+
+// fail ends the chats of a step whose decode failed.
+func (p *Parallel) fail(in []*slot, err error) {
 	for _, s := range in {
-		s.cache = append(s.cache, s.fed...)
-		s.fed = nil
-		if s.idx >= 0 {
-			p.sample(s)
+		p.e.lctx.KvCacheSeqRm(s.id, len(s.cache), -1)
+		s.job.push(engine.Chunk{}, fmt.Errorf("llama: decode: %w", err))
+		s.free()
+	}
+}
+
+// plan chooses how many tokens each generating slot drafts this step
+// (0: none) and sets each one's draft. The count is the same for every
+// slot: llama.cpp splits a batch of several sequences into micro-batches
+// that hold as many tokens of each (llama_batch_allocr::split_equal), so
+// one slot drafting 10 tokens beside three drafting none would cost two
+// passes over the weights. A slot without a match pads its draft with a
+// guess (see guess), which costs what any drafted token costs.
+//
+// The count maximises the expected tokens per second of the step: the
+// sum over slots of 1 + a + a² + … (a: the slot's learned acceptance for
+// its match length, up to the tokens it may still give), over the learned
+// cost of a step of len(gen) slots drafting k each; it must beat plain
+// decoding by gainNeeded. Sizes whose check found them inexact for this
+// set of slots are skipped.
+func (p *Parallel) plan(gen []*slot) int {
+	kmax := min(lookupMaxDraft, p.e.nBatch/len(gen)-1)
+	var set uint64
+	type cand struct {
+		size, from int
+		a          float64 // acceptance of a drafted token
+		left       int     // tokens the chat may still give
+	}
+	cands := make([]cand, len(gen))
+	found := false
+	for i, s := range gen {
+		set |= 1 << s.id
+		s.draft, s.match = nil, 0
+		if s.look == nil {
+			return 0
+		}
+		kmax = min(kmax, p.e.nCtx-len(s.cache)-1)
+		c := cand{left: math.MaxInt}
+		if n := s.job.req.Options.NumPredict; n > 0 {
+			c.left = n - s.job.stats.DecodeTokens
+		}
+		if c.size, c.from = findMatch(s.hist); c.size > 0 {
+			c.a = s.look.by[c.size].rate()
+			found = true
+		}
+		cands[i] = c
+	}
+	if kmax <= 0 || !found {
+		return 0
+	}
+	// expect is the expected tokens of a step with k drafted each: per
+	// slot 1 + a + … + a^k, no more terms than the chat may still give.
+	expect := func(k int) float64 {
+		sum := 0.0
+		for _, c := range cands {
+			term := 1.0
+			for j := 0; j <= k && j < c.left; j++ {
+				sum += term
+				term *= c.a
+			}
+		}
+		return sum
+	}
+	usable := func(k int) bool {
+		exact, known := p.exact[draftKey{set, k}]
+		return exact || !known
+	}
+	cost := &p.costs[len(gen)]
+	step := cost.step
+	if step <= 0 {
+		step = 1
+	}
+	bestK := 0
+	if fixed := p.e.lookupFixed; fixed > 0 {
+		for k := min(kmax, fixed); k > 0 && bestK == 0; k-- {
+			if usable(k) {
+				bestK = k
+			}
+		}
+	} else {
+		best := gainNeeded * expect(0) / step
+		for k := 1; k <= kmax; k++ {
+			if r := expect(k) / cost.verifyCost(k); r > best && usable(k) {
+				best, bestK = r, k
+			}
+		}
+		if bestK > 0 {
+			p.probeEvery = probeFirst
+		} else {
+			// Not worth it by what was learned: now and then a cheap
+			// probe, so that acceptance is measured again as the text
+			// changes.
+			if p.sinceProbe++; p.sinceProbe < p.probeEvery {
+				return 0
+			}
+			p.sinceProbe, p.probeEvery = 0, min(p.probeEvery*2, probeMost)
+			for k := min(kmax, 2); k > 0 && bestK == 0; k-- {
+				if usable(k) {
+					bestK = k
+				}
+			}
 		}
 	}
+	if bestK == 0 {
+		return 0
+	}
+	for i, s := range gen {
+		if c := cands[i]; c.size > 0 {
+			s.draft, s.match = continuation(s.hist, c.from, bestK), c.size
+		} else {
+			s.draft = guess(s.hist, bestK)
+		}
+	}
+	return bestK
+}
+
+// guess is the draft of k tokens for a history without an n-gram match:
+// what followed the last token where it last occurred before, or else the
+// last token repeated. It is not learned from (see settle).
+func guess(hist []int, k int) []int {
+	n := len(hist)
+	last := hist[n-1]
+	for i := n - 2; i >= 0; i-- {
+		if hist[i] == last {
+			return continuation(hist, i+1, k)
+		}
+	}
+	return slices.Repeat(hist[n-1:], k)
 }
 
 // reading lists the slots with prompt tokens left, in the order they were
@@ -484,51 +748,102 @@ func (p *Parallel) reading() []*slot {
 	return out
 }
 
-// sample picks the next token of s from its logits and streams its text.
+// sample picks the next token of s from its logits and streams its
+// text; while the tokens it picks are the ones drafted after it (s.spec,
+// already in the cache) it goes on to the logits after each. The keys and
+// values of a draft's rest are dropped.
 func (p *Parallel) sample(s *slot) {
 	j := s.job
 	st := j.stats
 	if st.DecodeTokens == 0 && s.next < 0 {
 		st.PromptDuration = time.Since(j.evalAt)
 	}
-	if n := j.req.Options.NumPredict; n > 0 && st.DecodeTokens >= n {
-		p.finish(s, "length")
-		return
-	}
-	tok := j.sampler.Sample(p.e.lctx, s.idx)
+	idx := s.idx
 	s.idx = -1
-	if st.DecodeTokens == 0 {
-		st.TimeToFirst = time.Since(j.start)
-		j.decAt = time.Now()
-	}
-	if p.e.model.TokenIsEog(tok) {
-		p.finish(s, "stop")
+	for {
+		if n := j.req.Options.NumPredict; n > 0 && st.DecodeTokens >= n {
+			p.finish(s, "length")
+			return
+		}
+		tok := j.sampler.Sample(p.e.lctx, idx)
+		if st.DecodeTokens == 0 {
+			st.TimeToFirst = time.Since(j.start)
+			j.decAt = time.Now()
+		}
+		if p.e.model.TokenIsEog(tok) {
+			p.finish(s, "stop")
+			return
+		}
+		j.sampler.Accept(tok, true)
+		st.DecodeTokens++
+		if s.look != nil {
+			s.hist = append(s.hist, tok)
+		}
+		j.utf8 = append(j.utf8, p.e.model.TokenToPiece(tok)...)
+		n := completeUTF8(j.utf8)
+		text, stopped := j.out.push(string(j.utf8[:n]))
+		j.utf8 = append(j.utf8[:0], j.utf8[n:]...)
+		if text != "" {
+			j.push(engine.Chunk{Text: text}, nil)
+		}
+		if len(s.spec) > 0 && s.spec[0] == tok {
+			// The draft was right: tok is in the cache already, and the
+			// logits after it are the next in the batch.
+			s.cache = append(s.cache, tok)
+			s.spec = s.spec[1:]
+			idx++
+			if stopped {
+				p.finish(s, "stop")
+				return
+			}
+			continue
+		}
+		if stopped {
+			p.finish(s, "stop")
+			return
+		}
+		p.settle(s)
+		s.next = tok
 		return
 	}
-	j.sampler.Accept(tok, true)
-	st.DecodeTokens++
-	j.utf8 = append(j.utf8, p.e.model.TokenToPiece(tok)...)
-	n := completeUTF8(j.utf8)
-	text, stopped := j.out.push(string(j.utf8[:n]))
-	j.utf8 = append(j.utf8[:0], j.utf8[n:]...)
-	if text != "" {
-		j.push(engine.Chunk{Text: text}, nil)
+}
+
+// settle ends the step's draft of s: the keys and values of the tokens
+// not confirmed are dropped, and the chat's lookup learns how many were
+// kept.
+func (p *Parallel) settle(s *slot) {
+	if len(s.spec) > 0 {
+		p.e.lctx.KvCacheSeqRm(s.id, len(s.cache), -1)
 	}
-	if stopped {
-		p.finish(s, "stop")
-		return
+	if k := len(s.draft); s.look != nil && k > 0 {
+		kept := k - len(s.spec)
+		p.drafted.Add(int64(k))
+		p.kept.Add(int64(kept))
+		if s.match > 0 {
+			s.look.observeMatch(s.match, k, kept)
+		} else { // padding: counted, not learned from
+			s.look.Drafted += k
+			s.look.Accepted += kept
+		}
 	}
-	s.next = tok
+	s.draft, s.spec, s.match = nil, nil, 0
 }
 
 // finish ends the chat of s with its last chunk and frees the slot (its
 // cache stays, for the next chat that shares a prefix).
 func (p *Parallel) finish(s *slot, reason string) {
+	p.settle(s)
 	j := s.job
+	if s.look != nil {
+		j.stats.Drafted, j.stats.Accepted = s.look.Drafted, s.look.Accepted
+	}
 	if !j.decAt.IsZero() {
 		j.stats.DecodeDuration = time.Since(j.decAt)
 	}
-	j.stats.ContextUsed = len(s.cache)
+	// The prompt and the answer (the last token sampled is not in the
+	// cache unless it was drafted; either way it is in the context the
+	// answer used, as the one-chat engine counts it).
+	j.stats.ContextUsed = min(len(j.toks)+j.stats.DecodeTokens, p.e.nCtx)
 	j.push(engine.Chunk{Text: j.out.flush(), Done: true, DoneReason: reason, Stats: j.stats}, nil)
 	s.free()
 }
