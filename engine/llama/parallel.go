@@ -615,8 +615,11 @@ func (p *Parallel) fail(in []*slot, err error) {
 // slot: llama.cpp splits a batch of several sequences into micro-batches
 // that hold as many tokens of each (llama_batch_allocr::split_equal), so
 // one slot drafting 10 tokens beside three drafting none would cost two
-// passes over the weights. A slot without a match pads its draft with a
-// guess (see guess), which costs what any drafted token costs.
+// passes over the weights. A slot without an n-gram match drafts what
+// followed its last token where that last occurred (a one-token match,
+// learned like the others), and one whose last token is new pads its
+// draft with that token repeated; either costs what any drafted token
+// costs.
 //
 // The count maximises the expected tokens per second of the step: the
 // sum over slots of 1 + a + a² + … (a: the slot's learned acceptance for
@@ -645,7 +648,16 @@ func (p *Parallel) plan(gen []*slot) int {
 		if n := s.job.req.Options.NumPredict; n > 0 {
 			c.left = n - s.job.stats.DecodeTokens
 		}
-		if c.size, c.from = findMatch(s.hist); c.size > 0 {
+		c.size, c.from = findMatch(s.hist)
+		if c.size == 0 {
+			// A one-token match: what followed the last token where it
+			// last occurred. A poorer guess than a longer match, learned
+			// the same way (acceptance per match length).
+			if from := follower(s.hist); from > 0 {
+				c.size, c.from = 1, from
+			}
+		}
+		if c.size > 0 {
 			c.a = s.look.by[c.size].rate()
 			found = true
 		}
@@ -714,24 +726,22 @@ func (p *Parallel) plan(gen []*slot) int {
 		if c := cands[i]; c.size > 0 {
 			s.draft, s.match = continuation(s.hist, c.from, bestK), c.size
 		} else {
-			s.draft = guess(s.hist, bestK)
+			s.draft = slices.Repeat(s.hist[len(s.hist)-1:], bestK) // padding
 		}
 	}
 	return bestK
 }
 
-// guess is the draft of k tokens for a history without an n-gram match:
-// what followed the last token where it last occurred before, or else the
-// last token repeated. It is not learned from (see settle).
-func guess(hist []int, k int) []int {
+// follower is where the tokens that followed the last token of hist at
+// its previous occurrence start (0: it did not occur before).
+func follower(hist []int) int {
 	n := len(hist)
-	last := hist[n-1]
 	for i := n - 2; i >= 0; i-- {
-		if hist[i] == last {
-			return continuation(hist, i+1, k)
+		if hist[i] == hist[n-1] {
+			return i + 1
 		}
 	}
-	return slices.Repeat(hist[n-1:], k)
+	return 0
 }
 
 // reading lists the slots with prompt tokens left, in the order they were
