@@ -11,7 +11,9 @@
 // -slots sequences); Ollama runs with OLLAMA_NUM_PARALLEL=-slots, its own
 // batching of parallel requests. Both get the same prompts and warm-up,
 // and take turns going first from round to round, so that a change in the
-// machine's load falls on both alike. Each runs with its own default
+// machine's load falls on both alike; each round starts once the machine
+// has been idle for 200 ms (at most 3 s), so that no server pays for the
+// previous one's last work. Each runs with its own default
 // threads (nook adaptive) unless -threads pins both. Without
 // -model it writes the synthetic ~0.5B-parameter llama of bench/engine.
 // Targets: >= 1.0x at 1 client, >= 1.3x at 4 clients (aggregate tok/s).

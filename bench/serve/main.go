@@ -134,6 +134,7 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 			order := append(slices.Clone(servers[r%len(servers):]), servers[:r%len(servers)]...)
 			seq++ // both servers get the same prompts in a setting of a round
 			for _, s := range order {
+				quiet() // the previous server's work has ended
 				out, err := clients(s.base, s.model, s.extra, n, gen, promptWords, seq)
 				if err != nil && retried[s.name] < 2 {
 					// A server that drops a stream once (ollama v0.24 does,
@@ -183,6 +184,46 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 		fmt.Printf("rounds run again after a dropped stream: nook %d, ollama %d\n", retried["nook"], retried["ollama"])
 	}
 	return nil
+}
+
+// quiet waits (at most 3 s) until the machine has been idle for 200 ms:
+// less than a fifth of a core busy by /proc/stat. A server whose round
+// starts while the previous one's threads still run would otherwise pay
+// for them (nook's thread plan reads a busy core as another program's
+// and starts on fewer threads; Ollama's shares its cores).
+func quiet() {
+	busy := func() (busy, total uint64, ok bool) {
+		b, err := os.ReadFile("/proc/stat")
+		if err != nil {
+			return 0, 0, false
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line)
+		if len(f) < 8 || f[0] != "cpu" {
+			return 0, 0, false
+		}
+		for i, v := range f[1:8] {
+			var n uint64
+			fmt.Sscan(v, &n)
+			total += n
+			if i != 3 && i != 4 { // idle, iowait
+				busy += n
+			}
+		}
+		return busy, total, true
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		b0, t0, ok := busy()
+		time.Sleep(200 * time.Millisecond)
+		b1, t1, ok1 := busy()
+		if !ok || !ok1 || t1 == t0 {
+			return
+		}
+		if cores := float64(runtime.NumCPU()) * float64(b1-b0) / float64(t1-t0); cores < 0.2 {
+			return
+		}
+	}
 }
 
 // server is one side of the comparison.
