@@ -119,6 +119,18 @@ func TestTheHabitsOfOllamaAndLlmUsersWork(t *testing.T) {
 	if out := nook(t, bin, env, "models", "import", "--name", "tiny", model); !strings.Contains(out, "tiny") {
 		t.Errorf("models import: %s", out)
 	}
+	// The name may follow the file, as `ollama create` users type it.
+	if out := nook(t, bin, env, "models", "import", model, "tiny2"); !strings.Contains(out, "tiny2") {
+		t.Errorf("models import FILE NAME: %s", out)
+	}
+	if out := nook(t, bin, env, "models", "ls"); !strings.Contains(out, "tiny2") {
+		t.Errorf("models ls after import FILE NAME:\n%s", out)
+	}
+	two := exec.Command(bin, "models", "import", model, "a", "--name", "b")
+	two.Env = append(os.Environ(), env...)
+	if out, err := two.CombinedOutput(); err == nil || !strings.Contains(string(out), "give the name once") {
+		t.Errorf("two different names: %v\n%s", err, out)
+	}
 
 	// nook run MODEL PROMPT, as ollama run.
 	x := startTmux(t, bin, env, "run", model, "Once upon a time", "-n", "12", "--temp", "0", "-v")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nook-ai/nook/internal/hint"
 	"github.com/nook-ai/nook/internal/termsafe"
 	"github.com/nook-ai/nook/models"
 )
@@ -208,14 +209,22 @@ func printDetails(w io.Writer, d *models.Details) {
 	tw.Flush()
 }
 
-// importCommand is `import FILE.gguf`, under the root and under models.
+// importCommand is `import FILE.gguf [NAME]`, under the root and under
+// models. The name can also come as --name (as `ollama create NAME` users
+// type it after the file, both are accepted).
 func importCommand(c *cli) *cobra.Command {
 	var name string
 	ic := &cobra.Command{
-		Use:   "import FILE.gguf",
+		Use:   "import FILE.gguf [NAME]",
 		Short: "copy a GGUF file into the model store under a name",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 2 {
+				if name != "" && name != args[1] {
+					return hint.New(fmt.Errorf("import: two names, %q and --name %q", args[1], name), "give the name once: `nook models import FILE.gguf NAME`")
+				}
+				name = args[1]
+			}
 			s, err := c.app.Store()
 			if err != nil {
 				return err
@@ -228,7 +237,7 @@ func importCommand(c *cli) *cobra.Command {
 			return nil
 		},
 	}
-	ic.Flags().StringVar(&name, "name", "", "model name (default: the file name without .gguf)")
+	ic.Flags().StringVar(&name, "name", "", "model name, as the NAME argument (default: the file name without .gguf)")
 	return ic
 }
 
