@@ -806,6 +806,13 @@ func (p *Parallel) sample(s *slot) {
 				p.finish(s, "stop")
 				return
 			}
+			if j.left() {
+				// Nobody reads the rest: the slot is free at once, as
+				// reap frees it between steps.
+				p.settle(s)
+				s.free()
+				return
+			}
 			continue
 		}
 		if stopped {
