@@ -155,22 +155,47 @@ func run(model string, threads, gen, promptWords, rounds, slots, ctxLen int, oll
 			}
 		}
 	}
-	if plain {
-		fmt.Printf("\n%-8s %-20s %12s %12s %12s %12s %12s\n", "clients", "metric", "nook", "nook plain", "ollama", "nook/ollama", "plain/ollama")
-	} else {
-		fmt.Printf("\n%-8s %-20s %12s %12s %12s\n", "clients", "metric", "nook", "ollama", "nook/ollama")
-	}
-	for _, n := range []int{1, 4} {
-		a, b := median(res["nook"][n]), median(res["ollama"][n])
-		if plain {
-			c := median(res["plain"][n])
-			fmt.Printf("%-8d %-20s %12.1f %12.1f %12.1f %11.2fx %11.2fx\n", n, "aggregate tok/s", a.rate(), c.rate(), b.rate(), a.rate()/b.rate(), c.rate()/b.rate())
-			fmt.Printf("%-8d %-20s %12s %12s %12s %11.2fx %11.2fx\n", n, "time to first token", a.ttft.Round(time.Millisecond), c.ttft.Round(time.Millisecond),
-				b.ttft.Round(time.Millisecond), float64(a.ttft)/float64(b.ttft), float64(c.ttft)/float64(b.ttft))
-			continue
+	// Columns: each nook server, Ollama, then each nook server's ratio to
+	// Ollama.
+	labels := map[string]string{"nook": "nook", "plain": "nook plain"}
+	var ours []string
+	for _, s := range servers {
+		if s.name != "ollama" {
+			ours = append(ours, s.name)
 		}
-		fmt.Printf("%-8d %-20s %12.1f %12.1f %11.2fx\n", n, "aggregate tok/s", a.rate(), b.rate(), a.rate()/b.rate())
-		fmt.Printf("%-8d %-20s %12s %12s %11.2fx\n", n, "time to first token", a.ttft.Round(time.Millisecond), b.ttft.Round(time.Millisecond), float64(a.ttft)/float64(b.ttft))
+	}
+	fmt.Printf("\n%-8s %-20s", "clients", "metric")
+	for _, name := range ours {
+		fmt.Printf(" %12s", labels[name])
+	}
+	fmt.Printf(" %12s", "ollama")
+	for _, name := range ours {
+		fmt.Printf(" %12s", name+"/ollama")
+	}
+	fmt.Println()
+	for _, n := range []int{1, 4} {
+		ol := median(res["ollama"][n])
+		ms := map[string]result{}
+		for _, name := range ours {
+			ms[name] = median(res[name][n])
+		}
+		fmt.Printf("%-8d %-20s", n, "aggregate tok/s")
+		for _, name := range ours {
+			fmt.Printf(" %12.1f", ms[name].rate())
+		}
+		fmt.Printf(" %12.1f", ol.rate())
+		for _, name := range ours {
+			fmt.Printf(" %11.2fx", ms[name].rate()/ol.rate())
+		}
+		fmt.Printf("\n%-8d %-20s", n, "time to first token")
+		for _, name := range ours {
+			fmt.Printf(" %12s", ms[name].ttft.Round(time.Millisecond))
+		}
+		fmt.Printf(" %12s", ol.ttft.Round(time.Millisecond))
+		for _, name := range ours {
+			fmt.Printf(" %11.2fx", float64(ms[name].ttft)/float64(ol.ttft))
+		}
+		fmt.Println()
 	}
 	if d, k := eng.Drafts(); d > 0 {
 		fmt.Printf("nook prompt lookup: %d tokens drafted, %d kept (%.0f%%), warm-up included\n", d, k, 100*float64(k)/float64(d))

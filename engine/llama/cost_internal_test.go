@@ -23,10 +23,12 @@ import (
 // 256-token prompt with 1 and 2 threads pinned; run it beside a busy
 // process to see which wins under load.
 
-func benchEngine(b *testing.B, threads int) *Engine {
+// benchEngine opens the bench model with room for seqs sequences of ctx
+// tokens each.
+func benchEngine(b *testing.B, threads, ctx, seqs int) *Engine {
 	b.Helper()
 	path := testmodels.Synth(b, synth.Bench(testmodels.Path(b, testmodels.VocabLlama), gguf.TypeQ8_0))
-	e, err := Open(path, Options{Threads: threads, ContextLength: 2048, NoLookup: true})
+	e, err := open(path, Options{Threads: threads, ContextLength: ctx, NoLookup: true}, seqs)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func benchPrompt(n int) []int {
 
 func BenchmarkVerifyBatch(b *testing.B) {
 	for _, threads := range []int{1, 2} {
-		e := benchEngine(b, threads)
+		e := benchEngine(b, threads, 2048, 1)
 		if err := e.evaluate(context.Background(), benchPrompt(256)); err != nil {
 			b.Fatal(err)
 		}
@@ -67,7 +69,7 @@ func BenchmarkVerifyBatch(b *testing.B) {
 }
 
 func BenchmarkPromptThreads(b *testing.B) {
-	e := benchEngine(b, 2)
+	e := benchEngine(b, 2, 2048, 1)
 	toks := benchPrompt(256)
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
@@ -90,13 +92,8 @@ func BenchmarkPromptThreads(b *testing.B) {
 // its next token and k drafted ones, all with logits. Divided by draft=0
 // it is what drafting k tokens per chat costs a step of m chats.
 func BenchmarkSharedVerifyBatch(b *testing.B) {
-	path := testmodels.Synth(b, synth.Bench(testmodels.Path(b, testmodels.VocabLlama), gguf.TypeQ8_0))
 	const seqs = 4
-	e, err := open(path, Options{Threads: 2, ContextLength: 1024, NoLookup: true}, seqs+1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { e.Close() })
+	e := benchEngine(b, 2, 1024, seqs+1)
 	const base = 64
 	for s := range seqs {
 		e.batch.Clear()

@@ -114,10 +114,7 @@ type costs struct {
 // is measured). Before anything is measured, step is 1 and a drafted
 // token costs priorPerDraft.
 func (c *costs) verifyCost(k int) float64 {
-	step := c.step
-	if step <= 0 {
-		step = 1
-	}
+	step := c.plainStep()
 	if c.verify[k] > 0 {
 		return c.verify[k]
 	}
@@ -158,6 +155,15 @@ func (c *costs) verifyCost(k int) float64 {
 	}
 	per = min(max(per, minPerDraft*step), maxPerDraft*step)
 	return at(lo) + per*float64(k-lo)
+}
+
+// plainStep is the one-token step's cost: measured, else 1 (the unit
+// the priors are in).
+func (c *costs) plainStep() float64 {
+	if c.step > 0 {
+		return c.step
+	}
+	return 1
 }
 
 // evidence about drafts from matches of one length.
@@ -204,10 +210,7 @@ func (l *lookup) draftLen(size, avail, limit int) int {
 		return min(kmax, 2) // a cheap probe
 	}
 	a := v.rate()
-	step := l.step
-	if step <= 0 {
-		step = 1
-	}
+	step := l.plainStep()
 	// Tokens per second: plain decoding's, raised by the margin a draft
 	// must beat, against each draft length's expected rate.
 	best, bestK := gainNeeded/step, 0
@@ -230,7 +233,7 @@ func (l *lookup) draft(hist []int, limit int) []int {
 	if limit <= 0 {
 		return nil
 	}
-	size, from := findMatch(hist)
+	size, from := findMatch(hist, lookupMinN)
 	if size == 0 {
 		return nil
 	}
@@ -243,11 +246,11 @@ func (l *lookup) draft(hist []int, limit int) []int {
 }
 
 // findMatch finds the most recent earlier occurrence of the longest
-// n-gram (lookupMinN to lookupMaxN tokens) that ends hist: its size
-// (0: none) and where the tokens that followed it start.
-func findMatch(hist []int) (size, from int) {
+// n-gram (minN to lookupMaxN tokens) that ends hist: its size (0: none)
+// and where the tokens that followed it start.
+func findMatch(hist []int, minN int) (size, from int) {
 	n := len(hist)
-	for size := min(lookupMaxN, n-1); size >= lookupMinN; size-- {
+	for size := min(lookupMaxN, n-1); size >= minN; size-- {
 		pat := hist[n-size:]
 		last := pat[size-1]
 		// The most recent earlier occurrence (it may overlap the suffix:

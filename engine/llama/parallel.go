@@ -79,6 +79,15 @@ type draftKey struct {
 	k     int
 }
 
+// slotSet is the set of slots, a bit per slot id.
+func slotSet(slots []*slot) uint64 {
+	var set uint64
+	for _, s := range slots {
+		set |= 1 << s.id
+	}
+	return set
+}
+
 var _ engine.Engine = (*Parallel)(nil)
 
 // OpenParallel loads the model at path with room for slots chats at once,
@@ -88,13 +97,12 @@ func OpenParallel(path string, slots int, opts Options) (*Parallel, error) {
 	if slots < 1 {
 		return nil, fmt.Errorf("llama: %d slots: need at least one", slots)
 	}
+	if slots > 64 { // draftKey's set of slots is a 64-bit mask
+		return nil, fmt.Errorf("llama: %d slots: at most 64", slots)
+	}
 	e, err := open(path, opts, slots+1)
 	if err != nil {
 		return nil, err
-	}
-	if slots > 64 {
-		e.Close()
-		return nil, fmt.Errorf("llama: %d slots: at most 64", slots)
 	}
 	p := &Parallel{e: e, embedSeq: slots, submit: make(chan any), quit: make(chan struct{}), stopped: make(chan struct{}),
 		costs: make([]costs, slots+1), exact: map[draftKey]bool{}, probeEvery: probeFirst}
@@ -491,14 +499,12 @@ func (p *Parallel) step() {
 			reading = true
 		}
 	}
+	set := slotSet(gen)
 	k := 0
 	if !reading && len(gen) > 0 {
-		k = p.plan(gen)
+		k = p.plan(gen, set)
 	}
-	key := draftKey{k: k}
-	for _, s := range gen {
-		key.slots |= 1 << s.id
-	}
+	key := draftKey{set, k}
 	// The first draft for a set of chats and a size is checked: the step
 	// without drafts first (the logits plain decoding gets), then with.
 	var plain [][]float32
@@ -534,6 +540,7 @@ func (p *Parallel) step() {
 			// timed as neither.
 			for _, s := range gen {
 				p.e.lctx.KvCacheSeqRm(s.id, len(s.cache), -1)
+				s.draft, s.match = nil, 0
 			}
 			k, took = 0, 0
 			in = p.fill(0)
@@ -554,9 +561,6 @@ func (p *Parallel) step() {
 	for _, s := range in {
 		s.cache = append(s.cache, s.fed...)
 		s.fed = nil
-		if k == 0 {
-			s.draft, s.match = nil, 0
-		}
 		s.spec = s.draft
 		if s.idx >= 0 {
 			p.sample(s)
@@ -627,9 +631,8 @@ func (p *Parallel) fail(in []*slot, err error) {
 // cost of a step of len(gen) slots drafting k each; it must beat plain
 // decoding by gainNeeded. Sizes whose check found them inexact for this
 // set of slots are skipped.
-func (p *Parallel) plan(gen []*slot) int {
+func (p *Parallel) plan(gen []*slot, set uint64) int {
 	kmax := min(lookupMaxDraft, p.e.nBatch/len(gen)-1)
-	var set uint64
 	type cand struct {
 		size, from int
 		a          float64 // acceptance of a drafted token
@@ -638,7 +641,6 @@ func (p *Parallel) plan(gen []*slot) int {
 	cands := make([]cand, len(gen))
 	found := false
 	for i, s := range gen {
-		set |= 1 << s.id
 		s.draft, s.match = nil, 0
 		if s.look == nil {
 			return 0
@@ -648,16 +650,10 @@ func (p *Parallel) plan(gen []*slot) int {
 		if n := s.job.req.Options.NumPredict; n > 0 {
 			c.left = n - s.job.stats.DecodeTokens
 		}
-		c.size, c.from = findMatch(s.hist)
-		if c.size == 0 {
-			// A one-token match: what followed the last token where it
-			// last occurred. A poorer guess than a longer match, learned
-			// the same way (acceptance per match length).
-			if from := follower(s.hist); from > 0 {
-				c.size, c.from = 1, from
-			}
-		}
-		if c.size > 0 {
+		// Down to a one-token match (what followed the last token where
+		// it last occurred): a poorer guess than a longer match, learned
+		// the same way (acceptance per match length).
+		if c.size, c.from = findMatch(s.hist, 1); c.size > 0 {
 			c.a = s.look.by[c.size].rate()
 			found = true
 		}
@@ -683,20 +679,18 @@ func (p *Parallel) plan(gen []*slot) int {
 		exact, known := p.exact[draftKey{set, k}]
 		return exact || !known
 	}
-	cost := &p.costs[len(gen)]
-	step := cost.step
-	if step <= 0 {
-		step = 1
+	// largest is the largest usable size up to k (0: none).
+	largest := func(k int) int {
+		for ; k > 0 && !usable(k); k-- {
+		}
+		return k
 	}
+	cost := &p.costs[len(gen)]
 	bestK := 0
 	if fixed := p.e.lookupFixed; fixed > 0 {
-		for k := min(kmax, fixed); k > 0 && bestK == 0; k-- {
-			if usable(k) {
-				bestK = k
-			}
-		}
+		bestK = largest(min(kmax, fixed))
 	} else {
-		best := gainNeeded * expect(0) / step
+		best := gainNeeded * expect(0) / cost.plainStep()
 		for k := 1; k <= kmax; k++ {
 			if r := expect(k) / cost.verifyCost(k); r > best && usable(k) {
 				best, bestK = r, k
@@ -712,11 +706,7 @@ func (p *Parallel) plan(gen []*slot) int {
 				return 0
 			}
 			p.sinceProbe, p.probeEvery = 0, min(p.probeEvery*2, probeMost)
-			for k := min(kmax, 2); k > 0 && bestK == 0; k-- {
-				if usable(k) {
-					bestK = k
-				}
-			}
+			bestK = largest(min(kmax, 2))
 		}
 	}
 	if bestK == 0 {
@@ -730,18 +720,6 @@ func (p *Parallel) plan(gen []*slot) int {
 		}
 	}
 	return bestK
-}
-
-// follower is where the tokens that followed the last token of hist at
-// its previous occurrence start (0: it did not occur before).
-func follower(hist []int) int {
-	n := len(hist)
-	for i := n - 2; i >= 0; i-- {
-		if hist[i] == hist[n-1] {
-			return i + 1
-		}
-	}
-	return 0
 }
 
 // reading lists the slots with prompt tokens left, in the order they were

@@ -95,7 +95,7 @@ func TestEverySlotDraftsTheSameCountAndOneWithoutAMatchDraftsFromItsLastToken(t 
 	p.e.lookupFixed = 6
 	once := []int{1, 2, 3, 4, 9, 10, 11, 2, 12, 13, 14, 2} // its last token, 2, followed 1 once
 	gen := genSlots(loop, once, fresh)
-	k := p.plan(gen)
+	k := p.plan(gen, slotSet(gen))
 	if k != 6 {
 		t.Fatalf("drafting always 6: plan gave %d", k)
 	}
@@ -111,17 +111,17 @@ func TestEverySlotDraftsTheSameCountAndOneWithoutAMatchDraftsFromItsLastToken(t 
 	// A size found inexact for this set of slots is not drafted; a
 	// shorter one is.
 	p.exact[draftKey{0b111, 6}], p.exact[draftKey{0b111, 5}] = false, false
-	if k := p.plan(gen); k != 4 {
+	if k := p.plan(gen, slotSet(gen)); k != 4 {
 		t.Errorf("with 5 and 6 inexact, plan gave %d, want 4", k)
 	}
 	// No slot has any match: no draft at all.
-	if k := p.plan(genSlots(fresh, fresh)); k != 0 {
+	if k := p.plan(genSlots(fresh, fresh), 0b11); k != 0 {
 		t.Errorf("no slot has a match: plan gave %d", k)
 	}
 	// No draft runs past a slot's context.
 	short := genSlots(loop, loop)
 	short[1].cache = make([]int, 1024-3)
-	if k := p.plan(short); k != 2 {
+	if k := p.plan(short, slotSet(short)); k != 2 {
 		t.Errorf("3 places left in one slot's context: plan gave %d, want 2", k)
 	}
 }
@@ -140,7 +140,7 @@ func TestFourLoopingChatsDraftAndUnpredictableOnesDoNot(t *testing.T) {
 	}
 	gen := genSlots(loop, loop, loop, loop)
 	accept(gen, 49)
-	if k := p.plan(gen); k < 3 {
+	if k := p.plan(gen, slotSet(gen)); k < 3 {
 		t.Errorf("four chats whose drafts are kept 98%% of the time: plan gave %d, want >= 3", k)
 	}
 	// Kept 10% of the time: not worth a draft, but a short probe comes
@@ -148,7 +148,7 @@ func TestFourLoopingChatsDraftAndUnpredictableOnesDoNot(t *testing.T) {
 	accept(gen, 5)
 	var probes []int
 	for i := range 40 {
-		if k := p.plan(gen); k > 0 {
+		if k := p.plan(gen, slotSet(gen)); k > 0 {
 			if k > 2 {
 				t.Fatalf("a probe of %d tokens", k)
 			}
