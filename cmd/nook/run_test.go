@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/nook-ai/nook/engine/llama"
 	"github.com/nook-ai/nook/internal/testmodels"
 )
 
@@ -144,6 +145,9 @@ func TestDoctorReportsTheSetUp(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
+	}
+	if kernel := strings.Contains(out, "Q8_0 batches: nook's AVX-512 kernel"); kernel != llama.Q8Kernel() {
+		t.Errorf("doctor tells of the Q8_0 kernel: %v; the engine runs it: %v\n%s", kernel, llama.Q8Kernel(), out)
 	}
 	code, out, _ = runNook(t, map[string]string{"NOOK_MODEL": "/does/not/exist.gguf"}, "", "doctor")
 	if code != 1 || !strings.Contains(out, "chat model") {

@@ -87,6 +87,21 @@ func BenchmarkPromptThreads(b *testing.B) {
 	}
 }
 
+// readPrompts gives sequences 0..seqs-1 a distinct prompt of base tokens
+// each.
+func readPrompts(tb testing.TB, e *Engine, seqs, base int) {
+	tb.Helper()
+	for s := range seqs {
+		e.batch.Clear()
+		for i, t := range benchPrompt(base + s)[s:] {
+			e.batch.Add(t, nil, i, false, s)
+		}
+		if err := e.lctx.Decode(e.batch); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSharedVerifyBatch/seqs=m/draft=k is one decode of Parallel's
 // shape: m sequences (each after a 64-token prompt of its own), each with
 // its next token and k drafted ones, all with logits. Divided by draft=0
@@ -95,15 +110,7 @@ func BenchmarkSharedVerifyBatch(b *testing.B) {
 	const seqs = 4
 	e := benchEngine(b, 2, 1024, seqs+1)
 	const base = 64
-	for s := range seqs {
-		e.batch.Clear()
-		for i, t := range benchPrompt(base + s)[s:] {
-			e.batch.Add(t, nil, i, false, s)
-		}
-		if err := e.lctx.Decode(e.batch); err != nil {
-			b.Fatal(err)
-		}
-	}
+	readPrompts(b, e, seqs, base)
 	for _, m := range []int{1, 4} {
 		for _, k := range []int{0, 1, 2, 3, 4, 6, 8, 10} {
 			b.Run(fmt.Sprintf("seqs=%d/draft=%d", m, k), func(b *testing.B) {

@@ -153,7 +153,11 @@ func (a *App) Checks() []Check {
 		use = backends[1]
 	}
 	_, threads := llama.ChooseThreads(cfg.Threads)
-	line("compute", fmt.Sprintf("models run on %s; CPU threads now: %s", use, threads))
+	kernel := ""
+	if llama.Q8Kernel() {
+		kernel = "; Q8_0 batches: nook's AVX-512 kernel (NOOK_Q8_KERNEL=off for llama.cpp's)"
+	}
+	line("compute", fmt.Sprintf("models run on %s; CPU threads now: %s%s", use, threads, kernel))
 	if exe, err := os.Executable(); err == nil {
 		lib := filepath.Join(filepath.Dir(exe), "lib", "ollama")
 		if _, err := os.Stat(lib); err == nil {

@@ -1,0 +1,201 @@
+package llama
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/nook-ai/nook/engine/gguf"
+	"github.com/nook-ai/nook/engine/gguf/synth"
+	"github.com/nook-ai/nook/internal/testmodels"
+)
+
+// q8Blocks makes rows of k random Q8_0 blocks, rowBlocks apart, with the
+// edge bytes (-128, -127, 0, 127) and zero and negative scales among them.
+func q8Blocks(r *rand.Rand, rows, k, rowBlocks int) []byte {
+	out := make([]byte, rows*rowBlocks*q8BlockSize)
+	for i := range rows * rowBlocks {
+		blk := out[i*q8BlockSize : (i+1)*q8BlockSize]
+		// A half-precision scale: sign, exponent 2^-10..2^-1, mantissa.
+		d := uint16(r.IntN(2))<<15 | uint16(5+r.IntN(10))<<10 | uint16(r.IntN(1024))
+		if r.IntN(20) == 0 {
+			d = 0
+		}
+		binary.LittleEndian.PutUint16(blk, d)
+		for j := 2; j < q8BlockSize; j++ {
+			switch r.IntN(16) {
+			case 0:
+				blk[j] = 0x80 // -128
+			case 1:
+				blk[j] = 0
+			case 2:
+				blk[j] = 127
+			default:
+				blk[j] = byte(r.IntN(256))
+			}
+		}
+	}
+	return out
+}
+
+func TestTheQ8KernelGivesLlamaCppsOwnDotProductBitForBit(t *testing.T) {
+	if !q8KernelBuilt() {
+		if Q8Kernel() {
+			t.Fatal("Q8Kernel() is true in a build without the kernel")
+		}
+		return // nothing of nook's runs here: llama.cpp's own products
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct{ m, n, k, pad int }{
+		{1, 1, 1, 0}, {3, 2, 1, 0}, {5, 3, 4, 1}, {7, 4, 7, 0}, {2, 5, 3, 2}, {9, 8, 28, 0},
+		{4, 9, 5, 1}, {6, 13, 2, 0}, {3, 16, 9, 3}, {11, 23, 6, 0}, {2, 64, 3, 1},
+	} {
+		lda, ldb, ldc := tc.k+tc.pad, tc.k+2*tc.pad, tc.m+tc.pad
+		a := q8Blocks(r, tc.m, tc.k, lda)
+		b := q8Blocks(r, tc.n, tc.k, ldb)
+		c := make([]float32, tc.n*ldc)
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+		q8Product(tc.m, tc.n, tc.k, a, lda, b, ldb, c, ldc)
+		for j := range tc.n {
+			for i := range tc.m {
+				x := a[i*lda*q8BlockSize:]
+				y := b[j*ldb*q8BlockSize:]
+				want := ggmlDotQ8(tc.k, x, y)
+				if got := c[j*ldc+i]; math.Float32bits(got) != math.Float32bits(want) {
+					t.Errorf("m=%d n=%d k=%d: C[%d,%d] = %v, llama.cpp's dot product %v", tc.m, tc.n, tc.k, i, j, got, want)
+				}
+			}
+			for i := tc.m; i < ldc; i++ {
+				if !math.IsNaN(float64(c[j*ldc+i])) {
+					t.Errorf("m=%d n=%d k=%d: wrote C[%d,%d] past the rows", tc.m, tc.n, tc.k, i, j)
+				}
+			}
+		}
+	}
+}
+
+// With the kernel, a chat's next-token logits in a step of four chats, and
+// a token's among drafted ones, are those the token gets decoded alone,
+// bit for bit, on the Q8_0 bench model (the kernel's products, up to 12
+// tokens here, against llama.cpp's one-token products).
+func TestWithTheQ8KernelABatchGivesEachTokenItsLogitsAlone(t *testing.T) {
+	if !q8KernelBuilt() {
+		if Q8Kernel() {
+			t.Fatal("Q8Kernel() is true in a build without the kernel")
+		}
+		return // nothing of nook's runs here: llama.cpp's own products
+	}
+	const seqs, base = 4, 48
+	path := testmodels.Synth(t, synth.Bench(testmodels.Path(t, testmodels.VocabLlama), gguf.TypeQ8_0))
+	e, err := open(path, Options{Threads: 2, ContextLength: 256, NoLookup: true}, seqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	readPrompts(t, e, seqs, base)
+	next := func(s, i int) int { return 300 + 17*s + i }
+	// decode decodes the given sequences' next n tokens in one batch and
+	// returns each token's logits; then forgets them.
+	decode := func(ss []int, n int) map[[2]int][]float32 {
+		e.batch.Clear()
+		for _, s := range ss {
+			for i := range n {
+				e.batch.Add(next(s, i), nil, base+i, true, s)
+			}
+		}
+		if err := e.lctx.Decode(e.batch); err != nil {
+			t.Fatal(err)
+		}
+		out := map[[2]int][]float32{}
+		k := 0
+		for _, s := range ss {
+			for i := range n {
+				out[[2]int{s, i}] = e.lctx.GetLogitsIth(k) // a copy
+				k++
+			}
+		}
+		for _, s := range ss {
+			e.lctx.KvCacheSeqRm(s, base, -1)
+		}
+		return out
+	}
+	alone := map[int][]float32{}
+	for s := range seqs {
+		alone[s] = decode([]int{s}, 1)[[2]int{s, 0}]
+	}
+	was := setQ8Kernel(true)
+	together := decode([]int{0, 1, 2, 3}, 1)
+	drafted := decode([]int{0, 1, 2, 3}, 3)
+	setQ8Kernel(was)
+	for s := range seqs {
+		if !sameBits(together[[2]int{s, 0}], alone[s]) {
+			t.Errorf("chat %d's next token in a step of four: logits differ from the token alone", s)
+		}
+		if !sameBits(drafted[[2]int{s, 0}], alone[s]) {
+			t.Errorf("chat %d's next token in a step of four with 2 drafted each: logits differ from the token alone", s)
+		}
+	}
+}
+
+// BenchmarkSmallBatchKernel decodes batches on the bench model (the
+// synthetic 0.44B Q8_0 llama) with nook's Q8_0 kernel and with llama.cpp's
+// own products (tinyBLAS), alternating, and reports both and their ratio:
+// shape=seqs×tokens is a step of that many chats with that many tokens
+// each (a chat's next token and its drafts).
+//
+//	go test ./engine/llama/ -run '^$' -bench SmallBatchKernel -benchtime 10x
+func BenchmarkSmallBatchKernel(b *testing.B) {
+	if !q8KernelBuilt() {
+		b.Skip("no Q8_0 kernel in this build (x86 with AVX-512 VNNI only)")
+	}
+	const seqs, base = 4, 64
+	e := benchEngine(b, 2, 1024, seqs)
+	readPrompts(b, e, seqs, base)
+	step := func(m, k int) time.Duration {
+		e.batch.Clear()
+		for s := range m {
+			for i := range k {
+				e.batch.Add(200+i, nil, base+i, true, s)
+			}
+		}
+		start := time.Now()
+		if err := e.lctx.Decode(e.batch); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		for s := range m {
+			e.lctx.KvCacheSeqRm(s, base, -1)
+		}
+		return d
+	}
+	defer setQ8Kernel(setQ8Kernel(true))
+	for _, shape := range [][2]int{{1, 1}, {1, 2}, {1, 4}, {1, 8}, {1, 16}, {2, 1}, {4, 1}, {4, 2}, {4, 4}, {4, 8}, {4, 16}} {
+		b.Run(fmt.Sprintf("shape=%dx%d", shape[0], shape[1]), func(b *testing.B) {
+			for _, on := range []bool{true, false} { // warm both: the first step after another shape is slower
+				setQ8Kernel(on)
+				step(shape[0], shape[1])
+			}
+			var with, without time.Duration
+			i := 0
+			for b.Loop() {
+				for _, on := range []bool{i%2 == 0, i%2 != 0} { // each goes first every other time
+					setQ8Kernel(on)
+					if d := step(shape[0], shape[1]); on {
+						with += d
+					} else {
+						without += d
+					}
+				}
+				i++
+			}
+			b.ReportMetric(float64(with.Microseconds())/1e3/float64(b.N), "nook-ms")
+			b.ReportMetric(float64(without.Microseconds())/1e3/float64(b.N), "llama.cpp-ms")
+			b.ReportMetric(without.Seconds()/with.Seconds(), "x")
+		})
+	}
+}
