@@ -61,20 +61,58 @@ func TestTheQ8KernelGivesLlamaCppsOwnDotProductBitForBit(t *testing.T) {
 			c[i] = float32(math.NaN())
 		}
 		q8Product(tc.m, tc.n, tc.k, a, lda, b, ldb, c, ldc)
-		for j := range tc.n {
-			for i := range tc.m {
-				x := a[i*lda*q8BlockSize:]
-				y := b[j*ldb*q8BlockSize:]
-				want := ggmlDotQ8(tc.k, x, y)
-				if got := c[j*ldc+i]; math.Float32bits(got) != math.Float32bits(want) {
-					t.Errorf("m=%d n=%d k=%d: C[%d,%d] = %v, llama.cpp's dot product %v", tc.m, tc.n, tc.k, i, j, got, want)
-				}
+		checkQ8Product(t, tc.m, tc.n, tc.k, a, lda, b, ldb, c, ldc)
+	}
+}
+
+// checkQ8Product compares each of the kernel's outputs in c with
+// llama.cpp's dot product of its row and column (bit for bit; NaN where
+// that is NaN) and checks that nothing past the rows was written (c
+// starts as NaN).
+func checkQ8Product(t *testing.T, m, n, k int, a []byte, lda int, b []byte, ldb int, c []float32, ldc int) {
+	t.Helper()
+	for j := range n {
+		for i := range m {
+			want := ggmlDotQ8(k, a[i*lda*q8BlockSize:], b[j*ldb*q8BlockSize:])
+			got := c[j*ldc+i]
+			if math.Float32bits(got) != math.Float32bits(want) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) {
+				t.Errorf("m=%d n=%d k=%d: C[%d,%d] = %v, llama.cpp's dot product %v", m, n, k, i, j, got, want)
 			}
-			for i := tc.m; i < ldc; i++ {
-				if !math.IsNaN(float64(c[j*ldc+i])) {
-					t.Errorf("m=%d n=%d k=%d: wrote C[%d,%d] past the rows", tc.m, tc.n, tc.k, i, j)
-				}
+		}
+		for i := m; i < ldc; i++ {
+			if !math.IsNaN(float64(c[j*ldc+i])) {
+				t.Errorf("m=%d n=%d k=%d: wrote C[%d,%d] past the rows", m, n, k, i, j)
 			}
+		}
+	}
+}
+
+// Any bytes as Q8_0 blocks (any half-precision scale, NaN and infinities
+// included), 1-9 rows by 2-40 columns of 1-4 blocks, padded rows: the
+// kernel gives llama.cpp's one-token dot products. (Random cases rather
+// than a fuzz target: .ci/fuzz would build llama.cpp once more with the
+// fuzzer's instrumentation, minutes on a fresh machine.)
+func TestTheQ8KernelGivesLlamaCppsProductsForAnyBytes(t *testing.T) {
+	if !q8KernelBuilt() {
+		return // see TestTheQ8KernelGivesLlamaCppsOwnDotProductBitForBit
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 3000 {
+		M, N, K, P := 1+r.IntN(9), 2+r.IntN(39), 1+r.IntN(4), r.IntN(3)
+		lda, ldb, ldc := K+P, K, M+P
+		buf := make([]byte, (M*lda+N*ldb)*q8BlockSize)
+		for i := range buf {
+			buf[i] = byte(r.Uint32())
+		}
+		a, b := buf[:M*lda*q8BlockSize], buf[M*lda*q8BlockSize:]
+		c := make([]float32, N*ldc)
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+		q8Product(M, N, K, a, lda, b, ldb, c, ldc)
+		checkQ8Product(t, M, N, K, a, lda, b, ldb, c, ldc)
+		if t.Failed() {
+			return
 		}
 	}
 }
