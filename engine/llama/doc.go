@@ -18,13 +18,13 @@
 // llama.cpp takes a batch of several sequences in one pass only when each
 // has as many tokens in it.
 //
-// q8gemm.c is nook's own kernel for small batches (2–32 tokens) of Q8_0
-// matrix products on x86 with AVX-512 VNNI: llamafile's tinyBLAS, which
-// ggml uses for them, cost almost a whole step per extra token there. The
+// q8gemm.c is nook's own kernel for Q8_0 matrix products of 1–32 tokens
+// on x86 with AVX-512 VNNI: llamafile's tinyBLAS, which ggml uses for 2+
+// tokens, cost almost a whole step per extra token there, and ggml's
+// one-token path is slower than the same arithmetic run row after row. The
 // linker's --wrap puts it in front of llamafile_sgemm (Linux); it computes
-// each token's products exactly as ggml's one-token dot product does, so a
-// batch changes no logit. NOOK_Q8_KERNEL=off leaves every product to
-// llama.cpp.
+// each token's products exactly as ggml's one-token dot product does, so
+// no logit changes. NOOK_Q8_KERNEL=off leaves every product to llama.cpp.
 //
 // All cgo of nook stays in this package, behind an explicit Close. It must
 // not know the vault, the TUI or plugins.

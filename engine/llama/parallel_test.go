@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -323,5 +325,90 @@ func TestDraftsInTheSharedBatchLeaveEveryAnswerAsItWas(t *testing.T) {
 	t.Logf("drafting always: %d tokens drafted, %d kept", drafted, accepted)
 	if accepted == 0 || accepted == drafted {
 		t.Errorf("drafting always: %d tokens drafted, %d kept; the test needs drafts both kept and dropped", drafted, accepted)
+	}
+}
+
+// BenchmarkParallelLookup runs Parallel with prompt lookup and without it
+// on the bench model (the synthetic 0.44B Q8_0 llama), in turns: 1 and 4
+// chats at once, each 64 greedy tokens from a distinct 48-word prompt, as
+// bench/serve's clients but in-process. It reports both engines'
+// aggregate tokens/s, their ratio and the drafted tokens kept.
+//
+//	go test ./engine/llama/ -run '^$' -bench ParallelLookup -benchtime 5x
+func BenchmarkParallelLookup(b *testing.B) {
+	path := testmodels.Synth(b, synth.Bench(testmodels.Path(b, testmodels.VocabLlama), gguf.TypeQ8_0))
+	var engines [2]*llama.Parallel
+	for i, off := range []bool{false, true} {
+		p, err := llama.OpenParallel(path, 4, llama.Options{ContextLength: 1024, NoLookup: off})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		engines[i] = p
+	}
+	words := strings.Fields("the a small house river green light morning quiet garden stone bird read write open window letter road city winter summer friend music table story old new bright cold warm long short")
+	prompt := func(seq, client int) string {
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "Note %d-%d:", seq, client)
+		x := uint32(seq*7919 + client*104729 + 1)
+		for range 48 {
+			x ^= x << 13
+			x ^= x >> 17
+			x ^= x << 5
+			sb.WriteString(" " + words[x%uint32(len(words))])
+		}
+		return sb.String()
+	}
+	// round runs n chats at once on p and returns the tokens and the time.
+	round := func(p *llama.Parallel, n, seq int) (int, time.Duration) {
+		var wg sync.WaitGroup
+		var tokens atomic.Int64
+		start := time.Now()
+		for c := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := engine.ChatRequest{Raw: true, Messages: []engine.Message{{Role: engine.RoleUser, Content: prompt(seq, c)}}, Options: greedy(64)}
+				for ch, err := range p.Chat(context.Background(), req) {
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if ch.Done {
+						tokens.Add(int64(ch.Stats.DecodeTokens))
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return int(tokens.Load()), time.Since(start)
+	}
+	for _, p := range engines { // warm: every slot once
+		round(p, 4, 999)
+	}
+	seq := 0
+	for _, n := range []int{1, 4} {
+		b.Run(fmt.Sprintf("chats=%d", n), func(b *testing.B) {
+			var tok [2]int
+			var took [2]time.Duration
+			d0, k0 := engines[0].Drafts()
+			for b.Loop() {
+				seq++
+				for j := range 2 {
+					i := (j + seq) % 2 // each goes first every other time
+					t, d := round(engines[i], n, seq)
+					tok[i] += t
+					took[i] += d
+				}
+			}
+			d1, k1 := engines[0].Drafts()
+			lookup, plain := float64(tok[0])/took[0].Seconds(), float64(tok[1])/took[1].Seconds()
+			b.ReportMetric(lookup, "lookup-tok/s")
+			b.ReportMetric(plain, "plain-tok/s")
+			b.ReportMetric(lookup/plain, "x")
+			if d1 > d0 {
+				b.ReportMetric(float64(k1-k0)/float64(d1-d0)*100, "%kept")
+			}
+		})
 	}
 }

@@ -1,15 +1,19 @@
-// Small-batch Q8_0 matrix products for llama.cpp's CPU backend.
+// Q8_0 matrix products of small batches for llama.cpp's CPU backend.
 //
 // ggml multiplies a Q8_0 weight matrix by one token's activations with
 // ggml_vec_dot_q8_0_q8_0, a row at a time, and by two or more tokens' with
 // llamafile's tinyBLAS. On the 2-core AVX-512 machine nook is developed on,
 // tinyBLAS took 37 ms for 2 tokens and 54 for 4 where one token took 15:
 // a step of four chats cost almost four single steps, and a drafted token
-// a whole one. This kernel takes batches of 2..nook_q8_max_cols tokens (14
-// and 21 ms there): each weight block is loaded, and its absolute values
-// and signs taken, once for all of them, and two tokens share each 512-bit
-// multiply-add, one in each 256-bit half. One token stays with ggml, whose
-// product runs at the memory's speed already.
+// a whole one. This kernel takes batches of 1..nook_q8_max_cols tokens.
+// For two or more (14 and 21 ms there), each weight block is loaded, and
+// its absolute values and signs taken, once for all of them, and two
+// tokens share each 512-bit multiply-add, one in each 256-bit half. For one
+// token it runs ggml's own dot product row after row, without ggml's
+// per-row dispatch and with F16C for the scales where ggml reads its table
+// (11.4 ms against 15.4). Two or more rows at once, whether in the halves
+// of a register or in separate ones, ran slower than one row at a time
+// here (up to twice as slow: several short row streams at once).
 //
 // Each half's lanes do exactly what ggml_vec_dot_q8_0_q8_0 (AVX2 with
 // AVX512-VNNI) does for one token, in the same order: the same integer
@@ -118,6 +122,12 @@ static inline __attribute__((always_inline)) void cols(const nook_block_q8_0 *x,
 static void gemm(const struct nook_compute_params_head *p, int64_t m, int64_t n, int64_t k,
 	const nook_block_q8_0 *A, int64_t lda, const nook_block_q8_0 *B, int64_t ldb, float *C, int64_t ldc) {
 	const int64_t r0 = m * p->ith / p->nth, r1 = m * (p->ith + 1) / p->nth;
+	if (n == 1) {
+		for (int64_t i = r0; i < r1; i++) {
+			C[i] = one(A + i * lda, B, k);
+		}
+		return;
+	}
 	for (int64_t i = r0; i < r1; i++) {
 		const nook_block_q8_0 *x = A + i * lda;
 		int64_t j = 0;
@@ -155,7 +165,7 @@ bool __wrap_llamafile_sgemm(const struct ggml_compute_params *params, int64_t m,
 	const void *A, int64_t lda, const void *B, int64_t ldb, void *C, int64_t ldc,
 	int Atype, int Btype, int Ctype) {
 #if NOOK_Q8_KERNEL
-	if (n >= 2 && n <= nook_q8_max_cols && Atype == nook_type_q8_0 && Btype == nook_type_q8_0 && Ctype == nook_type_f32) {
+	if (n >= 1 && n <= nook_q8_max_cols && Atype == nook_type_q8_0 && Btype == nook_type_q8_0 && Ctype == nook_type_f32) {
 		gemm((const struct nook_compute_params_head *)params, m, n, k, A, lda, B, ldb, C, ldc);
 		return true;
 	}

@@ -17,7 +17,7 @@ import (
 	"unsafe"
 )
 
-// q8MaxTokens is the largest batch the small-batch Q8_0 kernel
+// q8MaxTokens is the largest batch the Q8_0 kernel
 // (q8gemm.c) takes; llamafile's tinyBLAS takes larger ones (prompts):
 // at 64 tokens it was as fast (BenchmarkSmallBatchKernel).
 const q8MaxTokens = 32

@@ -50,7 +50,7 @@ func TestTheQ8KernelGivesLlamaCppsOwnDotProductBitForBit(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct{ m, n, k, pad int }{
-		{1, 1, 1, 0}, {3, 2, 1, 0}, {5, 3, 4, 1}, {7, 4, 7, 0}, {2, 5, 3, 2}, {9, 8, 28, 0},
+		{1, 1, 1, 0}, {7, 1, 28, 1}, {16, 1, 152, 0}, {3, 2, 1, 0}, {5, 3, 4, 1}, {7, 4, 7, 0}, {2, 5, 3, 2}, {9, 8, 28, 0},
 		{4, 9, 5, 1}, {6, 13, 2, 0}, {3, 16, 9, 3}, {11, 23, 6, 0}, {2, 64, 3, 1},
 	} {
 		lda, ldb, ldc := tc.k+tc.pad, tc.k+2*tc.pad, tc.m+tc.pad
@@ -88,7 +88,7 @@ func checkQ8Product(t *testing.T, m, n, k int, a []byte, lda int, b []byte, ldb 
 }
 
 // Any bytes as Q8_0 blocks (any half-precision scale, NaN and infinities
-// included), 1-9 rows by 2-40 columns of 1-4 blocks, padded rows: the
+// included), 1-9 rows by 1-40 columns of 1-4 blocks, padded rows: the
 // kernel gives llama.cpp's one-token dot products. (Random cases rather
 // than a fuzz target: .ci/fuzz would build llama.cpp once more with the
 // fuzzer's instrumentation, minutes on a fresh machine.)
@@ -98,7 +98,7 @@ func TestTheQ8KernelGivesLlamaCppsProductsForAnyBytes(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 3000 {
-		M, N, K, P := 1+r.IntN(9), 2+r.IntN(39), 1+r.IntN(4), r.IntN(3)
+		M, N, K, P := 1+r.IntN(9), 1+r.IntN(40), 1+r.IntN(4), r.IntN(3)
 		lda, ldb, ldc := K+P, K, M+P
 		buf := make([]byte, (M*lda+N*ldb)*q8BlockSize)
 		for i := range buf {
@@ -117,10 +117,9 @@ func TestTheQ8KernelGivesLlamaCppsProductsForAnyBytes(t *testing.T) {
 	}
 }
 
-// With the kernel, a chat's next-token logits in a step of four chats, and
-// a token's among drafted ones, are those the token gets decoded alone,
-// bit for bit, on the Q8_0 bench model (the kernel's products, up to 12
-// tokens here, against llama.cpp's one-token products).
+// With the kernel, a token decoded alone, a chat's next token in a step of
+// four chats and one among drafted tokens all get the logits llama.cpp's
+// own products give the token alone, bit for bit, on the Q8_0 bench model.
 func TestWithTheQ8KernelABatchGivesEachTokenItsLogitsAlone(t *testing.T) {
 	if !q8KernelBuilt() {
 		if Q8Kernel() {
@@ -162,20 +161,24 @@ func TestWithTheQ8KernelABatchGivesEachTokenItsLogitsAlone(t *testing.T) {
 		}
 		return out
 	}
-	alone := map[int][]float32{}
+	was := setQ8Kernel(false)
+	defer setQ8Kernel(was)
+	alone := map[int][]float32{} // llama.cpp's
 	for s := range seqs {
 		alone[s] = decode([]int{s}, 1)[[2]int{s, 0}]
 	}
-	was := setQ8Kernel(true)
+	setQ8Kernel(true)
 	together := decode([]int{0, 1, 2, 3}, 1)
 	drafted := decode([]int{0, 1, 2, 3}, 3)
-	setQ8Kernel(was)
 	for s := range seqs {
+		if !sameBits(decode([]int{s}, 1)[[2]int{s, 0}], alone[s]) {
+			t.Errorf("chat %d's next token alone: logits differ from llama.cpp's", s)
+		}
 		if !sameBits(together[[2]int{s, 0}], alone[s]) {
-			t.Errorf("chat %d's next token in a step of four: logits differ from the token alone", s)
+			t.Errorf("chat %d's next token in a step of four: logits differ from llama.cpp's for the token alone", s)
 		}
 		if !sameBits(drafted[[2]int{s, 0}], alone[s]) {
-			t.Errorf("chat %d's next token in a step of four with 2 drafted each: logits differ from the token alone", s)
+			t.Errorf("chat %d's next token in a step of four with 2 drafted each: logits differ from llama.cpp's for the token alone", s)
 		}
 	}
 }
