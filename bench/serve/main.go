@@ -313,23 +313,6 @@ func (keep) Close() error { return nil }
 // temperature is every request's (-temp).
 var temperature float64
 
-var words = strings.Fields("the a small house river green light morning quiet garden stone bird read write open window letter road city winter summer friend music table story old new bright cold warm long short")
-
-// prompt is a distinct prompt of n words (no two share more than their
-// first words, so no server reuses a cached prefix).
-func prompt(seq, client, n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Note %d-%d:", seq, client)
-	x := uint32(seq*7919 + client*104729 + 1)
-	for range n {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b.WriteString(" " + words[x%uint32(len(words))])
-	}
-	return b.String()
-}
-
 // clients runs n clients at once, each streaming gen tokens from its own
 // prompt through /api/generate.
 func clients(base, model string, extra map[string]any, n, gen, promptWords, seq int) (result, error) {
@@ -339,7 +322,7 @@ func clients(base, model string, extra map[string]any, n, gen, promptWords, seq 
 	errs := make([]error, n)
 	bodies := make([][]byte, n)
 	for i := range n {
-		bodies[i] = requestBody(model, extra, prompt(seq, i, promptWords), gen)
+		bodies[i] = requestBody(model, extra, testmodels.Prompt(seq, i, promptWords), gen)
 	}
 	// The clients start together: each is ready to send before any does.
 	var ready sync.WaitGroup

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nook-ai/nook/engine/gguf"
 	"github.com/nook-ai/nook/engine/gguf/synth"
@@ -102,6 +103,30 @@ func readPrompts(tb testing.TB, e *Engine, seqs, base int) {
 	}
 }
 
+// decodeStep decodes the next n tokens of each of seqs, after its base-token
+// prompt, in one batch, all with logits (a step of those chats with n-1
+// drafted tokens each), removes them from the KV cache again and returns
+// the decode's time. The step's logits stay readable (GetLogitsIth, in
+// the order seqs, then tokens) until the next decode.
+func decodeStep(tb testing.TB, e *Engine, seqs []int, n, base int) time.Duration {
+	tb.Helper()
+	e.batch.Clear()
+	for _, s := range seqs {
+		for i := range n {
+			e.batch.Add(300+17*s+i, nil, base+i, true, s)
+		}
+	}
+	start := time.Now()
+	if err := e.lctx.Decode(e.batch); err != nil {
+		tb.Fatal(err)
+	}
+	took := time.Since(start)
+	for _, s := range seqs {
+		e.lctx.KvCacheSeqRm(s, base, -1)
+	}
+	return took
+}
+
 // BenchmarkSharedVerifyBatch/seqs=m/draft=k is one decode of Parallel's
 // shape: m sequences (each after a 64-token prompt of its own), each with
 // its next token and k drafted ones, all with logits. Divided by draft=0
@@ -115,18 +140,7 @@ func BenchmarkSharedVerifyBatch(b *testing.B) {
 		for _, k := range []int{0, 1, 2, 3, 4, 6, 8, 10} {
 			b.Run(fmt.Sprintf("seqs=%d/draft=%d", m, k), func(b *testing.B) {
 				for b.Loop() {
-					e.batch.Clear()
-					for s := range m {
-						for i := 0; i <= k; i++ {
-							e.batch.Add(200+i, nil, base+i, true, s)
-						}
-					}
-					if err := e.lctx.Decode(e.batch); err != nil {
-						b.Fatal(err)
-					}
-					for s := range m {
-						e.lctx.KvCacheSeqRm(s, base, -1)
-					}
+					decodeStep(b, e, []int{0, 1, 2, 3}[:m], k+1, base)
 				}
 			})
 		}

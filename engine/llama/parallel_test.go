@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -346,19 +345,6 @@ func BenchmarkParallelLookup(b *testing.B) {
 		defer p.Close()
 		engines[i] = p
 	}
-	words := strings.Fields("the a small house river green light morning quiet garden stone bird read write open window letter road city winter summer friend music table story old new bright cold warm long short")
-	prompt := func(seq, client int) string {
-		var sb strings.Builder
-		fmt.Fprintf(&sb, "Note %d-%d:", seq, client)
-		x := uint32(seq*7919 + client*104729 + 1)
-		for range 48 {
-			x ^= x << 13
-			x ^= x >> 17
-			x ^= x << 5
-			sb.WriteString(" " + words[x%uint32(len(words))])
-		}
-		return sb.String()
-	}
 	// round runs n chats at once on p and returns the tokens and the time.
 	round := func(p *llama.Parallel, n, seq int) (int, time.Duration) {
 		var wg sync.WaitGroup
@@ -368,7 +354,7 @@ func BenchmarkParallelLookup(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				req := engine.ChatRequest{Raw: true, Messages: []engine.Message{{Role: engine.RoleUser, Content: prompt(seq, c)}}, Options: greedy(64)}
+				req := engine.ChatRequest{Raw: true, Messages: []engine.Message{{Role: engine.RoleUser, Content: testmodels.Prompt(seq, c, 48)}}, Options: greedy(64)}
 				for ch, err := range p.Chat(context.Background(), req) {
 					if err != nil {
 						b.Error(err)

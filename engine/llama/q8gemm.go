@@ -14,6 +14,7 @@ import "C"
 
 import (
 	"os"
+	"sync"
 	"unsafe"
 )
 
@@ -60,9 +61,11 @@ func q8Product(m, n, k int, a []byte, lda int, b []byte, ldb int, c []float32, l
 		unsafe.Pointer(&b[0]), C.int64_t(ldb), (*C.float)(unsafe.Pointer(&c[0])), C.int64_t(ldc))
 }
 
+var ggmlInit sync.Once
+
 // ggmlDotQ8 is llama.cpp's own one-token dot product of k Q8_0 blocks.
 func ggmlDotQ8(k int, x, y []byte) float32 {
-	C.ggml_cpu_init() // its half-precision table; once per process
+	ggmlInit.Do(func() { C.ggml_cpu_init() }) // its half-precision table
 	var s C.float
 	C.ggml_vec_dot_q8_0_q8_0(C.int(32*k), &s, 0, unsafe.Pointer(&x[0]), 0, unsafe.Pointer(&y[0]), 0, 1)
 	return float32(s)

@@ -54,23 +54,21 @@ func TestTheQ8KernelGivesLlamaCppsOwnDotProductBitForBit(t *testing.T) {
 		{4, 9, 5, 1}, {6, 13, 2, 0}, {3, 16, 9, 3}, {11, 23, 6, 0}, {2, 64, 3, 1},
 	} {
 		lda, ldb, ldc := tc.k+tc.pad, tc.k+2*tc.pad, tc.m+tc.pad
-		a := q8Blocks(r, tc.m, tc.k, lda)
-		b := q8Blocks(r, tc.n, tc.k, ldb)
-		c := make([]float32, tc.n*ldc)
-		for i := range c {
-			c[i] = float32(math.NaN())
-		}
-		q8Product(tc.m, tc.n, tc.k, a, lda, b, ldb, c, ldc)
-		checkQ8Product(t, tc.m, tc.n, tc.k, a, lda, b, ldb, c, ldc)
+		checkQ8Product(t, tc.m, tc.n, tc.k, q8Blocks(r, tc.m, tc.k, lda), lda, q8Blocks(r, tc.n, tc.k, ldb), ldb, ldc)
 	}
 }
 
-// checkQ8Product compares each of the kernel's outputs in c with
-// llama.cpp's dot product of its row and column (bit for bit; NaN where
-// that is NaN) and checks that nothing past the rows was written (c
-// starts as NaN).
-func checkQ8Product(t *testing.T, m, n, k int, a []byte, lda int, b []byte, ldb int, c []float32, ldc int) {
+// checkQ8Product runs the kernel's product of a and b into rows ldc
+// apart, compares each output with llama.cpp's dot product of its row and
+// column (bit for bit; NaN where that is NaN) and checks that nothing
+// past the rows was written.
+func checkQ8Product(t *testing.T, m, n, k int, a []byte, lda int, b []byte, ldb int, ldc int) {
 	t.Helper()
+	c := make([]float32, n*ldc)
+	for i := range c {
+		c[i] = float32(math.NaN())
+	}
+	q8Product(m, n, k, a, lda, b, ldb, c, ldc)
 	for j := range n {
 		for i := range m {
 			want := ggmlDotQ8(k, a[i*lda*q8BlockSize:], b[j*ldb*q8BlockSize:])
@@ -104,13 +102,7 @@ func TestTheQ8KernelGivesLlamaCppsProductsForAnyBytes(t *testing.T) {
 		for i := range buf {
 			buf[i] = byte(r.Uint32())
 		}
-		a, b := buf[:M*lda*q8BlockSize], buf[M*lda*q8BlockSize:]
-		c := make([]float32, N*ldc)
-		for i := range c {
-			c[i] = float32(math.NaN())
-		}
-		q8Product(M, N, K, a, lda, b, ldb, c, ldc)
-		checkQ8Product(t, M, N, K, a, lda, b, ldb, c, ldc)
+		checkQ8Product(t, M, N, K, buf[:M*lda*q8BlockSize], lda, buf[M*lda*q8BlockSize:], ldb, ldc)
 		if t.Failed() {
 			return
 		}
@@ -135,29 +127,17 @@ func TestWithTheQ8KernelABatchGivesEachTokenItsLogitsAlone(t *testing.T) {
 	}
 	defer e.Close()
 	readPrompts(t, e, seqs, base)
-	next := func(s, i int) int { return 300 + 17*s + i }
-	// decode decodes the given sequences' next n tokens in one batch and
-	// returns each token's logits; then forgets them.
-	decode := func(ss []int, n int) map[[2]int][]float32 {
-		e.batch.Clear()
-		for _, s := range ss {
-			for i := range n {
-				e.batch.Add(next(s, i), nil, base+i, true, s)
-			}
-		}
-		if err := e.lctx.Decode(e.batch); err != nil {
-			t.Fatal(err)
-		}
+	// decode runs a step of seqs with n tokens each and returns each
+	// token's logits.
+	decode := func(seqs []int, n int) map[[2]int][]float32 {
+		decodeStep(t, e, seqs, n, base)
 		out := map[[2]int][]float32{}
 		k := 0
-		for _, s := range ss {
+		for _, s := range seqs {
 			for i := range n {
 				out[[2]int{s, i}] = e.lctx.GetLogitsIth(k) // a copy
 				k++
 			}
-		}
-		for _, s := range ss {
-			e.lctx.KvCacheSeqRm(s, base, -1)
 		}
 		return out
 	}
@@ -194,39 +174,23 @@ func BenchmarkSmallBatchKernel(b *testing.B) {
 	if !q8KernelBuilt() {
 		b.Skip("no Q8_0 kernel in this build (x86 with AVX-512 VNNI only)")
 	}
-	const seqs, base = 4, 64
-	e := benchEngine(b, 2, 1024, seqs)
-	readPrompts(b, e, seqs, base)
-	step := func(m, k int) time.Duration {
-		e.batch.Clear()
-		for s := range m {
-			for i := range k {
-				e.batch.Add(200+i, nil, base+i, true, s)
-			}
-		}
-		start := time.Now()
-		if err := e.lctx.Decode(e.batch); err != nil {
-			b.Fatal(err)
-		}
-		d := time.Since(start)
-		for s := range m {
-			e.lctx.KvCacheSeqRm(s, base, -1)
-		}
-		return d
-	}
+	const base = 64
+	seqs := []int{0, 1, 2, 3}
+	e := benchEngine(b, 2, 1024, len(seqs))
+	readPrompts(b, e, len(seqs), base)
 	defer setQ8Kernel(setQ8Kernel(true))
 	for _, shape := range [][2]int{{1, 1}, {1, 2}, {1, 4}, {1, 8}, {1, 16}, {2, 1}, {4, 1}, {4, 2}, {4, 4}, {4, 8}, {4, 16}} {
 		b.Run(fmt.Sprintf("shape=%dx%d", shape[0], shape[1]), func(b *testing.B) {
 			for _, on := range []bool{true, false} { // warm both: the first step after another shape is slower
 				setQ8Kernel(on)
-				step(shape[0], shape[1])
+				decodeStep(b, e, seqs[:shape[0]], shape[1], base)
 			}
 			var with, without time.Duration
 			i := 0
 			for b.Loop() {
 				for _, on := range []bool{i%2 == 0, i%2 != 0} { // each goes first every other time
 					setQ8Kernel(on)
-					if d := step(shape[0], shape[1]); on {
+					if d := decodeStep(b, e, seqs[:shape[0]], shape[1], base); on {
 						with += d
 					} else {
 						without += d
